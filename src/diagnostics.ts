@@ -1,0 +1,105 @@
+// Diagnostics are values: a stable code, a severity, a message and a place. Codes are never reused.
+// Ranges: 1xxx syntax, 2xxx semantics and review warnings, 3xxx translation, 4xxx rule files and
+// mappings, 5xxx templates, 6xxx replay and verification.
+import type { Span } from './ir/nodes.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export const CODES = {
+  // syntax
+  EQL1001: { severity: 'error', title: 'syntax error' },
+  EQL1002: { severity: 'error', title: 'invalid string literal' },
+  EQL1003: { severity: 'error', title: 'query nested too deeply' },
+  EQL1004: { severity: 'error', title: 'pipe not supported by Elasticsearch' },
+  EQL1005: { severity: 'error', title: 'empty query' },
+  EQL1006: { severity: 'error', title: 'query too large' },
+  // semantics
+  EQL2001: { severity: 'error', title: 'unknown function' },
+  EQL2002: { severity: 'error', title: 'wrong number of arguments' },
+  EQL2003: { severity: 'error', title: 'function has no case-insensitive variant' },
+  EQL2004: { severity: 'error', title: 'field-to-field comparison' },
+  EQL2005: { severity: 'error', title: 'invalid sequence' },
+  EQL2006: { severity: 'error', title: 'join key count mismatch' },
+  EQL2007: { severity: 'error', title: 'missing events need maxspan' },
+  EQL2008: { severity: 'error', title: 'runs out of range' },
+  EQL2009: { severity: 'error', title: 'invalid sample' },
+  EQL2010: { severity: 'error', title: 'function of the legacy Python dialect' },
+  EQL2011: { severity: 'error', title: 'invalid pipe argument' },
+  EQL2012: { severity: 'error', title: 'invalid operand' },
+  EQL2013: { severity: 'error', title: 'invalid regular expression' },
+  EQL2014: { severity: 'error', title: 'invalid CIDR block' },
+  // review warnings (check)
+  EQL2101: { severity: 'warning', title: 'wildcard taken literally' },
+  EQL2102: { severity: 'warning', title: 'field is not in ECS' },
+  EQL2103: { severity: 'info', title: 'Elastic-specific field' },
+  EQL2104: { severity: 'warning', title: 'value cannot match the field type' },
+  EQL2105: { severity: 'warning', title: 'comparison is always null' },
+  // rule files
+  EQL4001: { severity: 'error', title: 'cannot read rule file' },
+  EQL4002: { severity: 'error', title: 'invalid rule file' },
+  EQL4003: { severity: 'info', title: 'not an EQL rule; skipped' },
+  EQL4004: { severity: 'error', title: 'rule has no query' },
+} as const satisfies Record<string, { severity: Severity; title: string }>;
+
+export type DiagCode = keyof typeof CODES | `EQL${number}`;
+
+export interface Diagnostic {
+  code: DiagCode;
+  severity: Severity;
+  message: string;
+  /** Span in the query text. */
+  span?: Span;
+  /** Position in the file (1-based), when known; falls back to the span. */
+  line?: number;
+  column?: number;
+  file?: string;
+}
+
+export function diag(code: keyof typeof CODES, message: string, span?: Span, severity?: Severity): Diagnostic {
+  return { code, severity: severity ?? CODES[code].severity, message, ...(span ? { span } : {}) };
+}
+
+export const hasErrors = (diags: readonly Diagnostic[]) => diags.some((d) => d.severity === 'error');
+
+/** Where the query text starts inside its file, so spans can be reported as file positions. */
+export interface Origin {
+  line: number;
+  column: number;
+  /** True when the query text appears verbatim in the file, so every span maps exactly. */
+  exact: boolean;
+}
+
+/** Place a query-relative diagnostic in its file. */
+export function locate(d: Diagnostic, origin: Origin | null, file?: string): Diagnostic {
+  const out: Diagnostic = { ...d, ...(file ? { file } : {}) };
+  if (d.span) {
+    const { line, column } = d.span.start;
+    if (!origin) Object.assign(out, { line, column });
+    else if (origin.exact) Object.assign(out, { line: origin.line + line - 1, column: line === 1 ? origin.column + column - 1 : column });
+    else Object.assign(out, { line: origin.line, column: origin.column });
+  } else if (origin && out.line === undefined) Object.assign(out, { line: origin.line, column: origin.column });
+  return out;
+}
+
+/** Compiler-style rendering: `file:line:col: severity CODE: message`, then the query line and a caret. */
+export function formatDiagnostic(d: Diagnostic, query?: string): string {
+  const where = [d.file, d.line, d.column].filter((x) => x !== undefined).join(':');
+  const head = `${where ? where + ': ' : ''}${d.severity} ${d.code}: ${d.message}`;
+  if (!d.span || query === undefined) return head;
+  const lines = query.split('\n');
+  const { line, column } = d.span.start;
+  const text = (lines[line - 1] ?? '').replace(/\t/g, ' ');
+  const sameLine = d.span.end.line === line;
+  const width = Math.max(1, sameLine ? d.span.end.column - column : text.length - column + 1);
+  // Long value lists would flood the terminal: show a window around the caret.
+  const MAX = 160;
+  let shown = text;
+  let caretCol = column - 1;
+  if (text.length > MAX) {
+    const from = Math.max(0, caretCol - 40);
+    shown = (from > 0 ? '…' : '') + text.slice(from, from + MAX) + (from + MAX < text.length ? '…' : '');
+    caretCol = caretCol - from + (from > 0 ? 1 : 0);
+  }
+  const caret = ' '.repeat(caretCol) + '^' + '~'.repeat(Math.min(width - 1, Math.max(0, shown.length - caretCol - 1)));
+  return `${head}\n  ${shown}\n  ${caret}`;
+}
