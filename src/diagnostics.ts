@@ -42,6 +42,11 @@ export const CODES = {
   EQL3005: { severity: 'error', title: 'approximate translation refused by --strict' },
   EQL3006: { severity: 'warning', title: 'target field carries a different meaning' },
   EQL3007: { severity: 'error', title: 'construct not expressible in the target' },
+  // spl
+  EQL3301: { severity: 'warning', title: 'SPL source does not record a classifying field' },
+  EQL3302: { severity: 'warning', title: 'SPL matching differs from EQL' },
+  EQL3303: { severity: 'error', title: 'not expressible in SPL' },
+  EQL3304: { severity: 'warning', title: 'sequence rendered with SPL transaction' },
   // rule files
   EQL4001: { severity: 'error', title: 'cannot read rule file' },
   EQL4002: { severity: 'error', title: 'invalid rule file' },

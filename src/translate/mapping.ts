@@ -39,6 +39,11 @@ export interface Mapping {
   classes: EventClass[];
   /** Fields valid in every class unless a class overrides them; `null` means "no equivalent". */
   fields: Record<string, FieldMapping | string | null>;
+  /**
+   * Named alternatives to the top-level data (e.g. SPL `cim` next to the default Sysmon data). A profile
+   * inherits `settings` and brings its own `classes` and `fields`; the backend picks one with mappingProfile().
+   */
+  profiles?: Record<string, Partial<Omit<Mapping, 'target' | 'profiles'>>>;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -56,6 +61,9 @@ function asMapping(doc: unknown, where: string): Partial<Mapping> & { target: Ta
     if (typeof cls?.name !== 'string') throw new MappingError(`${where}: classes[${i}] needs a \`name\``);
   }
   if (m.fields !== undefined && (typeof m.fields !== 'object' || Array.isArray(m.fields))) throw new MappingError(`${where}: \`fields\` must be a mapping`);
+  if (m.profiles !== undefined && (typeof m.profiles !== 'object' || m.profiles === null || Array.isArray(m.profiles)))
+    throw new MappingError(`${where}: \`profiles\` must be a mapping of profile names to mapping data`);
+  for (const [name, p] of Object.entries((m.profiles as Record<string, unknown>) ?? {})) asMapping({ ...(p as object), target: m.target }, `${where}: profiles.${name}`);
   return m as Partial<Mapping> & { target: TargetId };
 }
 
@@ -81,12 +89,29 @@ export function mergeMappings(base: Mapping, over: Partial<Mapping>): Mapping {
     return o ? { ...c, ...o, when: o.when ?? c.when, source: { ...c.source, ...o.source }, fields: { ...c.fields, ...o.fields } } : c;
   });
   const added = (over.classes ?? []).filter((o) => !base.classes.some((c) => c.name === o.name)).map((o) => ({ ...o, when: o.when ?? {}, source: o.source ?? {} }));
-  return {
+  const merged: Mapping = {
     target: base.target,
     settings: { ...base.settings, ...over.settings },
     classes: [...added, ...classes],
     fields: { ...base.fields, ...over.fields },
   };
+  const names = new Set([...Object.keys(base.profiles ?? {}), ...Object.keys(over.profiles ?? {})]);
+  if (names.size) {
+    merged.profiles = {};
+    for (const name of names) {
+      const b = base.profiles?.[name] ?? {};
+      const m = mergeMappings({ target: base.target, settings: b.settings ?? {}, classes: b.classes ?? [], fields: b.fields ?? {} }, over.profiles?.[name] ?? {});
+      merged.profiles[name] = { settings: m.settings, classes: m.classes, fields: m.fields };
+    }
+  }
+  return merged;
+}
+
+/** The mapping data of one profile: the top-level data when the profile is not named in `profiles`. */
+export function mappingProfile(mapping: Mapping, name: string | undefined): Mapping {
+  const p = name === undefined ? undefined : mapping.profiles?.[name];
+  if (!p) return mapping;
+  return { target: mapping.target, settings: { ...mapping.settings, ...p.settings }, classes: p.classes ?? [], fields: p.fields ?? {} };
 }
 
 const cache = new Map<string, Mapping>();
