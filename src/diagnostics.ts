@@ -47,6 +47,7 @@ export const CODES = {
   EQL3302: { severity: 'warning', title: 'SPL matching differs from EQL' },
   EQL3303: { severity: 'error', title: 'not expressible in SPL' },
   EQL3304: { severity: 'warning', title: 'sequence rendered with SPL transaction' },
+  EQL3305: { severity: 'warning', title: 'condition without an SPL equivalent left out' },
   // rule files
   EQL4001: { severity: 'error', title: 'cannot read rule file' },
   EQL4002: { severity: 'error', title: 'invalid rule file' },

@@ -297,12 +297,16 @@ function searchStr(env: Env, p: StrPred, neg: boolean): SearchText | null {
   const cmdline = p.t.transform === 'cmdline-token';
   if (cmdline) {
     noteLossy(env, p.t, neg);
-    if (!p.ci) env.approx.push({ code: 'EQL3302', message: `search matches ${p.t.field} case-insensitively; the rule compares ${p.t.name} case-sensitively`, span: p.span, direction: flip('wider', neg) });
+    if (!p.ci) caseApprox(env, p, neg);
   } else noteLossy(env, p.t, neg);
   const exact = (p.ci || cmdline) && forms.every((f) => f.exact);
   const values = forms.map((f) => str(f.text));
   const text = values.length === 1 ? `${p.t.field}=${values[0]}` : `${p.t.field} IN (${values.join(', ')})`;
   return { text, exact };
+}
+
+function caseApprox(env: Env, p: StrPred, neg: boolean) {
+  env.approx.push({ code: 'EQL3302', message: `${p.t.field} is matched case-insensitively; the rule compares ${p.t.name} case-sensitively`, span: p.span, direction: flip('wider', neg) });
 }
 
 function searchNum(a: Extract<Atom, { kind: 'num' }>): SearchText | null {
@@ -380,6 +384,7 @@ function evalStr(env: Env, p: StrPred, neg: boolean): string {
     const eqs = p.alts.map((a) => `${f}==${str(litText((a as { glob: GlobPart[] }).glob))}`);
     return eqs.length === 1 ? eqs[0]! : `(${eqs.join(' OR ')})`;
   }
+  if (p.t.transform === 'cmdline-token' && !p.ci) caseApprox(env, p, neg);
   let dot = p.t.transform === 'cmdline-token';
   const rs = p.alts.map((a): Rx => {
     if ('regex' in a) {
@@ -602,9 +607,20 @@ function renderFilter(ctx: TranslateContext, mapping: Mapping, cim: boolean, fil
     const ev = vs.map((v) => `${evalField(field)}==${v}`);
     evalAll.push(ev.length === 1 ? ev[0]! : `(${ev.join(' OR ')})`);
   }
-  for (const c of facts.conjuncts) {
-    if (pick.implied.has(c)) continue;
-    if (droppedClassifier(ctx, env, c)) continue;
+  let relaxedAway = 0;
+  let kept = 0;
+  for (const original of facts.conjuncts) {
+    if (pick.implied.has(original)) continue;
+    if (droppedClassifier(ctx, env, original)) continue;
+    const c = relax(ctx, env, original, false);
+    if (c.kind === 'Literal') {
+      if (c.value === true) {
+        relaxedAway++;
+        continue;
+      }
+      throw new Fail('EQL3303', 'the condition cannot hold in SPL once the parts without an equivalent are left out', original.span);
+    }
+    kept++;
     const marker = env.approx.length;
     const s = search(env, c, false);
     if (s && s.exact) {
@@ -620,6 +636,7 @@ function renderFilter(ctx: TranslateContext, mapping: Mapping, cim: boolean, fil
     where.push(w);
     evalAll.push(w);
   }
+  if (relaxedAway && !kept) throw new Fail('EQL3303', `nothing of the condition is left in SPL beyond the ${env.cls.name} events themselves`, filter.span);
   // Approximations were recorded twice (search and eval forms) for conjuncts rendered both ways: keep one.
   const seen = new Set<string>();
   for (const a of env.approx) {
@@ -629,6 +646,47 @@ function renderFilter(ctx: TranslateContext, mapping: Mapping, cim: boolean, fil
     ctx.approximate(a.code, a.message, a.span, a.direction);
   }
   return { terms, where, evalAll, env };
+}
+
+/**
+ * Leave out what SPL cannot say, in the direction that keeps the rendering wider: a condition without an
+ * equivalent becomes true where it is asserted and false where it is negated, and is declared (EQL3305).
+ * Untouched nodes keep their identity.
+ */
+function relax(ctx: TranslateContext, env: Env, e: Expr, neg: boolean): Expr {
+  const T = (value: boolean): Expr => ({ kind: 'Literal', type: 'boolean', value, span: e.span });
+  switch (e.kind) {
+    case 'And':
+    case 'Or': {
+      const args = e.args.map((a) => relax(ctx, env, a, neg));
+      if (args.every((a, i) => a === e.args[i])) return e;
+      const absorbing = e.kind === 'Or';
+      if (args.some((a) => a.kind === 'Literal' && a.value === absorbing)) return T(absorbing);
+      const rest = args.filter((a) => !(a.kind === 'Literal' && a.value === !absorbing));
+      if (!rest.length) return T(!absorbing);
+      return rest.length === 1 ? rest[0]! : { ...e, args: rest };
+    }
+    case 'Not': {
+      const arg = relax(ctx, env, e.arg, !neg);
+      if (arg === e.arg) return e;
+      return arg.kind === 'Literal' ? T(arg.value !== true) : { ...e, arg };
+    }
+    case 'Literal':
+      return e;
+    default: {
+      const scratch: Env = { ...env, approx: [], whereFields: new Set() };
+      try {
+        if (e.kind === 'Exists') target(scratch, e.arg);
+        else if (!(e.kind === 'Compare' && e.op === '!=')) evalAtom(scratch, atomOf(scratch, e), neg);
+        else evalExpr(scratch, e, neg);
+        return e;
+      } catch (err) {
+        if (!(err instanceof Fail) || (err.code !== 'EQL3002' && err.code !== 'EQL3007')) throw err;
+        ctx.approximate('EQL3305', `${err.message}; the condition is left out`, err.span ?? e.span, 'wider');
+        return T(!neg);
+      }
+    }
+  }
 }
 
 /** A top-level classifying condition on a field the target does not record is dropped, wider, and said so. */
@@ -720,18 +778,32 @@ function sequence(ctx: TranslateContext, mapping: Mapping, q: Sequence): string[
   const lossyKeys = new Set<string>();
   const nKeys = q.by.length + (q.steps[0]?.by.length ?? 0);
   for (let k = 0; k < nKeys; k++) {
+    let dropped: Fail | null = null;
     const perStep = steps.map(({ step, r }) => {
       const key = k < q.by.length ? q.by[k]! : step.by[k - q.by.length]!;
       if (key.kind !== 'Field') throw new Fail('EQL3303', 'SPL joins sequences on fields only', key.span);
-      const t = target(r.env, key);
-      if (t.transform) throw new Fail('EQL3303', `${t.name} is derived from ${t.field}; it cannot be a join key`, key.span);
+      let t: Target;
+      try {
+        t = target(r.env, key);
+      } catch (e) {
+        if (!(e instanceof Fail) || e.code !== 'EQL3002') throw e;
+        dropped ??= e;
+        return '';
+      }
       if (t.lossy && !lossyKeys.has(t.name) && lossyKeys.add(t.name)) ctx.approximate('EQL3006', `${t.name} → ${t.field}: ${t.lossy.reason}`, key.span, t.lossy.direction);
-      return t.field;
+      if (t.transform === 'basename') return `mvindex(split(${evalField(t.field)}, ${str(r.env.sep)}), -1)`;
+      if (t.transform) throw new Fail('EQL3303', `${t.name} is derived from ${t.field}; it cannot be a join key`, key.span);
+      return evalField(t.field);
     });
-    if (perStep.every((f) => f === perStep[0])) keyFields.push(perStep[0]!);
+    if (dropped) {
+      // Joining on fewer keys only adds matches.
+      ctx.approximate('EQL3305', `${(dropped as Fail).message}; the sequence does not join on it`, (dropped as Fail).span, 'wider');
+      continue;
+    }
+    if (perStep.every((f) => f === perStep[0]) && EVAL_FIELD.test(perStep[0]!)) keyFields.push(perStep[0]!);
     else {
       const name = `eqlport_key${k + 1}`;
-      lines.push(`| eval ${name}=case(${perStep.map((f, i) => `eqlport_step==${i + 1}, ${evalField(f)}`).join(', ')})`);
+      lines.push(`| eval ${name}=case(${perStep.map((f, i) => `eqlport_step==${i + 1}, ${f}`).join(', ')})`);
       keyFields.push(name);
     }
   }
