@@ -1,0 +1,281 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRuleText } from '../../src/check.js';
+import { translateRule } from '../../src/translate/index.js';
+import type { Translation, TranslateOptions } from '../../src/translate/core.js';
+import { loadMapping, mappingProfile } from '../../src/translate/mapping.js';
+import { parseSpl, type Command, type EvalExpr, type SearchExpr } from '../../src/verify/spl-parse.js';
+import { goldenDir } from '../helpers/golden.js';
+
+function spl(query: string, options: TranslateOptions = {}): Translation {
+  const [rule] = parseRuleText('t.eql', query);
+  assert.ok(rule?.query, `does not parse: ${query}`);
+  return translateRule({ query: rule!.query!, meta: rule!.source.meta, text: rule!.source.query, path: 't.eql' }, 'spl', options);
+}
+const cim = (q: string) => spl(q, { splProfile: 'cim' });
+
+function commands(t: Translation): Command[] {
+  assert.ok(t.output, `no output: ${t.diagnostics.map((d) => d.message).join('; ')}`);
+  const p = parseSpl(t.output!);
+  assert.ok(p.ok, `${!p.ok && p.error}\n${t.output}`);
+  return (p as { ok: true; pipeline: { commands: Command[] } }).pipeline.commands;
+}
+
+/** Every `field=value` / `field IN (...)` of a search expression, with its polarity. */
+function searchTerms(e: SearchExpr, negated = false, out: { field: string; values: string[]; negated: boolean }[] = []) {
+  if (e.kind === 'and' || e.kind === 'or') for (const a of e.args) searchTerms(a, negated, out);
+  else if (e.kind === 'not') searchTerms(e.arg, !negated, out);
+  else if (e.kind === 'compare') out.push({ field: e.field, values: [e.value.text], negated });
+  else if (e.kind === 'in') out.push({ field: e.field, values: e.values.map((v) => v.text), negated });
+  return out;
+}
+
+/** The regex strings of every match() call in an eval expression. */
+function matchRegexes(e: EvalExpr, out: { field: string; regex: string }[] = []) {
+  if (e.kind === 'call' && e.name === 'match' && e.args[0]?.kind === 'field' && e.args[1]?.kind === 'string') out.push({ field: e.args[0].name, regex: e.args[1].value });
+  for (const k of ['args', 'arg', 'left', 'right'] as const) {
+    const v = (e as Record<string, unknown>)[k];
+    if (Array.isArray(v)) for (const a of v) matchRegexes(a as EvalExpr, out);
+    else if (v && typeof v === 'object') matchRegexes(v as EvalExpr, out);
+  }
+  return out;
+}
+
+/** PCRE as the emitter uses it (leading flags, \z, \x{..}) to a JS RegExp, written here independently. */
+function pcre(re: string): RegExp {
+  const m = /^\(\?([is]+)\)/.exec(re);
+  const body = re.slice(m ? m[0].length : 0).replace(/\\z/g, '$').replace(/\\x\{([0-9a-f]+)\}/gi, (_, h) => `\\u{${h}}`);
+  return new RegExp(body, `u${m ? m[1] : ''}`);
+}
+
+const WIN = 'process where host.os.type == "windows" and event.type == "start" and ';
+
+test('process.name is the basename of Image, case-insensitive in search, exact', () => {
+  const t = spl(WIN + 'process.name : "cmd.exe"');
+  assert.is(t.status, 'exact');
+  assert.is(t.output, 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1 Image="*\\\\cmd.exe"');
+});
+
+test('case-sensitive == keeps a case-insensitive prefilter and checks the case in where', () => {
+  const t = spl(WIN + 'process.name == "Cmd.exe"');
+  assert.is(t.status, 'exact');
+  const [search, where] = commands(t);
+  assert.equal(searchTerms((search as { expr: SearchExpr }).expr).find((x) => x.field === 'Image')?.values, ['*\\Cmd.exe']);
+  assert.is(where!.kind, 'where');
+  const [m] = matchRegexes((where as { expr: EvalExpr }).expr);
+  assert.ok(pcre(m!.regex).test('C:\\Windows\\Cmd.exe'));
+  assert.not.ok(pcre(m!.regex).test('C:\\Windows\\cmd.exe'), 'where must be case-sensitive');
+  assert.not.ok(pcre(m!.regex).test('C:\\Windows\\xCmd.exe'), 'basename, not suffix');
+});
+
+test('plain == on a full field is where ==', () => {
+  const t = spl(WIN + 'process.executable == "C:\\\\a\\\\B.exe"');
+  assert.match(t.output!, /\| where Image=="C:\\\\a\\\\B\.exe"$/);
+});
+
+test('negations are NOT (keeps events without the field), never !=', () => {
+  for (const q of ['not process.name : "a.exe"', 'process.name != "a.exe"', 'process.parent.name not in ("a.exe", "b.exe")', 'not process.executable : "?:\\\\x.exe"']) {
+    const t = spl(WIN + q);
+    assert.not.match(t.output!, /[A-Za-z]!=/, `${q}: ${t.output}`);
+    assert.match(t.output!, /NOT/);
+  }
+  // A negated where condition is guarded so NOT sees true/false only, and a missing field satisfies it.
+  const t = spl(WIN + 'process.name != "a.exe"');
+  assert.match(t.output!, /\| where NOT \(isnotnull\(Image\) AND match\(Image, /);
+});
+
+test('? and shapes * cannot say go to an anchored regex, with a wider search prefilter', () => {
+  const t = spl('file where host.os.type == "windows" and event.type == "creation" and file.path : "?:\\\\Users\\\\*\\\\x?.exe"');
+  assert.is(t.status, 'exact');
+  const [search, where] = commands(t);
+  assert.equal(searchTerms((search as { expr: SearchExpr }).expr).find((x) => x.field === 'TargetFilename')?.values, ['*:\\Users\\*\\x*.exe']);
+  const re = pcre(matchRegexes((where as { expr: EvalExpr }).expr)[0]!.regex);
+  assert.ok(re.test('c:\\users\\bob\\X1.EXE'), 'case-insensitive like `:`');
+  assert.not.ok(re.test('C:\\Users\\bob\\x12.exe'), '? is exactly one character');
+  assert.not.ok(re.test('C:\\Users\\bob\\x.exe'), '? is exactly one character');
+  assert.not.ok(re.test('CC:\\Users\\bob\\x1.exe'), 'anchored at the start');
+  assert.not.ok(re.test('C:\\Users\\bob\\x1.exe\n'), 'anchored at the very end');
+});
+
+test('literal * in == goes to where (search would read it as a wildcard)', () => {
+  const t = spl(WIN + 'process.executable == "C:\\\\a*b"');
+  assert.match(t.output!, /\| where Image=="C:\\\\a\*b"/);
+});
+
+// Hostile values: each must come back from the SPL reader as exactly the literal the rule meant.
+const HOSTILE = ['a"b', 'a\\b', 'trailing\\', '\\\\server\\share\\', 'x") OR (1==1', 'a | b', 'x [search index=*]', 'quote\\"', '`macro`', 'new\nline', 'tab\tcr\r', 'ünï 😀', ''];
+
+test('hostile values in search terms parse back to the same literal', () => {
+  for (const v of HOSTILE) {
+    const eql = JSON.stringify(v).replace(/\\u([0-9a-f]{4})/g, (_, h) => `\\u{${h}}`);
+    const t = spl(WIN + `process.command_line : ${eql}`);
+    const cmds = commands(t);
+    const search = searchTerms((cmds[0] as { expr: SearchExpr }).expr).find((x) => x.field === 'CommandLine');
+    const where = cmds.find((c) => c.kind === 'where') as { expr: EvalExpr } | undefined;
+    if (/[\x00-\x1f`]/.test(v)) {
+      // Unwritable characters: a wider prefilter and an exact regex.
+      const re = pcre(matchRegexes(where!.expr)[0]!.regex);
+      assert.ok(re.test(v), JSON.stringify(v));
+      assert.ok(re.test(v.toUpperCase()), 'case-insensitive');
+      assert.not.ok(re.test(v + 'x'), 'anchored');
+    } else {
+      assert.equal(search?.values, [v], `${JSON.stringify(v)} → ${t.output}`);
+      assert.is(where, undefined);
+    }
+  }
+});
+
+test('hostile values in where == and regexes parse back to the same literal', () => {
+  for (const v of HOSTILE) {
+    const eql = JSON.stringify(v).replace(/\\u([0-9a-f]{4})/g, (_, h) => `\\u{${h}}`);
+    const t = spl(WIN + `process.command_line == ${eql} and process.name == ${eql}`);
+    const where = commands(t).find((c) => c.kind === 'where') as { expr: EvalExpr };
+    const res = matchRegexes(where.expr);
+    const img = res.find((r) => r.field === 'Image')!;
+    assert.ok(pcre(img.regex).test(`C:\\dir\\${v}`), `${JSON.stringify(v)}: ${img.regex}`);
+    assert.not.ok(pcre(img.regex).test(`C:\\dir\\${v}x`), JSON.stringify(v));
+    const cl = res.find((r) => r.field === 'CommandLine');
+    if (cl) assert.ok(pcre(cl.regex).test(v) && !pcre(cl.regex).test(`x${v}`));
+    else {
+      const eq = JSON.stringify(where.expr);
+      assert.ok(eq.includes(JSON.stringify({ kind: 'string', value: v })), `${JSON.stringify(v)} in ${t.output}`);
+    }
+  }
+});
+
+test('corrupted quoting does not survive the reader', () => {
+  const t = spl(WIN + 'process.command_line : "C:\\\\Temp\\\\" and process.executable : "x\\"y"');
+  const good = commands(t);
+  assert.is(JSON.stringify(good).includes('C:\\\\Temp\\\\'), true);
+  // Undo the backslash doubling, or the quote escape, as a buggy emitter would.
+  for (const broken of [t.output!.replace(/\\\\/g, '\\'), t.output!.replace('\\"y', '"y')]) {
+    const p = parseSpl(broken);
+    if (p.ok) assert.not.equal(JSON.stringify(p.pipeline.commands), JSON.stringify(good), broken);
+  }
+  // A dropped escape before a pipe-bearing value changes the structure or fails.
+  const u = spl(WIN + 'process.command_line : "a\\" | delete"');
+  const p = parseSpl(u.output!.replace('\\" |', '" |'));
+  assert.ok(!p.ok || JSON.stringify(p.pipeline) !== JSON.stringify(commands(u)));
+});
+
+test('search precedence: OR groups are parenthesised under the implicit AND', () => {
+  const t = spl(WIN + '(process.name : "a.exe" or process.name : "b.exe") and process.parent.name : "c.exe"');
+  const [search] = commands(t);
+  const e = (search as { expr: SearchExpr }).expr;
+  assert.is(e.kind, 'and');
+  const or = (e as { args: SearchExpr[] }).args.find((a) => a.kind === 'or');
+  assert.ok(or, t.output!);
+});
+
+test('lists are IN, number ranges go to where with tonumber', () => {
+  assert.match(spl(WIN + 'process.name in~ ("a.exe", "b.exe")').output!, /Image IN \("\*\\\\a\.exe", "\*\\\\b\.exe"\)$/);
+  const t = spl('network where host.os.type == "windows" and event.type == "start" and destination.port > 1024 and source.port == 53');
+  assert.is(t.status, 'exact');
+  assert.match(t.output!, /SourcePort=53\n\| where tonumber\(DestinationPort\)>1024$/);
+});
+
+test('process.args is approximate: wider asserted, narrower negated', () => {
+  const pos = spl(WIN + 'process.args : "-enc"');
+  assert.is(pos.status, 'approximate');
+  assert.match(pos.output!, /CommandLine="\*-enc\*"/);
+  assert.equal(pos.diagnostics.filter((d) => d.direction).map((d) => [d.code, d.direction]), [['EQL3006', 'wider']]);
+  const neg = spl(WIN + 'not process.args : "-enc"');
+  assert.match(neg.output!, /NOT CommandLine="\*-enc\*"/);
+  assert.equal(neg.diagnostics.filter((d) => d.direction).map((d) => d.direction), ['narrower']);
+});
+
+test('fields without an equivalent are left out wider and said so; nothing left is unsupported', () => {
+  const t = spl(WIN + 'process.name : "a.exe" and process.code_signature.trusted == false');
+  assert.is(t.status, 'approximate');
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3305' && d.direction === 'wider'));
+  const n = spl(WIN + 'not process.code_signature.trusted == true and process.name : "a.exe"');
+  assert.ok(n.diagnostics.some((d) => d.code === 'EQL3305' && d.direction === 'wider'));
+  assert.is(spl(WIN + 'process.code_signature.trusted == false').status, 'unsupported');
+});
+
+test('rules without host.os.type read a Windows-only source: narrower', () => {
+  const t = spl('process where event.type == "start" and process.name : "a.exe"');
+  assert.is(t.status, 'approximate');
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3004' && d.direction === 'narrower'));
+  assert.is(spl('process where host.os.type == "macos" and process.name : "a"').status, 'unsupported');
+});
+
+test('Linux rules use Sysmon for Linux with / paths', () => {
+  const t = spl('process where host.os.type == "linux" and event.action == "exec" and process.name : "bash"');
+  assert.is(t.status, 'exact');
+  assert.is(t.output, 'source="Syslog:Linux-Sysmon/Operational" sourcetype="sysmon:linux" EventCode=1 Image="*/bash"');
+});
+
+test('cim profile: tstats over Endpoint.Processes with process_name, where fields are by fields', () => {
+  const t = cim(WIN + 'process.name == "cmd.exe" and process.parent.name : "x.exe"');
+  const cmds = commands(t);
+  const ts = cmds[0] as Extract<Command, { kind: 'tstats' }>;
+  assert.is(ts.kind, 'tstats');
+  assert.is(ts.datamodel, 'Endpoint.Processes');
+  assert.equal(searchTerms(ts.where!).map((x) => x.field), ['Processes.process_name', 'Processes.parent_process_name']);
+  assert.ok(ts.by.includes('Processes.process_name'));
+  assert.equal(cmds[1], { kind: 'macro', name: 'drop_dm_object_name', args: 'Processes' });
+  assert.is(cmds[2]!.kind, 'where');
+  assert.match(t.output!, /\| where process_name=="cmd\.exe"$/);
+  assert.is(cim('sequence by host.id [process where true] [process where true]').status, 'unsupported');
+});
+
+test('sequences use transaction with keys, maxspan and first/last steps; declared', () => {
+  const t = spl('sequence by process.entity_id with maxspan=5s [process where host.os.type == "windows" and event.type == "start" and process.name : "a.exe"] [file where host.os.type == "windows" and event.type == "creation" and file.extension : "exe"]');
+  assert.is(t.status, 'approximate');
+  const cmds = commands(t);
+  const tx = cmds.find((c) => c.kind === 'transaction') as Extract<Command, { kind: 'transaction' }>;
+  assert.equal(tx.fields, ['ProcessGuid']);
+  assert.is(tx.options.maxspan, '5s');
+  assert.ok(tx.options.startswith && tx.options.endswith);
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3304' && /transaction/.test(d.message)));
+  const ms = spl('sequence by host.id with maxspan=1500ms [process where host.os.type == "windows" and process.name : "a"] [process where host.os.type == "windows" and process.name : "b"]');
+  assert.match(ms.output!, /maxspan=2s/);
+  assert.ok(ms.diagnostics.some((d) => d.code === 'EQL3302' && d.direction === 'wider'));
+});
+
+test('index and macro come from the mapping data and are escaped', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spl-map-'));
+  const idx = join(dir, 'idx.yaml');
+  writeFileSync(idx, 'target: spl\nsettings:\n  index: \'sys"mon\'\n');
+  assert.match(spl(WIN + 'process.name : "a"', { mappingFiles: [idx] }).output!, /^index="sys\\"mon" source=/);
+  const mac = join(dir, 'mac.yaml');
+  writeFileSync(mac, 'target: spl\nsettings:\n  macro: sysmon\n');
+  assert.match(spl(WIN + 'process.name : "a"', { mappingFiles: [mac] }).output!, /^`sysmon` EventCode=1 /);
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'target: spl\nsettings:\n  macro: "x` | delete `"\n');
+  assert.is(spl(WIN + 'process.name : "a"', { mappingFiles: [bad] }).status, 'unsupported');
+});
+
+test('mapping profiles: cim replaces classes and fields, inherits settings; user files reach profiles', () => {
+  const m = loadMapping('spl');
+  const c = mappingProfile(m, 'cim');
+  assert.ok(c.classes.every((k) => 'datamodel' in k.source));
+  assert.is(mappingProfile(m, undefined), m);
+  const dir = mkdtempSync(join(tmpdir(), 'spl-prof-'));
+  const f = join(dir, 'p.yaml');
+  writeFileSync(f, 'target: spl\nprofiles:\n  cim:\n    fields:\n      user.name: user_name_override\n');
+  const t = spl(WIN + 'user.name : "bob"', { mappingFiles: [f], splProfile: 'cim' });
+  assert.match(t.output!, /Processes\.user_name_override="bob"/);
+});
+
+test('every SPL golden output (both profiles) is accepted by the SPL reader', () => {
+  let n = 0;
+  for (const c of readdirSync(goldenDir)) {
+    for (const f of ['spl.golden', 'spl.cim.golden']) {
+      const p = join(goldenDir, c, f);
+      if (!existsSync(p)) continue;
+      const out = readFileSync(p, 'utf8').split('\noutput:\n')[1]!.replace(/\n$/, '');
+      if (out === '(none)') continue;
+      const r = parseSpl(out);
+      assert.ok(r.ok, `${c}/${f}: ${!r.ok && r.error}`);
+      n++;
+    }
+  }
+  assert.ok(n >= 50, `${n} outputs`);
+});
+
+test.run();
