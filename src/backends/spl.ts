@@ -550,11 +550,11 @@ function pickClass(mapping: Mapping, facts: FilterFacts, fields: readonly string
     const implied = new Set(base.implied);
     const losses = [...base.losses];
     const holds = (cls.source.holds ?? {}) as Record<string, string[]>;
-    const fields = Object.keys(holds);
-    if (fields.length) {
+    const activity = Object.keys(holds);
+    if (activity.length) {
       let covered = false;
       let fits = true;
-      for (const f of fields) {
+      for (const f of activity) {
         const have = facts.values.get(f);
         if (!have) continue;
         const inClass = (v: string) => holds[f]!.some((h) => (have.caseInsensitive ? h.toLowerCase() === v.toLowerCase() : h === v));
@@ -566,7 +566,7 @@ function pickClass(mapping: Mapping, facts: FilterFacts, fields: readonly string
         } else fits = false;
       }
       if (!fits) continue;
-      if (!covered) losses.push({ message: `the SPL source "${cls.name}" only holds ${fields.map((f) => `${f} ${holds[f]!.slice(0, 2).map((v) => JSON.stringify(v)).join('/')}`).join(' or ')} events`, direction: 'narrower', node: null });
+      if (!covered) losses.push({ message: `the SPL source "${cls.name}" only holds ${activity.map((f) => `${f} ${holds[f]!.slice(0, 2).map((v) => JSON.stringify(v)).join('/')}`).join(' or ')} events`, direction: 'narrower', node: null });
     }
     const pick = { cls, implied, losses };
     if (!losses.length) return pick;
@@ -626,7 +626,7 @@ function renderFilter(ctx: TranslateContext, mapping: Mapping, cim: boolean, fil
     if (s && s.exact) {
       if (s.text) terms.push(s.text);
       env.approx.splice(marker); // the eval rendering below records the same approximations once
-      evalAll.push(evalExpr(env, c, false));
+      evalAll.push(evalExpr({ ...env, whereFields: new Set() }, c, false));
       continue;
     }
     env.approx.splice(marker);
