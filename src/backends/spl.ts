@@ -107,11 +107,18 @@ interface Env {
 
 function target(env: Env, f: Expr): Target {
   if (f.kind !== 'Field') throw new Fail('EQL3007', 'SPL can only compare a field with values here', f.span);
-  const m = fieldMapping(env.mapping, env.cls, f.name);
+  const m = fieldMapping(env.mapping, env.cls, f.name) ?? prefixed(env.cls, f.name);
   if (!m) throw new Fail('EQL3002', `${f.name} has no equivalent in the ${env.cls.name} events of the SPL ${env.cim ? 'cim' : 'sysmon'} profile`, f.span);
   if (Array.isArray(m.field) || !SEARCH_FIELD.test(m.field)) throw new Fail('EQL3002', `the SPL mapping of ${f.name} must name one field`, f.span);
   if (m.transform && !TRANSFORMS.has(m.transform)) throw new Fail('EQL3002', `unknown transform "${m.transform}" in the SPL mapping of ${f.name}`, f.span);
   return { name: f.name, field: m.field, numeric: m.type === 'number', transform: (m.transform as Transform) ?? null, lossy: m.lossy, span: f.span };
+}
+
+/** Fields a class maps by name prefix (`prefixes` in its source), e.g. `winlog.event_data.X` → `X`. */
+function prefixed(cls: EventClass, name: string): FieldMapping | undefined {
+  for (const [from, to] of Object.entries((cls.source.prefixes ?? {}) as Record<string, string>))
+    if (name.startsWith(from) && name.length > from.length) return { field: `${to}${name.slice(from.length)}` };
+  return undefined;
 }
 
 function noteLossy(env: Env, t: Target, neg: boolean) {
@@ -568,10 +575,12 @@ function pickClass(mapping: Mapping, facts: FilterFacts, fields: readonly string
       if (!fits) continue;
       if (!covered) losses.push({ message: `the SPL source "${cls.name}" only holds ${activity.map((f) => `${f} ${holds[f]!.slice(0, 2).map((v) => JSON.stringify(v)).join('/')}`).join(' or ')} events`, direction: 'narrower', node: null });
     }
+    if (cls.when.category === undefined && facts.category !== null && facts.category !== 'any')
+      losses.push({ message: `the SPL source "${cls.name}" does not tell ${facts.category} events from others`, direction: 'wider', node: null });
     const pick = { cls, implied, losses };
     if (!losses.length) return pick;
     // Among narrower sources, prefer the first that has every field the filter reads.
-    const mapsAll = fields.every((f) => CLASSIFYING_FIELDS.includes(f) || fieldMapping(mapping, cls, f));
+    const mapsAll = fields.every((f) => CLASSIFYING_FIELDS.includes(f) || fieldMapping(mapping, cls, f) || prefixed(cls, f));
     if (!fallback || (mapsAll && !fallbackMapsAll)) (fallback = pick), (fallbackMapsAll = mapsAll);
   }
   return fallback;
@@ -692,7 +701,7 @@ function relax(ctx: TranslateContext, env: Env, e: Expr, neg: boolean): Expr {
 /** A top-level classifying condition on a field the target does not record is dropped, wider, and said so. */
 function droppedClassifier(ctx: TranslateContext, env: Env, c: Expr): boolean {
   const field = c.kind === 'Compare' ? c.left : c.kind === 'In' || c.kind === 'Match' ? c.arg : null;
-  if (!field || field.kind !== 'Field' || !CLASSIFYING_FIELDS.includes(field.name) || fieldMapping(env.mapping, env.cls, field.name)) return false;
+  if (!field || field.kind !== 'Field' || !CLASSIFYING_FIELDS.includes(field.name) || fieldMapping(env.mapping, env.cls, field.name) || prefixed(env.cls, field.name)) return false;
   ctx.approximate('EQL3301', `the SPL source "${env.cls.name}" does not record ${field.name}; the condition is left out`, c.span, 'wider');
   return true;
 }
