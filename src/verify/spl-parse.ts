@@ -7,6 +7,8 @@ import { parse, SyntaxError as PeggySyntaxError } from '../generated/spl-parser.
 export interface SearchValue {
   text: string;
   quoted: boolean;
+  /** `CASE(...)`: the search directive for a case-sensitive match. */
+  caseSensitive?: boolean;
 }
 
 export type SearchExpr =
