@@ -8,6 +8,7 @@ import { convert, convertJson, renderConvertText } from './convert.js';
 import { parseTargets, TargetError } from './translate/index.js';
 import { loadMapping, MappingError } from './translate/mapping.js';
 import { stringify as toYaml } from 'yaml';
+import { ARTIFACTS, ArtifactError } from './artifacts.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -59,6 +60,8 @@ interface ConvertCliOptions {
   format: 'text' | 'json';
   strict?: boolean;
   mapping: string[];
+  artifact: string[];
+  templates?: string;
   kqlArgs: string;
   kqlOs: string;
   splProfile: string;
@@ -112,16 +115,26 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--format <format>', 'text or json', formatOption, 'text')
     .option('--strict', 'treat approximate translations as failures')
     .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .option('--artifact <name>', `wrap queries in a deployable artifact (repeatable): ${Object.keys(ARTIFACTS).join(', ')}`, collect, [])
+    .option('--templates <dir>', 'directory of handlebars templates that replace the bundled ones of the same name')
     .option('--kql-args <mode>', 'process.args in KQL: exact (parse_command_line) or fast (has)', 'exact')
     .option('--kql-os <mode>', 'host.os.type in KQL: join (DeviceInfo) or drop (approximate)', 'join')
     .option('--spl-profile <profile>', 'Splunk field profile: sysmon or cim', 'sysmon')
     .option('--s1ql-dialect <dialect>', 'SentinelOne dialect: 1 (Deep Visibility) or 2 (PowerQuery)', '2')
     .action((paths: string[], opts: ConvertCliOptions) => {
       const targets = parseTargets(opts.to);
+      // An artifact brings its target along.
+      for (const a of opts.artifact) {
+        const t = ARTIFACTS[a]?.target;
+        if (!t) throw new ArtifactError(`unknown artifact "${a}" (known: ${Object.keys(ARTIFACTS).join(', ')})`);
+        if (!targets.includes(t)) targets.push(...parseTargets(t));
+      }
       const report = convert(paths, {
         targets,
         strict: !!opts.strict,
         ...(opts.out ? { outDir: opts.out } : {}),
+        artifacts: opts.artifact,
+        ...(opts.templates ? { templatesDir: opts.templates } : {}),
         mappingFiles: opts.mapping,
         kqlArgs: choice(opts.kqlArgs, ['exact', 'fast'] as const, '--kql-args'),
         kqlOs: choice(opts.kqlOs, ['join', 'drop'] as const, '--kql-os'),
@@ -146,7 +159,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     await program.parseAsync(['node', 'eqlport', ...argv]);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof TargetError || e instanceof MappingError || e instanceof UsageError) {
+    if (e instanceof TargetError || e instanceof MappingError || e instanceof UsageError || e instanceof ArtifactError) {
       io.err(`eqlport: ${e.message}\n`);
       return 2;
     }
