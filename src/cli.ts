@@ -9,6 +9,8 @@ import { parseTargets, TargetError } from './translate/index.js';
 import { loadMapping, MappingError } from './translate/mapping.js';
 import { stringify as toYaml } from 'yaml';
 import { ARTIFACTS, ArtifactError } from './artifacts.js';
+import { BACKENDS } from './backends/index.js';
+import { diff, renderDiffText } from './diff.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -142,6 +144,22 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         s1qlDialect: choice(opts.s1qlDialect, ['1', '2'] as const, '--s1ql-dialect'),
       });
       io.out(opts.format === 'json' ? JSON.stringify(convertJson(report)) + '\n' : renderConvertText(report));
+      code = report.exitCode;
+    });
+
+  program
+    .command('diff')
+    .description('compare two versions of rules (files, directories matched by rule_id, or a path against a git revision)')
+    .argument('<old>', 'old rule file or directory (with --git: the path to compare with its revision)')
+    .argument('[new]', 'new rule file or directory')
+    .option('--to <targets>', 'targets whose outputs to compare', 'all')
+    .option('--git <rev>', 'compare <old> with its version at this git revision')
+    .option('--format <format>', 'text or json', formatOption, 'text')
+    .action((oldPath: string, newPath: string | undefined, opts: { to: string; git?: string; format: 'text' | 'json' }) => {
+      if (!newPath && !opts.git) throw new UsageError('diff needs two paths, or one path and --git REV');
+      const targets = Object.keys(BACKENDS).length ? parseTargets(opts.to) : [];
+      const report = diff(opts.git ? oldPath : oldPath, opts.git ? oldPath : newPath!, { targets, ...(opts.git ? { gitRev: opts.git } : {}) });
+      io.out(opts.format === 'json' ? JSON.stringify(report) + '\n' : renderDiffText(report));
       code = report.exitCode;
     });
 
