@@ -67,6 +67,8 @@ export interface Origin {
   column: number;
   /** True when the query text appears verbatim in the file, so every span maps exactly. */
   exact: boolean;
+  /** File position of a query offset, when the query sits in an escaped string (TOML "...", JSON). */
+  at?: (offset: number) => { line: number; column: number };
 }
 
 /** Place a query-relative diagnostic in its file. */
@@ -75,6 +77,7 @@ export function locate(d: Diagnostic, origin: Origin | null, file?: string): Dia
   if (d.span) {
     const { line, column } = d.span.start;
     if (!origin) Object.assign(out, { line, column });
+    else if (origin.at) Object.assign(out, origin.at(d.span.start.offset));
     else if (origin.exact) Object.assign(out, { line: origin.line + line - 1, column: line === 1 ? origin.column + column - 1 : column });
     else Object.assign(out, { line: origin.line, column: origin.column });
   } else if (origin && out.line === undefined) Object.assign(out, { line: origin.line, column: origin.column });
