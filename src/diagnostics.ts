@@ -13,6 +13,7 @@ export const CODES = {
   EQL1004: { severity: 'error', title: 'pipe not supported by Elasticsearch' },
   EQL1005: { severity: 'error', title: 'empty query' },
   EQL1006: { severity: 'error', title: 'query too large' },
+  EQL1007: { severity: 'error', title: 'number out of range' },
   // semantics
   EQL2001: { severity: 'error', title: 'unknown function' },
   EQL2002: { severity: 'error', title: 'wrong number of arguments' },
