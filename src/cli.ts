@@ -4,6 +4,11 @@ import { readFileSync } from 'node:fs';
 import { check, type CheckResult } from './check.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import { formatRuleFile } from './fmt.js';
+import { convert, convertJson, renderConvertText } from './convert.js';
+import { parseTargets, TargetError } from './translate/index.js';
+import { loadMapping, MappingError } from './translate/mapping.js';
+import { stringify as toYaml } from 'yaml';
+import { ARTIFACTS, ArtifactError } from './artifacts.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -49,6 +54,29 @@ function formatOption(value: string): 'text' | 'json' {
   return value;
 }
 
+interface ConvertCliOptions {
+  to: string;
+  out?: string;
+  format: 'text' | 'json';
+  strict?: boolean;
+  mapping: string[];
+  artifact: string[];
+  templates?: string;
+  kqlArgs: string;
+  kqlOs: string;
+  splProfile: string;
+  s1qlDialect: string;
+}
+
+class UsageError extends Error {}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function choice<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not ${value}`);
+  return value as T;
+}
+
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code = 0;
   const program = new Command('eqlport')
@@ -78,10 +106,63 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       code = failed ? 1 : 0;
     });
 
+  program
+    .command('convert')
+    .description('translate rules to other query languages, each result with its fidelity (exact, approximate, unsupported)')
+    .argument('<paths...>', 'rule files or directories')
+    .requiredOption('--to <targets>', 'comma list of sigma, kql, spl, s1ql, ts, or all (aliases: defender, splunk, sentinelone, matcher)')
+    .option('--out <dir>', 'write one file per rule and target, mirroring the input tree')
+    .option('--format <format>', 'text or json', formatOption, 'text')
+    .option('--strict', 'treat approximate translations as failures')
+    .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .option('--artifact <name>', `wrap queries in a deployable artifact (repeatable): ${Object.keys(ARTIFACTS).join(', ')}`, collect, [])
+    .option('--templates <dir>', 'directory of handlebars templates that replace the bundled ones of the same name')
+    .option('--kql-args <mode>', 'process.args in KQL: exact (parse_command_line) or fast (has)', 'exact')
+    .option('--kql-os <mode>', 'host.os.type in KQL: join (DeviceInfo) or drop (approximate)', 'join')
+    .option('--spl-profile <profile>', 'Splunk field profile: sysmon or cim', 'sysmon')
+    .option('--s1ql-dialect <dialect>', 'SentinelOne dialect: 1 (Deep Visibility) or 2 (PowerQuery)', '2')
+    .action((paths: string[], opts: ConvertCliOptions) => {
+      const targets = parseTargets(opts.to);
+      // An artifact brings its target along.
+      for (const a of opts.artifact) {
+        const t = ARTIFACTS[a]?.target;
+        if (!t) throw new ArtifactError(`unknown artifact "${a}" (known: ${Object.keys(ARTIFACTS).join(', ')})`);
+        if (!targets.includes(t)) targets.push(...parseTargets(t));
+      }
+      const report = convert(paths, {
+        targets,
+        strict: !!opts.strict,
+        ...(opts.out ? { outDir: opts.out } : {}),
+        artifacts: opts.artifact,
+        ...(opts.templates ? { templatesDir: opts.templates } : {}),
+        mappingFiles: opts.mapping,
+        kqlArgs: choice(opts.kqlArgs, ['exact', 'fast'] as const, '--kql-args'),
+        kqlOs: choice(opts.kqlOs, ['join', 'drop'] as const, '--kql-os'),
+        splProfile: choice(opts.splProfile, ['sysmon', 'cim'] as const, '--spl-profile'),
+        s1qlDialect: choice(opts.s1qlDialect, ['1', '2'] as const, '--s1ql-dialect'),
+      });
+      io.out(opts.format === 'json' ? JSON.stringify(convertJson(report)) + '\n' : renderConvertText(report));
+      code = report.exitCode;
+    });
+
+  program
+    .command('mappings')
+    .description('print the effective field and event-class mapping of a target (bundled data plus --mapping files)')
+    .requiredOption('--to <target>', 'sigma, kql, spl or s1ql')
+    .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .action((opts: { to: string; mapping: string[] }) => {
+      const [target] = parseTargets(opts.to);
+      io.out(toYaml(loadMapping(target!, opts.mapping), { lineWidth: 0 }));
+    });
+
   try {
     await program.parseAsync(['node', 'eqlport', ...argv]);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof TargetError || e instanceof MappingError || e instanceof UsageError || e instanceof ArtifactError) {
+      io.err(`eqlport: ${e.message}\n`);
+      return 2;
+    }
     io.err(`eqlport: ${(e as Error).stack ?? e}\n`);
     return 2;
   }

@@ -35,11 +35,21 @@ export const CODES = {
   EQL2103: { severity: 'info', title: 'Elastic-specific field' },
   EQL2104: { severity: 'warning', title: 'value cannot match the field type' },
   EQL2105: { severity: 'warning', title: 'comparison is always null' },
+  // translation (core 30xx; sigma 31xx, kql 32xx, spl 33xx, s1ql 34xx, ts 35xx)
+  EQL3001: { severity: 'error', title: 'backend produced no output' },
+  EQL3002: { severity: 'error', title: 'field has no equivalent in the target' },
+  EQL3003: { severity: 'error', title: 'no log source for this event class' },
+  EQL3004: { severity: 'warning', title: 'log source holds a different set of events' },
+  EQL3005: { severity: 'error', title: 'approximate translation refused by --strict' },
+  EQL3006: { severity: 'warning', title: 'target field carries a different meaning' },
+  EQL3007: { severity: 'error', title: 'construct not expressible in the target' },
   // rule files
   EQL4001: { severity: 'error', title: 'cannot read rule file' },
   EQL4002: { severity: 'error', title: 'invalid rule file' },
   EQL4003: { severity: 'info', title: 'not an EQL rule; skipped' },
   EQL4004: { severity: 'error', title: 'rule has no query' },
+  // mappings
+  EQL4101: { severity: 'error', title: 'invalid mapping file' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type DiagCode = keyof typeof CODES | `EQL${number}`;
