@@ -2,7 +2,7 @@
 // function over the parsed rules, so backends can add their per-target conversion summaries beside `check`.
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadRules, checkParsed, type ParsedRule, type Diagnostic } from '../src/index.js';
 import { CODES } from '../src/diagnostics.js';
 
@@ -46,10 +46,12 @@ function sectionCheck(rules: ParsedRule[]) {
 
 const SECTIONS: ((rules: ParsedRule[], files: Diagnostic[]) => void)[] = [sectionParse, sectionCheck];
 
-const dir = corpusDir();
-if (!dir) {
-  console.log('notice: ../shared/corpus is absent; nothing to summarise');
-} else {
+function run() {
+  const dir = corpusDir();
+  if (!dir) return console.log('notice: ../shared/corpus is absent; nothing to summarise');
   const { rules, files } = loadRules([dir]);
   for (const section of SECTIONS) section(rules, files);
 }
+
+// Other scripts import corpusDir; only `npm run corpus` summarises.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) run();
