@@ -37,7 +37,7 @@ export function renderCheckText(r: CheckResult): string {
   let out = '';
   for (const rule of r.rules) {
     out += `${rule.ok ? 'ok    ' : 'FAILED'} ${rule.path}${rule.name ? `  ${rule.name}` : ''}\n`;
-    out += renderDiagnostics(rule.diagnostics, rule.query).replace(/^/gm, '  ');
+    out += renderDiagnostics(rule.diagnostics, rule.query).replace(/^(?=.)/gm, '  ');
   }
   for (const d of r.files) out += `  ${formatDiagnostic(d)}\n`;
   out += `${r.summary.total} rules: ${r.summary.ok} ok, ${r.summary.failed} failed\n`;
