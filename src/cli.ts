@@ -1,6 +1,6 @@
 // The command line: a thin layer over the library. Commands return exit codes; nothing here decides semantics.
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { check, type CheckResult } from './check.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import { formatRuleFile } from './fmt.js';
@@ -11,6 +11,7 @@ import { stringify as toYaml } from 'yaml';
 import { ARTIFACTS, ArtifactError } from './artifacts.js';
 import { BACKENDS } from './backends/index.js';
 import { diff, renderDiffText } from './diff.js';
+import { reportData, renderReport } from './report.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -161,6 +162,20 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const report = diff(opts.git ? oldPath : oldPath, opts.git ? oldPath : newPath!, { targets, ...(opts.git ? { gitRev: opts.git } : {}) });
       io.out(opts.format === 'json' ? JSON.stringify(report) + '\n' : renderDiffText(report));
       code = report.exitCode;
+    });
+
+  program
+    .command('report')
+    .description('write one self-contained HTML page: rules × targets coloured by fidelity, each cell with its query and diagnostics')
+    .argument('<paths...>', 'rule files or directories')
+    .requiredOption('--html <file>', 'where to write the page')
+    .option('--to <targets>', 'targets to include', 'all')
+    .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .action((paths: string[], opts: { html: string; to: string; mapping: string[] }) => {
+      const targets = Object.keys(BACKENDS).length ? parseTargets(opts.to) : [];
+      const data = reportData(paths, targets, { mappingFiles: opts.mapping });
+      writeFileSync(opts.html, renderReport(data));
+      io.err(`eqlport: wrote ${opts.html} (${data.rows.length} rules × ${targets.length} targets)\n`);
     });
 
   program
