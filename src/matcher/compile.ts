@@ -54,6 +54,13 @@ export function compilePred(e: Expr, ctx: CompileContext): Pred {
       const p = compilePred(e.arg, ctx);
       return (ev) => !p(ev);
     }
+    case 'Compare':
+      // `!=` is Not(Equals): a plain complement (null-semantics.md Q2), true when the field is missing.
+      if (e.op === '!=') {
+        const equals = atom({ ...e, op: '==' }, ctx, (v) => v === true);
+        return (ev) => !equals(ev);
+      }
+      return atom(e, ctx, (v) => v === true);
     case 'Exists': {
       // `x != null`: no binding makes x null (ES IsNotNull / `not(any isNull(...))`, rows N2 and S3).
       const someNull = atom(e.arg, ctx, (v) => v === null);
