@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { check, type CheckResult } from './check.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import { formatRuleFile } from './fmt.js';
+import { replay, replayRules, resultLine } from './replay.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -49,6 +50,11 @@ function formatOption(value: string): 'text' | 'json' {
   return value;
 }
 
+function sizeOption(value: string): number {
+  if (!/^\d+$/.test(value)) throw new CommanderError(2, 'eqlport.size', `--size must be a whole number, not ${value}`);
+  return Number(value);
+}
+
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code = 0;
   const program = new Command('eqlport')
@@ -76,6 +82,39 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const { text, failed } = formatRuleFile(paths);
       io.out(text);
       code = failed ? 1 : 0;
+    });
+
+  program
+    .command('replay')
+    .description('run rules over events (NDJSON or a JSON array) with the native matcher; one JSON line per result')
+    .argument('[rules...]', 'rule files or directories (or use --query)')
+    .requiredOption('--events <file>', 'events file, or - for stdin')
+    .option('--query <eql>', 'an EQL query instead of rule files')
+    .option('--category-field <field>', 'event category field', 'event.category')
+    .option('--timestamp-field <field>', 'timestamp field (ISO-8601 or epoch milliseconds)', '@timestamp')
+    .option('--tiebreaker-field <field>', 'field that orders events with equal timestamps')
+    .option('--size <n>', 'maximum results per rule (default: all)', sizeOption)
+    .option('--ids <field>', 'print this field of each result event instead of whole events')
+    .action(async (paths: string[], opts: { events: string; query?: string; categoryField: string; timestampField: string; tiebreakerField?: string; size?: number; ids?: string }) => {
+      if (!paths.length && opts.query === undefined) throw new CommanderError(2, 'eqlport.replay', 'give rule files or --query');
+      const { rules, files } = replayRules(paths, opts.query);
+      const started = Date.now();
+      const outcome = await replay(rules, {
+        events: opts.events,
+        categoryField: opts.categoryField,
+        timestampField: opts.timestampField,
+        tiebreakerField: opts.tiebreakerField ?? null,
+        size: opts.size ?? null,
+        ids: opts.ids ?? null,
+        progress: io.isTTY ? (n, ms) => io.err(`\r${n} events, ${Math.round((n / ms) * 1000)} events/s`) : undefined,
+      });
+      for (const rule of outcome.rules) for (const r of rule.results) io.out(resultLine(rule, r, opts.ids) + '\n');
+      if (io.isTTY && outcome.events) io.err('\r\x1b[K');
+      for (const d of [...files, ...outcome.diagnostics]) io.err(formatDiagnostic(d) + '\n');
+      const secs = (Date.now() - started) / 1000;
+      for (const rule of outcome.rules) io.err(`${rule.results.length} match${rule.results.length === 1 ? '' : 'es'}  ${rule.rule}  ${rule.path}\n`);
+      io.err(`${outcome.events} events in ${secs.toFixed(1)}s\n`);
+      code = outcome.ok && !files.some((d) => d.severity === 'error') ? 0 : 1;
     });
 
   try {
