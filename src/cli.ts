@@ -4,6 +4,13 @@ import { readFileSync } from 'node:fs';
 import { check, type CheckResult } from './check.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import { formatRuleFile } from './fmt.js';
+import { convert, convertJson, renderConvertText } from './convert.js';
+import { parseTargets, TargetError } from './translate/index.js';
+import { loadMapping, MappingError } from './translate/mapping.js';
+import { stringify as toYaml } from 'yaml';
+import { ARTIFACTS, ArtifactError } from './artifacts.js';
+import { BACKENDS } from './backends/index.js';
+import { diff, renderDiffText } from './diff.js';
 import { replay, replayRules, resultLine } from './replay.js';
 
 export interface Io {
@@ -31,7 +38,7 @@ export function renderCheckText(r: CheckResult): string {
   let out = '';
   for (const rule of r.rules) {
     out += `${rule.ok ? 'ok    ' : 'FAILED'} ${rule.path}${rule.name ? `  ${rule.name}` : ''}\n`;
-    out += renderDiagnostics(rule.diagnostics, rule.query).replace(/^/gm, '  ');
+    out += renderDiagnostics(rule.diagnostics, rule.query).replace(/^(?=.)/gm, '  ');
   }
   for (const d of r.files) out += `  ${formatDiagnostic(d)}\n`;
   out += `${r.summary.total} rules: ${r.summary.ok} ok, ${r.summary.failed} failed\n`;
@@ -48,6 +55,29 @@ export function checkJson(r: CheckResult) {
 function formatOption(value: string): 'text' | 'json' {
   if (value !== 'text' && value !== 'json') throw new CommanderError(2, 'eqlport.format', `--format must be text or json, not ${value}`);
   return value;
+}
+
+interface ConvertCliOptions {
+  to: string;
+  out?: string;
+  format: 'text' | 'json';
+  strict?: boolean;
+  mapping: string[];
+  artifact: string[];
+  templates?: string;
+  kqlArgs: string;
+  kqlOs: string;
+  splProfile: string;
+  s1qlDialect: string;
+}
+
+class UsageError extends Error {}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function choice<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not ${value}`);
+  return value as T;
 }
 
 function sizeOption(value: string): number {
@@ -82,6 +112,71 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const { text, failed } = formatRuleFile(paths);
       io.out(text);
       code = failed ? 1 : 0;
+    });
+
+  program
+    .command('convert')
+    .description('translate rules to other query languages, each result with its fidelity (exact, approximate, unsupported)')
+    .argument('<paths...>', 'rule files or directories')
+    .requiredOption('--to <targets>', 'comma list of sigma, kql, spl, s1ql, ts, or all (aliases: defender, splunk, sentinelone, matcher)')
+    .option('--out <dir>', 'write one file per rule and target, mirroring the input tree')
+    .option('--format <format>', 'text or json', formatOption, 'text')
+    .option('--strict', 'treat approximate translations as failures')
+    .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .option('--artifact <name>', `wrap queries in a deployable artifact (repeatable): ${Object.keys(ARTIFACTS).join(', ')}`, collect, [])
+    .option('--templates <dir>', 'directory of handlebars templates that replace the bundled ones of the same name')
+    .option('--kql-args <mode>', 'process.args in KQL: exact (parse_command_line) or fast (has)', 'exact')
+    .option('--kql-os <mode>', 'host.os.type in KQL: join (DeviceInfo) or drop (approximate)', 'join')
+    .option('--spl-profile <profile>', 'Splunk field profile: sysmon or cim', 'sysmon')
+    .option('--s1ql-dialect <dialect>', 'SentinelOne dialect: 1 (Deep Visibility) or 2 (PowerQuery)', '2')
+    .action((paths: string[], opts: ConvertCliOptions) => {
+      const targets = parseTargets(opts.to);
+      // An artifact brings its target along.
+      for (const a of opts.artifact) {
+        const t = ARTIFACTS[a]?.target;
+        if (!t) throw new ArtifactError(`unknown artifact "${a}" (known: ${Object.keys(ARTIFACTS).join(', ')})`);
+        if (!targets.includes(t)) targets.push(...parseTargets(t));
+      }
+      const report = convert(paths, {
+        targets,
+        strict: !!opts.strict,
+        ...(opts.out ? { outDir: opts.out } : {}),
+        artifacts: opts.artifact,
+        ...(opts.templates ? { templatesDir: opts.templates } : {}),
+        mappingFiles: opts.mapping,
+        kqlArgs: choice(opts.kqlArgs, ['exact', 'fast'] as const, '--kql-args'),
+        kqlOs: choice(opts.kqlOs, ['join', 'drop'] as const, '--kql-os'),
+        splProfile: choice(opts.splProfile, ['sysmon', 'cim'] as const, '--spl-profile'),
+        s1qlDialect: choice(opts.s1qlDialect, ['1', '2'] as const, '--s1ql-dialect'),
+      });
+      io.out(opts.format === 'json' ? JSON.stringify(convertJson(report)) + '\n' : renderConvertText(report));
+      code = report.exitCode;
+    });
+
+  program
+    .command('diff')
+    .description('compare two versions of rules (files, directories matched by rule_id, or a path against a git revision)')
+    .argument('<old>', 'old rule file or directory (with --git: the path to compare with its revision)')
+    .argument('[new]', 'new rule file or directory')
+    .option('--to <targets>', 'targets whose outputs to compare', 'all')
+    .option('--git <rev>', 'compare <old> with its version at this git revision')
+    .option('--format <format>', 'text or json', formatOption, 'text')
+    .action((oldPath: string, newPath: string | undefined, opts: { to: string; git?: string; format: 'text' | 'json' }) => {
+      if (!newPath && !opts.git) throw new UsageError('diff needs two paths, or one path and --git REV');
+      const targets = Object.keys(BACKENDS).length ? parseTargets(opts.to) : [];
+      const report = diff(opts.git ? oldPath : oldPath, opts.git ? oldPath : newPath!, { targets, ...(opts.git ? { gitRev: opts.git } : {}) });
+      io.out(opts.format === 'json' ? JSON.stringify(report) + '\n' : renderDiffText(report));
+      code = report.exitCode;
+    });
+
+  program
+    .command('mappings')
+    .description('print the effective field and event-class mapping of a target (bundled data plus --mapping files)')
+    .requiredOption('--to <target>', 'sigma, kql, spl or s1ql')
+    .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .action((opts: { to: string; mapping: string[] }) => {
+      const [target] = parseTargets(opts.to);
+      io.out(toYaml(loadMapping(target!, opts.mapping), { lineWidth: 0 }));
     });
 
   program
@@ -121,6 +216,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     await program.parseAsync(['node', 'eqlport', ...argv]);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof TargetError || e instanceof MappingError || e instanceof UsageError || e instanceof ArtifactError) {
+      io.err(`eqlport: ${e.message}\n`);
+      return 2;
+    }
     io.err(`eqlport: ${(e as Error).stack ?? e}\n`);
     return 2;
   }

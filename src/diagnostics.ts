@@ -13,6 +13,7 @@ export const CODES = {
   EQL1004: { severity: 'error', title: 'pipe not supported by Elasticsearch' },
   EQL1005: { severity: 'error', title: 'empty query' },
   EQL1006: { severity: 'error', title: 'query too large' },
+  EQL1007: { severity: 'error', title: 'number out of range' },
   // semantics
   EQL2001: { severity: 'error', title: 'unknown function' },
   EQL2002: { severity: 'error', title: 'wrong number of arguments' },
@@ -34,11 +35,21 @@ export const CODES = {
   EQL2103: { severity: 'info', title: 'Elastic-specific field' },
   EQL2104: { severity: 'warning', title: 'value cannot match the field type' },
   EQL2105: { severity: 'warning', title: 'comparison is always null' },
+  // translation (core 30xx; sigma 31xx, kql 32xx, spl 33xx, s1ql 34xx, ts 35xx)
+  EQL3001: { severity: 'error', title: 'backend produced no output' },
+  EQL3002: { severity: 'error', title: 'field has no equivalent in the target' },
+  EQL3003: { severity: 'error', title: 'no log source for this event class' },
+  EQL3004: { severity: 'warning', title: 'log source holds a different set of events' },
+  EQL3005: { severity: 'error', title: 'approximate translation refused by --strict' },
+  EQL3006: { severity: 'warning', title: 'target field carries a different meaning' },
+  EQL3007: { severity: 'error', title: 'construct not expressible in the target' },
   // rule files
   EQL4001: { severity: 'error', title: 'cannot read rule file' },
   EQL4002: { severity: 'error', title: 'invalid rule file' },
   EQL4003: { severity: 'info', title: 'not an EQL rule; skipped' },
   EQL4004: { severity: 'error', title: 'rule has no query' },
+  // mappings
+  EQL4101: { severity: 'error', title: 'invalid mapping file' },
   // replay and the native matcher
   EQL6001: { severity: 'error', title: 'expression cannot be evaluated' },
   EQL6002: { severity: 'warning', title: 'pending sequences capped' },
@@ -73,6 +84,8 @@ export interface Origin {
   column: number;
   /** True when the query text appears verbatim in the file, so every span maps exactly. */
   exact: boolean;
+  /** File position of a query offset, when the query sits in an escaped string (TOML "...", JSON). */
+  at?: (offset: number) => { line: number; column: number };
 }
 
 /** Place a query-relative diagnostic in its file. */
@@ -81,6 +94,7 @@ export function locate(d: Diagnostic, origin: Origin | null, file?: string): Dia
   if (d.span) {
     const { line, column } = d.span.start;
     if (!origin) Object.assign(out, { line, column });
+    else if (origin.at) Object.assign(out, origin.at(d.span.start.offset));
     else if (origin.exact) Object.assign(out, { line: origin.line + line - 1, column: line === 1 ? origin.column + column - 1 : column });
     else Object.assign(out, { line: origin.line, column: origin.column });
   } else if (origin && out.line === undefined) Object.assign(out, { line: origin.line, column: origin.column });

@@ -1,0 +1,164 @@
+// Field and event-class mappings are data (mappings/<target>.yaml), never code. Users add or override
+// entries with `--mapping FILE` in the same format.
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import type { Direction, FilterFacts, TargetId } from './core.js';
+import type { Expr } from '../ir/nodes.js';
+
+/** How one ECS field appears in a target. */
+export interface FieldMapping {
+  /** Target field or column; a list means "any of these" (ORed). */
+  field: string | string[];
+  /** Target type when it is not a string (numbers are compared as numbers). */
+  type?: 'string' | 'number' | 'boolean' | 'ip' | 'date';
+  /** A named rendering rule the backend knows (e.g. `basename` of a path field, `cmdline-token`). */
+  transform?: string;
+  /** Set when the target field does not carry exactly the ECS field's meaning. */
+  lossy?: { direction: Direction; reason: string };
+  /** Where the fact comes from. */
+  source?: string;
+}
+
+/** A log source / table / event type of the target, chosen from a filter's category and constraints. */
+export interface EventClass {
+  name: string;
+  /** `category`, plus classifying fields (event.type, event.action, host.os.type...) with the values this class holds. */
+  when: Record<string, string | string[]>;
+  /** Backend-specific description of the source (table, logsource, EventCode, data model...). */
+  source: Record<string, unknown>;
+  fields?: Record<string, FieldMapping | string | null>;
+  source_ref?: string;
+}
+
+export interface Mapping {
+  target: TargetId;
+  /** Free-form settings the backend reads (e.g. index, macros). */
+  settings: Record<string, unknown>;
+  classes: EventClass[];
+  /** Fields valid in every class unless a class overrides them; `null` means "no equivalent". */
+  fields: Record<string, FieldMapping | string | null>;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const bundledMappingPath = (target: TargetId) => join(root, 'mappings', `${target}.yaml`);
+
+export class MappingError extends Error {}
+
+function asMapping(doc: unknown, where: string): Partial<Mapping> & { target: TargetId } {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new MappingError(`${where}: a mapping must be a YAML mapping`);
+  const m = doc as Record<string, unknown>;
+  if (typeof m.target !== 'string') throw new MappingError(`${where}: \`target\` (sigma, kql, spl, s1ql) is required`);
+  if (m.classes !== undefined && !Array.isArray(m.classes)) throw new MappingError(`${where}: \`classes\` must be a list`);
+  for (const [i, c] of ((m.classes as unknown[]) ?? []).entries()) {
+    const cls = c as Record<string, unknown>;
+    if (typeof cls?.name !== 'string') throw new MappingError(`${where}: classes[${i}] needs a \`name\``);
+  }
+  if (m.fields !== undefined && (typeof m.fields !== 'object' || Array.isArray(m.fields))) throw new MappingError(`${where}: \`fields\` must be a mapping`);
+  return m as Partial<Mapping> & { target: TargetId };
+}
+
+export function readMappingFile(path: string): Partial<Mapping> & { target: TargetId } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new MappingError(`cannot read mapping ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return asMapping(parseYaml(text), path);
+  } catch (e) {
+    if (e instanceof MappingError) throw e;
+    throw new MappingError(`${path}: invalid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Overlay `over` on `base`: fields key by key, classes by name (a new class goes first so it wins). */
+export function mergeMappings(base: Mapping, over: Partial<Mapping>): Mapping {
+  const classes = base.classes.map((c) => {
+    const o = over.classes?.find((x) => x.name === c.name);
+    return o ? { ...c, ...o, when: o.when ?? c.when, source: { ...c.source, ...o.source }, fields: { ...c.fields, ...o.fields } } : c;
+  });
+  const added = (over.classes ?? []).filter((o) => !base.classes.some((c) => c.name === o.name)).map((o) => ({ ...o, when: o.when ?? {}, source: o.source ?? {} }));
+  return {
+    target: base.target,
+    settings: { ...base.settings, ...over.settings },
+    classes: [...added, ...classes],
+    fields: { ...base.fields, ...over.fields },
+  };
+}
+
+const cache = new Map<string, Mapping>();
+
+/** The bundled mapping of a target, with the user's files for that target merged over it. */
+export function loadMapping(target: TargetId, userFiles: readonly string[] = []): Mapping {
+  const key = [target, ...userFiles].join('\0');
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const path = bundledMappingPath(target);
+  let mapping: Mapping = { target, settings: {}, classes: [], fields: {} };
+  if (existsSync(path)) mapping = mergeMappings(mapping, readMappingFile(path));
+  for (const f of userFiles) {
+    const user = readMappingFile(f);
+    if (user.target === target) mapping = mergeMappings(mapping, user);
+  }
+  cache.set(key, mapping);
+  return mapping;
+}
+
+/** The mapping of one ECS field in a class (class entries first, then the global table). */
+export function fieldMapping(mapping: Mapping, cls: EventClass | null, name: string): FieldMapping | null | undefined {
+  const raw = cls?.fields && name in cls.fields ? cls.fields[name] : mapping.fields[name];
+  if (raw === undefined || raw === null) return raw;
+  return typeof raw === 'string' ? { field: raw } : raw;
+}
+
+export interface ClassChoice {
+  cls: EventClass;
+  /** Top-level conjuncts that the class itself guarantees; the backend need not render them. */
+  implied: Set<Expr>;
+  /** Ways the chosen class is narrower or wider than the filter. */
+  losses: { message: string; direction: Direction; node: Expr | null }[];
+}
+
+const lower = (s: string) => s.toLowerCase();
+const listOf = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+
+/**
+ * Choose the class for a filter: the first whose category matches and whose values contain every value
+ * the filter allows for that field. A class that constrains a field the filter leaves open is narrower,
+ * and is chosen only when no class fits exactly.
+ */
+export function chooseClass(mapping: Mapping, facts: FilterFacts): ClassChoice | null {
+  let fallback: ClassChoice | null = null;
+  for (const cls of mapping.classes) {
+    const cat = cls.when.category;
+    if (cat !== undefined && !listOf(cat).includes(facts.category ?? 'any')) continue;
+    const implied = new Set<Expr>();
+    const losses: ClassChoice['losses'] = [];
+    let fits = true;
+    for (const [field, allowed] of Object.entries(cls.when)) {
+      if (field === 'category') continue;
+      const have = facts.values.get(field);
+      const allow = listOf(allowed);
+      if (!have) {
+        losses.push({ message: `the ${mapping.target} source "${cls.name}" only holds events with ${field} ${allow.map((a) => JSON.stringify(a)).join(' or ')}`, direction: 'narrower', node: null });
+        continue;
+      }
+      const inClass = (v: string) => allow.some((a) => (have.caseInsensitive ? lower(a) === lower(v) : a === v));
+      if (!have.values.every(inClass)) {
+        if (have.values.some(inClass)) losses.push({ message: `the ${mapping.target} source "${cls.name}" holds only some of the ${field} values the rule allows`, direction: 'narrower', node: have.node });
+        else fits = false;
+        continue;
+      }
+      // Implied only when the class holds exactly the values asked for.
+      if (allow.every((a) => have.values.some((v) => (have.caseInsensitive ? lower(a) === lower(v) : a === v)))) implied.add(have.node);
+    }
+    if (!fits) continue;
+    const choice = { cls, implied, losses };
+    if (!losses.length) return choice;
+    fallback ??= choice;
+  }
+  return fallback;
+}
