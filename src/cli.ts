@@ -12,6 +12,7 @@ import { ARTIFACTS, ArtifactError } from './artifacts.js';
 import { BACKENDS } from './backends/index.js';
 import { diff, renderDiffText } from './diff.js';
 import { reportData, renderReport } from './report.js';
+import { replay, replayRules, resultLine } from './replay.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -78,6 +79,11 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 function choice<T extends string>(value: string, allowed: readonly T[], flag: string): T {
   if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not ${value}`);
   return value as T;
+}
+
+function sizeOption(value: string): number {
+  if (!/^\d+$/.test(value)) throw new CommanderError(2, 'eqlport.size', `--size must be a whole number, not ${value}`);
+  return Number(value);
 }
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -186,6 +192,39 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .action((opts: { to: string; mapping: string[] }) => {
       const [target] = parseTargets(opts.to);
       io.out(toYaml(loadMapping(target!, opts.mapping), { lineWidth: 0 }));
+    });
+
+  program
+    .command('replay')
+    .description('run rules over events (NDJSON or a JSON array) with the native matcher; one JSON line per result')
+    .argument('[rules...]', 'rule files or directories (or use --query)')
+    .requiredOption('--events <file>', 'events file, or - for stdin')
+    .option('--query <eql>', 'an EQL query instead of rule files')
+    .option('--category-field <field>', 'event category field', 'event.category')
+    .option('--timestamp-field <field>', 'timestamp field (ISO-8601 or epoch milliseconds)', '@timestamp')
+    .option('--tiebreaker-field <field>', 'field that orders events with equal timestamps')
+    .option('--size <n>', 'maximum results per rule (default: all)', sizeOption)
+    .option('--ids <field>', 'print this field of each result event instead of whole events')
+    .action(async (paths: string[], opts: { events: string; query?: string; categoryField: string; timestampField: string; tiebreakerField?: string; size?: number; ids?: string }) => {
+      if (!paths.length && opts.query === undefined) throw new CommanderError(2, 'eqlport.replay', 'give rule files or --query');
+      const { rules, files } = replayRules(paths, opts.query);
+      const started = Date.now();
+      const outcome = await replay(rules, {
+        events: opts.events,
+        categoryField: opts.categoryField,
+        timestampField: opts.timestampField,
+        tiebreakerField: opts.tiebreakerField ?? null,
+        size: opts.size ?? null,
+        ids: opts.ids ?? null,
+        progress: io.isTTY ? (n, ms) => io.err(`\r${n} events, ${Math.round((n / ms) * 1000)} events/s`) : undefined,
+      });
+      for (const rule of outcome.rules) for (const r of rule.results) io.out(resultLine(rule, r, opts.ids) + '\n');
+      if (io.isTTY && outcome.events) io.err('\r\x1b[K');
+      for (const d of [...files, ...outcome.diagnostics]) io.err(formatDiagnostic(d) + '\n');
+      const secs = (Date.now() - started) / 1000;
+      for (const rule of outcome.rules) io.err(`${rule.results.length} match${rule.results.length === 1 ? '' : 'es'}  ${rule.rule}  ${rule.path}\n`);
+      io.err(`${outcome.events} events in ${secs.toFixed(1)}s\n`);
+      code = outcome.ok && !files.some((d) => d.severity === 'error') ? 0 : 1;
     });
 
   try {

@@ -50,6 +50,12 @@ export const CODES = {
   EQL4004: { severity: 'error', title: 'rule has no query' },
   // mappings
   EQL4101: { severity: 'error', title: 'invalid mapping file' },
+  // replay and the native matcher
+  EQL6001: { severity: 'error', title: 'expression cannot be evaluated' },
+  EQL6002: { severity: 'warning', title: 'pending sequences capped' },
+  EQL6003: { severity: 'warning', title: 'events without timestamp skipped' },
+  EQL6004: { severity: 'error', title: 'cannot read events' },
+  EQL6005: { severity: 'warning', title: 'invalid event skipped' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type DiagCode = keyof typeof CODES | `EQL${number}`;
