@@ -1,7 +1,7 @@
 // The command line: a thin layer over the library. Commands return exit codes; nothing here decides semantics.
 import { Command, CommanderError } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { check, type CheckResult } from './check.js';
+import { check, loadRules, type CheckResult } from './check.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import { formatRuleFile } from './fmt.js';
 import { convert, convertJson, renderConvertText } from './convert.js';
@@ -12,6 +12,8 @@ import { ARTIFACTS, ArtifactError } from './artifacts.js';
 import { BACKENDS } from './backends/index.js';
 import { diff, renderDiffText } from './diff.js';
 import { reportData, renderReport } from './report.js';
+import { renderVerifyText, verifyJson, verifyRules } from './verify/index.js';
+import { readEvents } from './matcher/events.js';
 import { replay, replayRules, resultLine } from './replay.js';
 
 export interface Io {
@@ -182,6 +184,26 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       const data = reportData(paths, targets, { mappingFiles: opts.mapping });
       writeFileSync(opts.html, renderReport(data));
       io.err(`eqlport: wrote ${opts.html} (${data.rows.length} rules × ${targets.length} targets)\n`);
+    });
+
+  program
+    .command('verify')
+    .description("check each translation by replay: the native matcher and the target's interpreter over the same events")
+    .argument('<paths...>', 'rule files or directories')
+    .option('--to <targets>', 'targets to verify', 'all')
+    .option('--events <file>', 'extra ECS events (NDJSON or a JSON array), evaluated with the generated ones')
+    .option('--format <format>', 'text or json', formatOption, 'text')
+    .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .action(async (paths: string[], opts: { to: string; events?: string; format: 'text' | 'json'; mapping: string[] }) => {
+      const userEvents: Record<string, unknown>[] = [];
+      if (opts.events) {
+        const stats = await readEvents(opts.events, (ev) => userEvents.push(ev));
+        for (const b of stats.bad) io.err(`eqlport: ${opts.events}: ${b.at}: ${b.why}\n`);
+      }
+      const { rules } = loadRules(paths);
+      const report = verifyRules(rules, { targets: parseTargets(opts.to), userEvents, mappingFiles: opts.mapping });
+      io.out(opts.format === 'json' ? JSON.stringify(verifyJson(report)) + '\n' : renderVerifyText(report));
+      code = report.exitCode;
     });
 
   program

@@ -179,6 +179,39 @@ function ipv6Edges(cidr: string): string[] {
   return [base.endsWith('::') ? `${base}1` : base, 'ffff::1'];
 }
 
+/**
+ * Field values that bring an expression over one field near a constant: arithmetic is inverted
+ * (`f + 1 == 1000` → 999), string functions get values shaped for them (`substring(f, 0, 3) == "svc"`).
+ */
+function solve(e: Expr, target: Literal): unknown[] {
+  const n = typeof target.value === 'number' ? target.value : null;
+  const s = typeof target.value === 'string' ? target.value : null;
+  if (e.kind === 'Arith' && n !== null) {
+    const c = literalOf(e.right)?.value;
+    if (typeof c === 'number' && c !== 0) {
+      const inverse = { '+': n - c, '-': n + c, '*': n / c, '/': n * c, '%': c * 5 + n }[e.op];
+      return numberNeighbours(inverse).concat([inverse * 2, inverse * 3]);
+    }
+  }
+  if (e.kind === 'Call') {
+    const lits = e.args.slice(1).map((a) => literalOf(a)?.value);
+    switch (e.name) {
+      case 'length':
+        return n === null ? [] : ['a'.repeat(Math.max(0, n)), 'a'.repeat(Math.max(0, n + 1)), 'a'.repeat(Math.max(0, n - 1))];
+      case 'substring':
+        return s === null ? [] : [s + 'abcdefghijklmnop', s, swapCase(s) + 'x'];
+      case 'between':
+        return s === null ? [] : [`${lits[0] ?? ''}${s}${lits[1] ?? ''}`, `${lits[0] ?? ''}${s}`];
+      case 'indexOf':
+        return typeof lits[0] === 'string' ? [`${'a'.repeat(Math.max(0, n ?? 0))}${lits[0]}`, 'zzz'] : [];
+      case 'number':
+      case 'string':
+        return n !== null ? numberNeighbours(n).flatMap((x) => [x, String(x)]) : s !== null ? [s, Number(s)] : [];
+    }
+  }
+  return numberNeighbours(n ?? 0).concat([1000, 4, 3]);
+}
+
 /** Values that make an atom true and values that just miss, for the field it tests. */
 function candidates(atom: Expr, field: Field): { hit: Value[]; miss: Value[] } {
   const hit: Value[] = [];
@@ -186,9 +219,10 @@ function candidates(atom: Expr, field: Field): { hit: Value[]; miss: Value[] } {
   const str = (v: Literal['value']) => (typeof v === 'string' ? v : null);
   switch (atom.kind) {
     case 'Compare': {
-      const lit = literalOf(atom.left.kind === 'Field' ? atom.right : atom.left);
-      const direct = atom.left.kind === 'Field' || atom.right.kind === 'Field';
-      if (!lit || !direct) return { hit: numberNeighbours(0).concat([1000, 4, 3]), miss };
+      const lit = literalOf(atom.right) ?? literalOf(atom.left);
+      const other = literalOf(atom.right) ? atom.left : atom.right;
+      if (!lit) return { hit: numberNeighbours(0).concat([1000, 4, 3]), miss };
+      if (other.kind !== 'Field') return { hit: solve(other, lit), miss };
       if (typeof lit.value === 'number') {
         hit.push(...numberNeighbours(lit.value));
         miss.push(String(lit.value));
@@ -333,12 +367,24 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
     const pool = [...f.hit, ...f.miss];
     let chosen: Value = pool[0] ?? MISSING;
     if (opts.oracle) {
-      const fits = pool.find((v) => f.atoms.every((a) => {
-        const probe = { ...base };
-        setPath(probe, name, v);
-        return opts.oracle!(a.node, probe) === a.want;
-      }));
-      if (fits !== undefined) chosen = fits;
+      const fitsAll = (v: Value) =>
+        f.atoms.every((a) => {
+          const probe = { ...base };
+          setPath(probe, name, v);
+          return opts.oracle!(a.node, probe) === a.want;
+        });
+      // Several predicates on one field may need an array (one element each) or one string meeting both.
+      const strings = f.hit.filter((v): v is string => typeof v === 'string');
+      const combos = function* () {
+        yield* pool;
+        for (const x of f.hit) for (const y of f.hit) if (x !== y) yield [x, y];
+        for (const x of strings) for (const y of strings) if (x !== y) yield x + y;
+      };
+      for (const v of combos())
+        if (fitsAll(v)) {
+          chosen = v;
+          break;
+        }
     } else {
       const a = f.atoms[0];
       chosen = a ? (a.want ? f.hit[0] : f.miss.find((v) => v !== MISSING) ?? MISSING) ?? MISSING : chosen;
@@ -383,9 +429,13 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
   const span = b.kind === 'Sequence' && b.maxspan ? b.maxspan.ms : 60_000;
   const gap = Math.max(1, Math.floor(span / Math.max(1, steps.length)));
   const at = (i: number) => BASE_TIME + i * gap;
-  const matching = steps.map((s, i) => withKeys(filterEvents(s.filter, { ...opts, maxPerFilter: 1 }, at(i))[0]!, s.keys, 'k1'));
+  const all = steps.map((s, i) => withKeys(filterEvents(s.filter, { ...opts, maxPerFilter: 1 }, at(i))[0]!, s.keys, 'k1'));
+  // A missing-event term is satisfied by the absence of its event; its event is a scenario of its own.
+  const isMissing = (i: number) => steps[i]!.step?.missing === true;
+  const matching = all.filter((_, i) => !isMissing(i));
   const stamp = (e: EcsEvent, t: number) => ({ ...e, [timestampField]: iso(t) });
   const scenarios: Scenario[] = [{ name: 'in order', events: matching }];
+  if (all.length !== matching.length) scenarios.push({ name: 'missing event present', events: all });
   if (matching.length > 1) {
     scenarios.push({ name: 'reversed', events: [...matching].reverse().map((e, i) => stamp(e, at(i))) });
     scenarios.push({ name: 'key mismatch', events: matching.map((e, i) => (i === matching.length - 1 ? withKeys(e, steps[i]!.keys, 'k2') : e)) });
@@ -402,7 +452,7 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
   // Each step's near misses in place of its matching event.
   steps.forEach((s, i) => {
     for (const [n, probe] of filterEvents(s.filter, { ...opts, maxPerFilter: 12 }, at(i)).slice(1).entries())
-      scenarios.push({ name: `step ${i + 1} probe ${n + 1}`, events: matching.map((e, j) => (j === i ? withKeys(probe, s.keys, 'k1') : e)) });
+      scenarios.push({ name: `step ${i + 1} probe ${n + 1}`, events: all.map((e, j) => (j === i ? withKeys(probe, s.keys, 'k1') : e)).filter((_, j) => j === i || !isMissing(j)) });
   });
   return scenarios;
 }
