@@ -12,7 +12,7 @@ import { ARTIFACTS, ArtifactError } from './artifacts.js';
 import { BACKENDS } from './backends/index.js';
 import { diff, renderDiffText } from './diff.js';
 import { reportData, renderReport } from './report.js';
-import { renderVerifyText, verifyJson, verifyRules } from './verify/index.js';
+import { renderVerifyText, verifyJson, verifyPairs, verifyRules, type VendorPair } from './verify/index.js';
 import { readEvents } from './matcher/events.js';
 import { replay, replayRules, resultLine } from './replay.js';
 
@@ -192,16 +192,23 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .argument('<paths...>', 'rule files or directories')
     .option('--to <targets>', 'targets to verify', 'all')
     .option('--events <file>', 'extra ECS events (NDJSON or a JSON array), evaluated with the generated ones')
+    .option('--pairs <file>', 'vendor event pairs (NDJSON of {source, raw, ecs}): matcher on ecs, target interpreter on raw')
     .option('--format <format>', 'text or json', formatOption, 'text')
     .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
-    .action(async (paths: string[], opts: { to: string; events?: string; format: 'text' | 'json'; mapping: string[] }) => {
+    .action(async (paths: string[], opts: { to: string; events?: string; pairs?: string; format: 'text' | 'json'; mapping: string[] }) => {
       const userEvents: Record<string, unknown>[] = [];
       if (opts.events) {
         const stats = await readEvents(opts.events, (ev) => userEvents.push(ev));
         for (const b of stats.bad) io.err(`eqlport: ${opts.events}: ${b.at}: ${b.why}\n`);
       }
       const { rules } = loadRules(paths);
-      const report = verifyRules(rules, { targets: parseTargets(opts.to), userEvents, mappingFiles: opts.mapping });
+      const options = { targets: parseTargets(opts.to), userEvents, mappingFiles: opts.mapping };
+      let report;
+      if (opts.pairs) {
+        const pairs: VendorPair[] = [];
+        await readEvents(opts.pairs, (ev) => pairs.push(ev as unknown as VendorPair));
+        report = verifyPairs(rules, pairs, options);
+      } else report = verifyRules(rules, options);
       io.out(opts.format === 'json' ? JSON.stringify(verifyJson(report)) + '\n' : renderVerifyText(report));
       code = report.exitCode;
     });

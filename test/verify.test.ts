@@ -5,9 +5,10 @@ import * as assert from 'uvu/assert';
 import { BACKENDS } from '../src/backends/index.js';
 import { parseRuleText } from '../src/check.js';
 import { printQuery } from '../src/ir/print.js';
+import type { Query } from '../src/ir/nodes.js';
 import { parseQuery } from '../src/parse.js';
 import type { Backend, Direction, TargetId } from '../src/translate/core.js';
-import { INTERPRETERS, InterpreterError, referenceMatches, verifyRules } from '../src/verify/index.js';
+import { INTERPRETERS, InterpreterError, referenceMatches, verifyPairs, verifyRules } from '../src/verify/index.js';
 import { goldenCases } from './helpers/golden.js';
 
 const FAKE = 'fake' as TargetId;
@@ -27,10 +28,16 @@ const fakeBackend: Backend = {
 (BACKENDS as Record<string, Backend>)[FAKE] = fakeBackend;
 INTERPRETERS[FAKE] = {
   target: FAKE,
-  run(output, events) {
+  parse(output) {
     const parsed = parseQuery(output);
     if (!parsed.query) throw new InterpreterError(parsed.diagnostics.map((d) => d.message).join('; '));
-    return { matches: referenceMatches(parsed.query, events) };
+    return parsed.query;
+  },
+  fromEcs: (event) => event,
+  fromVendor: (source, raw) => (source === 'test/source' ? raw : null),
+  run(program, records) {
+    const events = records.filter((r): r is Record<string, unknown> => r !== null);
+    return { matches: referenceMatches(program as Query, events) };
   },
 };
 
@@ -97,6 +104,19 @@ test('user events join the generated ones', () => {
   mutate = (t) => t.replace('"x"', '"y"');
   const r = verifyRules(rule('process where process.name == "x"'), { targets: [FAKE], userEvents: [{ '@timestamp': 1, 'event.category': 'process', 'process.name': 'y' }] });
   assert.ok(r.results[0]!.mismatches >= 2);
+});
+
+test('vendor pairs: matcher on the ECS side, interpreter on the raw side, no conversion between', () => {
+  const ecs = { '@timestamp': '2026-01-01T00:00:00Z', event: { category: 'process' }, process: { name: 'cmd.exe' } };
+  const rules = rule('process where process.name == "cmd.exe"');
+  const same = verifyPairs(rules, [{ source: 'test/source', raw: { ...ecs }, ecs }], { targets: [FAKE] });
+  assert.equal([same.results[0]!.verdict, same.results[0]!.events], ['agree', 1]);
+  // The vendor stores the name in upper case: an exact translation must flag it.
+  const upper = { ...ecs, process: { name: 'CMD.EXE' } };
+  const bad = verifyPairs(rules, [{ source: 'test/source', raw: upper, ecs }], { targets: [FAKE] });
+  assert.equal([bad.results[0]!.verdict, bad.results[0]!.bug, bad.results[0]!.counterexample!.matched_by], ['disagree', true, 'eql']);
+  const unread = verifyPairs(rules, [{ source: 'other/source', raw: ecs, ecs }], { targets: [FAKE] });
+  assert.is(unread.results[0]!.verdict, 'not-checked');
 });
 
 test.run();

@@ -17,13 +17,27 @@ export type InterpreterRun =
   | { matches: number[][] }
   | { notChecked: string };
 
+export interface InterpreterContext {
+  mapping: Mapping;
+  options: TranslateOptions;
+}
+
 /**
  * An independent interpreter of one target language: it parses the emitted text (never the IR) and
- * evaluates it with the product's documented semantics over ECS events converted into the target's schema.
+ * evaluates it with the product's documented semantics over records in the target's own schema. It
+ * shares no code with the target's emitter (no escaping tables, no operator maps), so a bug there
+ * cannot cancel itself out here.
  */
-export interface Interpreter {
+export interface Interpreter<Program = unknown, Record = unknown> {
   target: TargetId;
-  run(output: string, events: readonly EcsEvent[], ctx: { mapping: Mapping; options: TranslateOptions; query: Query }): InterpreterRun;
+  /** Parse emitted text; throws InterpreterError when it does not parse. */
+  parse(output: string, ctx: InterpreterContext): Program;
+  /** What the target would store for an ECS event (driven by the mapping data); null when it stores nothing. */
+  fromEcs(event: EcsEvent, ctx: InterpreterContext): Record | null;
+  /** A raw vendor event of a pair (../shared/vendor-pairs), when this target reads that source. */
+  fromVendor?(source: string, raw: unknown, ctx: InterpreterContext): Record | null;
+  /** Evaluate over records in time order (null = no record for that event). */
+  run(program: Program, records: readonly (Record | null)[], ctx: InterpreterContext): InterpreterRun;
 }
 
 /** Thrown by an interpreter when the emitted text does not parse: always a bug of the emitter. */
@@ -115,15 +129,17 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   let mismatches = 0;
   let counterexample: Counterexample | null = null;
   let bug = false;
+  const ctx: InterpreterContext = { mapping, options };
+  let program: unknown;
+  try {
+    program = interp.parse(t.output, ctx);
+  } catch (e) {
+    if (e instanceof InterpreterError)
+      return { ...base, verdict: 'disagree', events, mismatches: 1, counterexample: null, reason: `the ${t.target} output does not parse: ${e.message}`, bug: true };
+    throw e;
+  }
   for (const scenario of scenarios) {
-    let run: InterpreterRun;
-    try {
-      run = interp.run(t.output, scenario.events, { mapping, options, query: rule.query });
-    } catch (e) {
-      if (e instanceof InterpreterError)
-        return { ...base, verdict: 'disagree', events, mismatches: 1, counterexample: null, reason: `the ${t.target} output does not parse: ${e.message}`, bug: true };
-      throw e;
-    }
+    const run = interp.run(program, scenario.events.map((e) => interp.fromEcs(e, ctx)), ctx);
     if ('notChecked' in run) return notChecked(run.notChecked);
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
     const a = new Set(ref.map(key));
@@ -208,4 +224,72 @@ export function renderVerifyText(report: VerifyReport): string {
     .map(([t, s]) => `${t}: ${s.agree} agree, ${s.disagree} disagree, ${s['not-checked']} not checked`)
     .join('\n') + '\n';
   return out;
+}
+
+// ---- vendor pairs ---------------------------------------------------------------------------
+
+/** One line of ../shared/vendor-pairs/*.ndjson: a raw vendor event and the ECS document Elastic makes of it. */
+export interface VendorPair {
+  source: string;
+  raw: unknown;
+  ecs: EcsEvent;
+}
+
+/**
+ * Verify against real vendor events: the native matcher reads each pair's ECS side, the target's
+ * interpreter its raw side, with no conversion in between. Pairs a target does not read are skipped.
+ */
+export function verifyPairs(rules: ParsedRule[], pairs: VendorPair[], options: VerifyOptions): VerifyReport {
+  const results: VerifyResult[] = [];
+  const summary: VerifyReport['summary'] = {};
+  for (const t of options.targets) summary[t] = { agree: 0, disagree: 0, 'not-checked': 0 };
+  for (const rule of rules) {
+    for (const target of options.targets) {
+      const interp = INTERPRETERS[target];
+      const ctx: InterpreterContext = { mapping: loadMapping(target, options.mappingFiles), options };
+      const readable = interp?.fromVendor ? pairs.map((p) => ({ pair: p, record: interp.fromVendor!(p.source, p.raw, ctx) })).filter((x) => x.record !== null) : [];
+      const t: Translation = rule.query
+        ? translateRule({ query: rule.query, meta: rule.source.meta, text: rule.source.query, path: rule.source.path }, target, options)
+        : { target, status: 'unsupported', output: null, diagnostics: [] };
+      let r: VerifyResult;
+      if (!readable.length && t.output !== null && interp && rule.query)
+        r = { ...verifyTranslation(rule, t, [], options), verdict: 'not-checked', reason: `no vendor pair is read by the ${target} interpreter` };
+      else if (!rule.query || rule.query.body.kind !== 'EventQuery' || t.output === null || !interp)
+        r = verifyTranslation(rule, t, [], options);
+      else r = comparePairs(rule, t, interp, readable, ctx);
+      summary[target]![r.verdict]++;
+      results.push(r);
+    }
+  }
+  return { results, summary, exitCode: results.some((r) => r.bug) ? 1 : 0 };
+}
+
+function comparePairs(rule: ParsedRule, t: Translation, interp: Interpreter, readable: { pair: VendorPair; record: unknown }[], ctx: InterpreterContext): VerifyResult {
+  const meta = rule.source.meta;
+  const base = { path: rule.source.path, id: meta.rule_id, name: meta.name, target: t.target, status: t.status };
+  let program: unknown;
+  try {
+    program = interp.parse(t.output!, ctx);
+  } catch (e) {
+    if (e instanceof InterpreterError)
+      return { ...base, verdict: 'disagree', events: readable.length, mismatches: 1, counterexample: null, reason: `the ${t.target} output does not parse: ${e.message}`, bug: true };
+    throw e;
+  }
+  const directions = declaredDirections(t);
+  let mismatches = 0;
+  let bug = false;
+  let counterexample: Counterexample | null = null;
+  for (const { pair, record } of readable) {
+    const eql = referenceMatches(rule.query!, [pair.ecs], meta.event_category_override).length > 0;
+    const run = interp.run(program, [record], ctx);
+    if ('notChecked' in run) return { ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason: run.notChecked, bug: false };
+    const target = run.matches.length > 0;
+    if (eql === target) continue;
+    mismatches++;
+    const side = eql ? 'eql' : 'target';
+    const declared = t.status === 'approximate' && (directions.has('different') || directions.has(side === 'target' ? 'wider' : 'narrower'));
+    if (!declared) bug = true;
+    if (!counterexample || (counterexample.declared && !declared)) counterexample = { scenario: `vendor pair (${pair.source})`, event: pair.ecs, matched_by: side, declared };
+  }
+  return { ...base, verdict: mismatches ? 'disagree' : 'agree', events: readable.length, mismatches, counterexample, bug };
 }
