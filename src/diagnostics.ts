@@ -56,6 +56,7 @@ export const CODES = {
   EQL3111: { severity: 'warning', title: 'join key not expressible in Sigma' },
   EQL3112: { severity: 'error', title: 'no Sigma condition left' },
   EQL3113: { severity: 'warning', title: 'registry data rendered differently' },
+  EQL3114: { severity: 'info', title: 'log source selected through a field every event carries' },
   // rule files
   EQL4001: { severity: 'error', title: 'cannot read rule file' },
   EQL4002: { severity: 'error', title: 'invalid rule file' },

@@ -176,6 +176,8 @@ type SearchValue = SearchMap | SearchMap[];
 class FilterTranslator {
   /** Reasons why the sub-expression being translated could not be expressed. */
   private pending: { code: DiagCode; message: string; span: Span }[] = [];
+  /** False inside an odd number of negations: there a wider predicate makes the rule narrower. */
+  private positive = true;
 
   constructor(
     private readonly ctx: TranslateContext,
@@ -192,11 +194,15 @@ class FilterTranslator {
       for (const p of this.pending) this.ctx.unsupported(p.code, p.message, p.span);
       throw new Unsupported();
     }
-    if (c === null) {
+    if (c !== null) return c;
+    // A Sigma detection needs a search: match every event of the log source through a field all of them carry.
+    const always = this.cls.source.always_present;
+    if (typeof always !== 'string') {
       this.ctx.unsupported('EQL3112', 'the event filter has no condition beyond its log source, and a Sigma detection needs one', span);
       throw new Unsupported();
     }
-    return c;
+    this.ctx.note('EQL3114', `the filter has no condition beyond its log source; every ${String(this.cls.source.category)} event carries ${always}, which selects them all`, span);
+    return { t: 'item', item: { field: always, modifiers: ['exists'], values: [true] } };
   }
 
   private cannot(code: DiagCode, message: string, span: Span): null {
@@ -219,10 +225,21 @@ class FilterTranslator {
       for (const d of dropped) this.ctx.approximate(d.code, `${d.message}; condition left out`, d.span, direction);
     }
     if (!out.length) return null;
-    return out.length === 1 ? out[0]! : { t: op, args: out };
+    if (out.length === 1) return out[0]!;
+    // a : "x" or a : "y" is one item with a list of values.
+    const items = out.map((c) => (c.t === 'item' && !c.item.modifiers.includes('exists') ? c.item : null));
+    if (op === 'or' && items.every((i) => i && itemKey(i) === itemKey(items[0]!)))
+      return { t: 'item', item: { ...items[0]!, values: items.flatMap((i) => i!.values) } };
+    return { t: op, args: out };
+  }
+
+  private approximate(code: DiagCode, message: string, span: Span, direction: Direction) {
+    const flipped = direction === 'wider' ? 'narrower' : direction === 'narrower' ? 'wider' : direction;
+    this.ctx.approximate(code, message, span, this.positive ? direction : flipped);
   }
 
   private expr(e: Expr, positive: boolean): Cond | null {
+    this.positive = positive;
     switch (e.kind) {
       case 'And':
         return this.junction('and', e.args, positive);
@@ -264,7 +281,7 @@ class FilterTranslator {
     const fm = fieldMapping(this.mapping, this.cls, e.name);
     if (!fm) return this.cannot('EQL3101', `${e.name} has no field in Sigma's ${String(this.cls.source.category)} taxonomy`, e.span);
     if (Array.isArray(fm.field)) return this.unsupported('EQL3105', `the mapping gives several Sigma fields for ${e.name}; the sigma backend needs one`, e.span);
-    if (fm.lossy) this.ctx.approximate('EQL3006', `${e.name} is rendered as ${fm.field}: ${fm.lossy.reason}`, e.span, fm.lossy.direction);
+    if (fm.lossy) this.approximate('EQL3006', `${e.name} is rendered as ${fm.field}: ${fm.lossy.reason}`, e.span, fm.lossy.direction);
     return { name: e.name, fm };
   }
 
@@ -272,7 +289,7 @@ class FilterTranslator {
     const f = this.field(arg);
     if (!f) return null;
     if (f.fm.transform && f.fm.transform !== 'hive' && f.fm.transform !== 'details')
-      this.ctx.approximate('EQL3101', `${f.name} is part of ${String(f.fm.field)}; its presence stands for ${f.name}'s`, node.span, 'different');
+      this.approximate('EQL3101', `${f.name} is part of ${String(f.fm.field)}; its presence stands for ${f.name}'s`, node.span, 'different');
     return { t: 'item', item: { field: f.fm.field as string, modifiers: ['exists'], values: [present] } };
   }
 
@@ -280,6 +297,7 @@ class FilterTranslator {
   private strings(f: { name: string; fm: FieldMapping }, values: { tokens: Token[] }[], cased: boolean, span: Span): Cond | null {
     const out: Token[][] = [];
     let wider = false;
+    let separatorUsed = false;
     const transform = f.fm.transform;
     for (const v of values) {
       switch (transform) {
@@ -289,14 +307,20 @@ class FilterTranslator {
         case 'basename':
         case 'extension': {
           const seps = transform === 'extension' ? ['.'] : f.fm.field === 'TargetObject' ? ['\\'] : this.separators;
+          const shape = shapeOf(v.tokens);
+          // `*.exe` on a name is `.exe` at the end of the path; any other wildcard may match a separator.
+          if (transform === 'basename' && shape?.shape === 'suffix' && !seps.some((sep) => shape.text.includes(sep))) {
+            out.push(v.tokens);
+            break;
+          }
           for (const sep of seps) out.push(normalise([STAR, { lit: sep }, ...v.tokens]));
-          // A wildcard inside the name may match a separator, so it can reach into the folders.
-          if (hasWildcard(v.tokens) && !(transform === 'basename' && v.tokens.length === 2 && 'wild' in v.tokens[0]! && v.tokens[0].wild === '*' && !seps.some((s) => (v.tokens[1] as { lit: string }).lit.includes(s))))
-            wider = true;
+          if (hasWildcard(v.tokens)) wider = true;
+          if (transform === 'basename' && f.fm.field !== 'TargetObject') separatorUsed = true;
           break;
         }
         case 'directory':
           for (const sep of this.separators) out.push(normalise([...v.tokens, { lit: sep }, STAR]));
+          separatorUsed = true;
           break;
         case 'cmdline':
           out.push(normalise([STAR, ...v.tokens, STAR]));
@@ -307,15 +331,15 @@ class FilterTranslator {
         case 'details':
           out.push(v.tokens);
           if (v.tokens.some((t) => 'lit' in t && /^\d+$/.test(t.lit)))
-            this.ctx.approximate('EQL3113', 'Sysmon renders numeric registry data as "DWORD (0x…)", Elastic as a decimal string', span, 'different');
+            this.approximate('EQL3113', 'Sysmon renders numeric registry data as "DWORD (0x…)", Elastic as a decimal string', span, 'different');
           break;
         default:
           return this.unsupported('EQL3105', `unknown transform "${transform}" in the sigma mapping of ${f.name}`, span);
       }
     }
-    if (wider) this.ctx.approximate('EQL3104', `a wildcard in ${f.name} can match a path separator in ${String(f.fm.field)}`, span, 'wider');
-    if (transform === 'basename' && !this.osKnown && f.fm.field !== 'TargetObject')
-      this.ctx.approximate('EQL3103', `the rule's OS is unknown, so ${f.name} is matched after either path separator (\\ and /)`, span, 'wider');
+    if (wider) this.approximate('EQL3104', `a wildcard in ${f.name} can match a path separator in ${String(f.fm.field)}`, span, 'wider');
+    if (separatorUsed && !this.osKnown)
+      this.approximate('EQL3103', `the rule's OS is unknown, so ${f.name} is matched after either path separator (\\ and /)`, span, 'wider');
     const shapes = out.map(shapeOf);
     const modifiers: string[] = [];
     let rendered: Value[];
@@ -383,7 +407,9 @@ class FilterTranslator {
   private compare(e: Extract<Expr, { kind: 'Compare' }>): Cond | null {
     if (e.left.kind !== 'Field') return this.unsupported('EQL3105', `${e.left.kind === 'Call' ? `the function ${e.left.name}()` : 'a computed value'} has no Sigma form`, e.left.span);
     if (e.op === '!=') {
+      this.positive = !this.positive;
       const c = this.compare({ ...e, op: '==' });
+      this.positive = !this.positive;
       return c && { t: 'not', arg: c };
     }
     const f = this.field(e.left);
@@ -513,12 +539,16 @@ class Layout {
   /** SigmaHQ shape: `selection` (the positive items), `selection_*` for alternatives, `filter_*` for exclusions. */
   top(c: Cond): string {
     const conjuncts = c.t === 'and' ? c.args : [c];
-    const positives = conjuncts.filter((x) => x.t === 'item');
+    // Positive items go into one `selection` while they merge; the others get their own identifiers.
     const parts: string[] = [];
-    const merged = positives.length ? asMap({ t: 'and', args: positives }) : null;
-    const rest = merged ? conjuncts.filter((x) => x.t !== 'item') : conjuncts;
-    if (merged) {
-      this.searches.push(['selection', merged]);
+    const merged: Cond[] = [];
+    const rest: Cond[] = [];
+    for (const x of conjuncts) {
+      if (x.t === 'item' && asMap({ t: 'and', args: [...merged, x] })) merged.push(x);
+      else rest.push(x);
+    }
+    if (merged.length) {
+      this.searches.push(['selection', asMap({ t: 'and', args: merged })!]);
       parts.push('selection');
     }
     const filters: string[] = [];
@@ -574,7 +604,7 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext): Detection 
   }
   for (const loss of choice.losses) ctx.approximate('EQL3004', loss.message, loss.node?.span ?? filter.span, loss.direction);
   const logsource: Record<string, string> = {};
-  for (const [k, v] of Object.entries(choice.cls.source)) logsource[k] = String(v);
+  for (const k of ['category', 'product', 'service']) if (choice.cls.source[k] !== undefined) logsource[k] = String(choice.cls.source[k]);
   const os = facts.values.get('host.os.type');
   const osValues = osOf(os?.values);
   const separatorsByOs = (mapping.settings.path_separator ?? {}) as Record<string, string>;
@@ -592,9 +622,7 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext): Detection 
   const cond = translator.conjunction(rest, filter.span);
   const layout = new Layout();
   const condition = layout.top(cond!);
-  const ordered: Record<string, string> = {};
-  for (const k of ['category', 'product', 'service']) if (logsource[k]) ordered[k] = logsource[k]!;
-  return { logsource: ordered, searches: layout.searches, condition, className: choice.cls.name, cls: choice.cls };
+  return { logsource, searches: layout.searches, condition, className: choice.cls.name, cls: choice.cls };
 }
 
 // ---- YAML documents --------------------------------------------------------------------------
@@ -723,13 +751,17 @@ function correlation(rule: RuleInput, ctx: TranslateContext): string {
   const groupBy: string[] = [];
   const aliases: [string, [string, string][]][] = [];
   const keyCount = Math.max(0, ...steps.map((s) => s.keys.length));
+  const lossyKeys = new Set<string>();
   for (let k = 0; k < keyCount; k++) {
     const fields: (string | null)[] = steps.map((s, i) => {
       const key = s.keys[k];
       if (!key || key.kind !== 'Field') return null;
       const fm = fieldMapping(ctx.mapping, docs[i]!.d.cls, key.name);
       if (!fm || fm.transform || Array.isArray(fm.field)) return null;
-      if (fm.lossy) ctx.approximate('EQL3006', `join key ${key.name} is rendered as ${fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction);
+      if (fm.lossy && !lossyKeys.has(key.name)) {
+        lossyKeys.add(key.name);
+        ctx.approximate('EQL3006', `join key ${key.name} is rendered as ${fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction);
+      }
       return fm.field;
     });
     const key = steps[0]!.keys[k]!;
