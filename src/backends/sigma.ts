@@ -770,7 +770,10 @@ function correlation(rule: RuleInput, ctx: TranslateContext): string {
       ctx.approximate('EQL3111', `join key ${missing.kind === 'Field' ? missing.name : '…'} has no Sigma field in every step; events are not joined on it`, missing.span, 'wider');
       continue;
     }
-    if (fields.every((f) => f === fields[0])) groupBy.push(fields[0]!);
+    // Two EQL keys on one Sigma field (host.id and host.name -> Computer) are one group-by entry.
+    if (fields.every((f) => f === fields[0])) {
+      if (!groupBy.includes(fields[0]!)) groupBy.push(fields[0]!);
+    }
     else {
       const alias = key.kind === 'Field' ? slug(key.name) : `key_${k + 1}`;
       aliases.push([alias, docs.map((d, i) => [d.name, fields[i]!])]);
