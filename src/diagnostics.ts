@@ -42,6 +42,15 @@ export const CODES = {
   EQL3005: { severity: 'error', title: 'approximate translation refused by --strict' },
   EQL3006: { severity: 'warning', title: 'target field carries a different meaning' },
   EQL3007: { severity: 'error', title: 'construct not expressible in the target' },
+  // s1ql
+  EQL3401: { severity: 'error', title: 'S1QL has no ordered event correlation' },
+  EQL3402: { severity: 'error', title: 'field has no S1QL 1.0 name' },
+  EQL3403: { severity: 'warning', title: 'condition decided by the SentinelOne event type' },
+  EQL3404: { severity: 'info', title: 'value has no SentinelOne spelling' },
+  EQL3405: { severity: 'error', title: 'CIDR block not expressible in S1QL' },
+  EQL3406: { severity: 'warning', title: 'Deep Visibility regex case rule unknown' },
+  EQL3407: { severity: 'error', title: 'condition never holds for SentinelOne events' },
+  EQL3408: { severity: 'warning', title: 'result limit dropped' },
   // rule files
   EQL4001: { severity: 'error', title: 'cannot read rule file' },
   EQL4002: { severity: 'error', title: 'invalid rule file' },

@@ -1,8 +1,11 @@
 // The backend registry: adding a backend is one file in this folder, one line here, its mapping data
 // (mappings/<id>.yaml) and its golden files.
 import type { Backend, TargetId } from '../translate/core.js';
+import { s1qlBackend } from './s1ql.js';
 
-export const BACKENDS: Partial<Record<TargetId, Backend>> = {};
+export const BACKENDS: Partial<Record<TargetId, Backend>> = {
+  s1ql: s1qlBackend,
+};
 
 export const TARGET_ALIASES: Record<string, TargetId> = {
   sigma: 'sigma',
