@@ -13,6 +13,7 @@ export const CODES = {
   EQL1004: { severity: 'error', title: 'pipe not supported by Elasticsearch' },
   EQL1005: { severity: 'error', title: 'empty query' },
   EQL1006: { severity: 'error', title: 'query too large' },
+  EQL1007: { severity: 'error', title: 'number out of range' },
   // semantics
   EQL2001: { severity: 'error', title: 'unknown function' },
   EQL2002: { severity: 'error', title: 'wrong number of arguments' },
@@ -58,6 +59,12 @@ export const CODES = {
   EQL4004: { severity: 'error', title: 'rule has no query' },
   // mappings
   EQL4101: { severity: 'error', title: 'invalid mapping file' },
+  // replay and the native matcher
+  EQL6001: { severity: 'error', title: 'expression cannot be evaluated' },
+  EQL6002: { severity: 'warning', title: 'pending sequences capped' },
+  EQL6003: { severity: 'warning', title: 'events without timestamp skipped' },
+  EQL6004: { severity: 'error', title: 'cannot read events' },
+  EQL6005: { severity: 'warning', title: 'invalid event skipped' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type DiagCode = keyof typeof CODES | `EQL${number}`;
@@ -86,6 +93,8 @@ export interface Origin {
   column: number;
   /** True when the query text appears verbatim in the file, so every span maps exactly. */
   exact: boolean;
+  /** File position of a query offset, when the query sits in an escaped string (TOML "...", JSON). */
+  at?: (offset: number) => { line: number; column: number };
 }
 
 /** Place a query-relative diagnostic in its file. */
@@ -94,6 +103,7 @@ export function locate(d: Diagnostic, origin: Origin | null, file?: string): Dia
   if (d.span) {
     const { line, column } = d.span.start;
     if (!origin) Object.assign(out, { line, column });
+    else if (origin.at) Object.assign(out, origin.at(d.span.start.offset));
     else if (origin.exact) Object.assign(out, { line: origin.line + line - 1, column: line === 1 ? origin.column + column - 1 : column });
     else Object.assign(out, { line: origin.line, column: origin.column });
   } else if (origin && out.line === undefined) Object.assign(out, { line: origin.line, column: origin.column });
