@@ -58,6 +58,15 @@ export const CODES = {
   EQL3112: { severity: 'error', title: 'no Sigma condition left' },
   EQL3113: { severity: 'warning', title: 'registry data rendered differently' },
   EQL3114: { severity: 'info', title: 'log source selected through a field every event carries' },
+  // s1ql
+  EQL3401: { severity: 'error', title: 'S1QL has no ordered event correlation' },
+  EQL3402: { severity: 'error', title: 'field has no S1QL 1.0 name' },
+  EQL3403: { severity: 'warning', title: 'condition decided by the SentinelOne event type' },
+  EQL3404: { severity: 'info', title: 'value has no SentinelOne spelling' },
+  EQL3405: { severity: 'error', title: 'CIDR block not expressible in S1QL' },
+  EQL3406: { severity: 'warning', title: 'Deep Visibility regex case rule unknown' },
+  EQL3407: { severity: 'error', title: 'condition never holds for SentinelOne events' },
+  EQL3408: { severity: 'warning', title: 'result limit dropped' },
   // rule files
   EQL4001: { severity: 'error', title: 'cannot read rule file' },
   EQL4002: { severity: 'error', title: 'invalid rule file' },

@@ -14,3 +14,4 @@ export { compileMatcher, matchEvents, DEFAULT_MAX_PENDING, type Matcher, type Ma
 export { readEvents, type ReadStats } from './matcher/events.js';
 export { luceneToRe2, type RegexTranslation } from './matcher/regex.js';
 export { replay, replayRules, resultLine, type ReplayOptions, type ReplayOutcome, type ReplayRuleResult } from './replay.js';
+export { parseS1ql, S1qlParseError, type S1qlQuery, type S1qlExpr, type S1qlDialect } from './verify/s1ql-parse.js';

@@ -2,9 +2,11 @@
 // (mappings/<id>.yaml) and its golden files.
 import type { Backend, TargetId } from '../translate/core.js';
 import { sigmaBackend } from './sigma.js';
+import { s1qlBackend } from './s1ql.js';
 
 export const BACKENDS: Partial<Record<TargetId, Backend>> = {
   sigma: sigmaBackend,
+  s1ql: s1qlBackend,
 };
 
 export const TARGET_ALIASES: Record<string, TargetId> = {
