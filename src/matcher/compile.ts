@@ -29,11 +29,7 @@ export function compileFilter(filter: EventFilter, categoryField: string, ctx: C
   if (filter.category === null) return where;
   const cat = filter.category;
   const path = categoryField.split('.');
-  return (ev) => {
-    const vals = R.fieldValues(ev, path);
-    for (let i = 0; i < vals.length; i++) if (vals[i] === cat) return where(ev);
-    return false;
-  };
+  return (ev) => R.hasCategory(ev, path, cat) && where(ev);
 }
 
 export function compilePred(e: Expr, ctx: CompileContext): Pred {
@@ -183,24 +179,13 @@ function compileValue(e: Expr, slotOf: Map<Field, number>, ctx: CompileContext):
       const a = sub(e.arg);
       // `null` entries are dropped (ES InComparisons skips them).
       const values = e.values.filter((v) => !(v.kind === 'Literal' && v.value === null)).map(sub);
-      const cmp = e.caseInsensitive ? R.eqCi : R.eq;
-      return (s) => {
-        const x = a(s);
-        if (x === null) return null;
-        for (const v of values) if (cmp(x, v(s)) === true) return true;
-        return false;
-      };
+      const ci = e.caseInsensitive;
+      return (s) => R.inList(a(s), values.map((v) => v(s)), ci);
     }
     case 'Match': {
       const a = sub(e.arg);
       const tests = e.patterns.map((p) => patternTest(p, e.op === 'regex' || e.op === 'regex~', e.caseInsensitive, ctx));
-      return (s) => {
-        const x = a(s);
-        if (x === null) return null;
-        const text = typeof x === 'string' ? x : String(x);
-        for (const t of tests) if (t(text)) return true;
-        return false;
-      };
+      return (s) => R.matchAny(a(s), tests);
     }
     case 'Not': {
       const a = sub(e.arg);

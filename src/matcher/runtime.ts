@@ -134,6 +134,28 @@ export function not3(a: Val): boolean | null {
   return a === null ? null : !a;
 }
 
+/** `x in (…)` / `x in~ (…)`: exact membership (wildcards literal); null entries are already dropped. */
+export function inList(x: Val, list: readonly Val[], ci: boolean): boolean | null {
+  if (x === null) return null;
+  for (const v of list) if ((ci ? eqCi(x, v) : eq(x, v)) === true) return true;
+  return false;
+}
+
+/** `:` / `like` / `regex` against a list of compiled patterns (ORed); numbers and booleans match as text. */
+export function matchAny(x: Val, tests: readonly ((s: string) => boolean)[]): boolean | null {
+  if (x === null) return null;
+  const text = typeof x === 'string' ? x : String(x);
+  for (const t of tests) if (t(text)) return true;
+  return false;
+}
+
+/** Event category test: exact, case-sensitive, any element of an array. */
+export function hasCategory(ev: Ev, path: readonly string[], category: string): boolean {
+  const vals = fieldValues(ev, path);
+  for (let i = 0; i < vals.length; i++) if (vals[i] === category) return true;
+  return false;
+}
+
 // ---------------------------------------------------------------- arithmetic (Java semantics)
 
 const MAX_LONG = 9223372036854775807n;
