@@ -49,17 +49,17 @@ export function compileMatcher(query: Query, options: MatchOptions = {}, meta?: 
   const categoryField = meta?.event_category_override ?? options.categoryField ?? 'event.category';
   const tsField = options.timestampField === undefined ? (meta?.timestamp_override ?? '@timestamp') : options.timestampField;
   const tbField = options.tiebreakerField === undefined ? (meta?.tiebreaker_field ?? null) : options.tiebreakerField;
-  const tsPath = tsField === null ? null : tsField.split('.');
-  const tbPath = tbField === null ? null : tbField.split('.');
+  const tsRead = tsField === null ? null : R.accessor(tsField.split('.'));
+  const tbRead = tbField === null ? null : R.accessor(tbField.split('.'));
   const recOf = (ev: Ev, seq: number): Rec | null => {
     let ts = 0;
-    if (tsPath) {
-      const v = R.fieldValues(ev, tsPath);
+    if (tsRead) {
+      const v = tsRead(ev);
       const t = v.length ? R.toMillis(v[0]!) : null;
       if (t === null) return null;
       ts = t;
     }
-    const tb = tbPath ? (R.fieldValues(ev, tbPath)[0] ?? null) : null;
+    const tb = tbRead ? (tbRead(ev)[0] ?? null) : null;
     return { ev, ts, tb, seq };
   };
   const body = query.body;
