@@ -86,7 +86,7 @@ export function compileMatcher(query: Query, options: MatchOptions = {}, meta?: 
       push: (r) => seq.push(r),
       finish: () => {
         seq.finish();
-        results.push(...seq.results);
+        for (const r of seq.results) results.push(r);
         if (seq.capped)
           warnings.push(diag('EQL6002', `more than ${options.maxPending ?? DEFAULT_MAX_PENDING} pending sequences without maxspan; the oldest were dropped, so some matches may be missing`, body.span));
       },
@@ -97,7 +97,9 @@ export function compileMatcher(query: Query, options: MatchOptions = {}, meta?: 
     engine = {
       relevant: (ev) => terms.some((t) => t.test(ev)),
       push: (r) => sample.push(r),
-      finish: () => void results.push(...sample.results()),
+      finish: () => {
+        for (const r of sample.results()) results.push(r);
+      },
     };
   }
   if (hasErrors(ctx.diagnostics)) return { matcher: null, diagnostics: ctx.diagnostics };
