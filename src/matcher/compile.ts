@@ -28,12 +28,8 @@ export function compileFilter(filter: EventFilter, categoryField: string, ctx: C
   const where = compilePred(filter.where, ctx);
   if (filter.category === null) return where;
   const cat = filter.category;
-  const path = categoryField.split('.');
-  return (ev) => {
-    const vals = R.fieldValues(ev, path);
-    for (let i = 0; i < vals.length; i++) if (vals[i] === cat) return where(ev);
-    return false;
-  };
+  const read = R.accessor(categoryField.split('.'));
+  return (ev) => R.hasCategory(ev, read, cat) && where(ev);
 }
 
 export function compilePred(e: Expr, ctx: CompileContext): Pred {
@@ -82,11 +78,12 @@ function atom(e: Expr, ctx: CompileContext, accept: (v: Val) => boolean): Pred {
     const v = accept(value(slots));
     return () => v;
   }
-  const paths = fields.map(fieldPath);
+  const readers = fields.map((f) => R.accessor(fieldPath(f)));
   if (fields.length === 1) {
-    const path = paths[0]!;
+    const read = readers[0]!;
     return (ev) => {
-      const vals = R.slotValues(ev, path);
+      let vals = read(ev);
+      if (!vals.length) vals = NULL_ONLY;
       for (let i = 0; i < vals.length; i++) {
         slots[0] = vals[i]!;
         if (accept(value(slots))) return true;
@@ -95,7 +92,10 @@ function atom(e: Expr, ctx: CompileContext, accept: (v: Val) => boolean): Pred {
     };
   }
   return (ev) => {
-    const all = paths.map((p) => R.slotValues(ev, p));
+    const all = readers.map((r) => {
+      const v = r(ev);
+      return v.length ? v : NULL_ONLY;
+    });
     const loop = (k: number): boolean => {
       if (k === all.length) return accept(value(slots));
       for (const v of all[k]!) {
@@ -107,6 +107,9 @@ function atom(e: Expr, ctx: CompileContext, accept: (v: Val) => boolean): Pred {
     return loop(0);
   };
 }
+
+/** A missing field is one null for the loop (ES `multiValueDocValues`). */
+const NULL_ONLY: Val[] = [null];
 
 const hasField = (e: Expr) => {
   for (const x of walk(e)) if (x.kind === 'Field') return true;
@@ -183,24 +186,13 @@ function compileValue(e: Expr, slotOf: Map<Field, number>, ctx: CompileContext):
       const a = sub(e.arg);
       // `null` entries are dropped (ES InComparisons skips them).
       const values = e.values.filter((v) => !(v.kind === 'Literal' && v.value === null)).map(sub);
-      const cmp = e.caseInsensitive ? R.eqCi : R.eq;
-      return (s) => {
-        const x = a(s);
-        if (x === null) return null;
-        for (const v of values) if (cmp(x, v(s)) === true) return true;
-        return false;
-      };
+      const ci = e.caseInsensitive;
+      return (s) => R.inList(a(s), values.map((v) => v(s)), ci);
     }
     case 'Match': {
       const a = sub(e.arg);
       const tests = e.patterns.map((p) => patternTest(p, e.op === 'regex' || e.op === 'regex~', e.caseInsensitive, ctx));
-      return (s) => {
-        const x = a(s);
-        if (x === null) return null;
-        const text = typeof x === 'string' ? x : String(x);
-        for (const t of tests) if (t(text)) return true;
-        return false;
-      };
+      return (s) => R.matchAny(a(s), tests);
     }
     case 'Not': {
       const a = sub(e.arg);
@@ -301,10 +293,7 @@ export function compileKeys(keys: readonly Expr[], ctx: CompileContext): (ev: Ev
 }
 
 function keyValues(k: Expr, ctx: CompileContext): (ev: Ev) => Val[] {
-  if (k.kind === 'Field') {
-    const path = fieldPath(k);
-    return (ev) => R.fieldValues(ev, path);
-  }
+  if (k.kind === 'Field') return R.accessor(fieldPath(k));
   // An expression key: every value it takes over the bindings of its fields.
   const out: Val[] = [];
   const collectAll = atom(k, ctx, (v) => {

@@ -49,17 +49,17 @@ export function compileMatcher(query: Query, options: MatchOptions = {}, meta?: 
   const categoryField = meta?.event_category_override ?? options.categoryField ?? 'event.category';
   const tsField = options.timestampField === undefined ? (meta?.timestamp_override ?? '@timestamp') : options.timestampField;
   const tbField = options.tiebreakerField === undefined ? (meta?.tiebreaker_field ?? null) : options.tiebreakerField;
-  const tsPath = tsField === null ? null : tsField.split('.');
-  const tbPath = tbField === null ? null : tbField.split('.');
+  const tsRead = tsField === null ? null : R.accessor(tsField.split('.'));
+  const tbRead = tbField === null ? null : R.accessor(tbField.split('.'));
   const recOf = (ev: Ev, seq: number): Rec | null => {
     let ts = 0;
-    if (tsPath) {
-      const v = R.fieldValues(ev, tsPath);
+    if (tsRead) {
+      const v = tsRead(ev);
       const t = v.length ? R.toMillis(v[0]!) : null;
       if (t === null) return null;
       ts = t;
     }
-    const tb = tbPath ? (R.fieldValues(ev, tbPath)[0] ?? null) : null;
+    const tb = tbRead ? (tbRead(ev)[0] ?? null) : null;
     return { ev, ts, tb, seq };
   };
   const body = query.body;
@@ -86,7 +86,7 @@ export function compileMatcher(query: Query, options: MatchOptions = {}, meta?: 
       push: (r) => seq.push(r),
       finish: () => {
         seq.finish();
-        results.push(...seq.results);
+        for (const r of seq.results) results.push(r);
         if (seq.capped)
           warnings.push(diag('EQL6002', `more than ${options.maxPending ?? DEFAULT_MAX_PENDING} pending sequences without maxspan; the oldest were dropped, so some matches may be missing`, body.span));
       },
@@ -97,7 +97,9 @@ export function compileMatcher(query: Query, options: MatchOptions = {}, meta?: 
     engine = {
       relevant: (ev) => terms.some((t) => t.test(ev)),
       push: (r) => sample.push(r),
-      finish: () => void results.push(...sample.results()),
+      finish: () => {
+        for (const r of sample.results()) results.push(r);
+      },
     };
   }
   if (hasErrors(ctx.diagnostics)) return { matcher: null, diagnostics: ctx.diagnostics };

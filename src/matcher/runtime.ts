@@ -15,32 +15,51 @@ export type Ev = Record<string, unknown>;
  * Elasticsearch fields API sees a document. Explicit `null` and `[]` give no value (missing).
  */
 export function fieldValues(root: unknown, path: readonly (string | number)[]): Val[] {
-  const out: Val[] = [];
-  collect(root, path, 0, out);
-  return out;
+  return accessor(path)(root);
 }
 
-function collect(node: unknown, path: readonly (string | number)[], i: number, out: Val[]): void {
-  if (i === path.length) return leaf(node, out);
-  const seg = path[i]!;
-  if (typeof seg === 'number') {
-    if (Array.isArray(node)) collect(node[seg], path, i + 1, out);
-    return;
-  }
-  if (Array.isArray(node)) {
-    for (const x of node) collect(x, path, i, out);
-    return;
-  }
-  if (node === null || typeof node !== 'object') return;
-  const obj = node as Record<string, unknown>;
-  let key = '';
-  for (let j = i; j < path.length; j++) {
-    const s = path[j]!;
-    if (typeof s === 'number') break;
-    key = j === i ? s : key + '.' + s;
-    const v = obj[key];
-    if (v !== undefined && Object.prototype.hasOwnProperty.call(obj, key)) collect(v, path, j + 1, out);
-  }
+/** A compiled field reader (see fieldValues): the dotted keys to try at each level are joined once. */
+export function accessor(path: readonly (string | number)[]): (root: unknown) => Val[] {
+  const n = path.length;
+  // keys[i]: the keys that can start at segment i (segments i..j joined with dots), with the segment after each.
+  const keys = path.map((_, i) => {
+    const row: { key: string; next: number; own: boolean }[] = [];
+    let key = '';
+    for (let j = i; j < n; j++) {
+      const s = path[j]!;
+      if (typeof s === 'number') break;
+      key = j === i ? s : key + '.' + s;
+      // Object.prototype members are functions, except `__proto__`: only that key needs an own-property check.
+      row.push({ key, next: j + 1, own: key === '__proto__' });
+    }
+    return row;
+  });
+  const walk = (node: unknown, i: number, out: Val[]): void => {
+    if (i === n) return leaf(node, out);
+    const seg = path[i]!;
+    if (typeof seg === 'number') {
+      if (Array.isArray(node)) walk(node[seg], i + 1, out);
+      return;
+    }
+    if (Array.isArray(node)) {
+      for (let k = 0; k < node.length; k++) walk(node[k], i, out);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const obj = node as Record<string, unknown>;
+    const row = keys[i]!;
+    for (let k = 0; k < row.length; k++) {
+      const r = row[k]!;
+      const v = obj[r.key];
+      if (v === undefined || typeof v === 'function' || (r.own && !Object.prototype.hasOwnProperty.call(obj, r.key))) continue;
+      walk(v, r.next, out);
+    }
+  };
+  return (root) => {
+    const out: Val[] = [];
+    walk(root, 0, out);
+    return out;
+  };
 }
 
 function leaf(v: unknown, out: Val[]): void {
@@ -132,6 +151,28 @@ export function or3(a: Val, b: Val): boolean | null {
 }
 export function not3(a: Val): boolean | null {
   return a === null ? null : !a;
+}
+
+/** `x in (…)` / `x in~ (…)`: exact membership (wildcards literal); null entries are already dropped. */
+export function inList(x: Val, list: readonly Val[], ci: boolean): boolean | null {
+  if (x === null) return null;
+  for (const v of list) if ((ci ? eqCi(x, v) : eq(x, v)) === true) return true;
+  return false;
+}
+
+/** `:` / `like` / `regex` against a list of compiled patterns (ORed); numbers and booleans match as text. */
+export function matchAny(x: Val, tests: readonly ((s: string) => boolean)[]): boolean | null {
+  if (x === null) return null;
+  const text = typeof x === 'string' ? x : String(x);
+  for (const t of tests) if (t(text)) return true;
+  return false;
+}
+
+/** Event category test: exact, case-sensitive, any element of an array. */
+export function hasCategory(ev: Ev, path: readonly string[] | ((ev: Ev) => Val[]), category: string): boolean {
+  const vals = typeof path === 'function' ? path(ev) : fieldValues(ev, path);
+  for (let i = 0; i < vals.length; i++) if (vals[i] === category) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------- arithmetic (Java semantics)
