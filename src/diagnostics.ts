@@ -67,6 +67,8 @@ export const CODES = {
   EQL3406: { severity: 'warning', title: 'Deep Visibility regex case rule unknown' },
   EQL3407: { severity: 'error', title: 'condition never holds for SentinelOne events' },
   EQL3408: { severity: 'warning', title: 'result limit dropped' },
+  // ts
+  EQL3501: { severity: 'error', title: 'regular expression the TypeScript module cannot run' },
   // rule files
   EQL4001: { severity: 'error', title: 'cannot read rule file' },
   EQL4002: { severity: 'error', title: 'invalid rule file' },

@@ -3,10 +3,12 @@
 import type { Backend, TargetId } from '../translate/core.js';
 import { sigmaBackend } from './sigma.js';
 import { s1qlBackend } from './s1ql.js';
+import { tsBackend } from './ts.js';
 
 export const BACKENDS: Partial<Record<TargetId, Backend>> = {
   sigma: sigmaBackend,
   s1ql: s1qlBackend,
+  ts: tsBackend,
 };
 
 export const TARGET_ALIASES: Record<string, TargetId> = {

@@ -8,6 +8,7 @@ import type { RuleMeta } from '../rules.js';
 import { RUNTIME_SOURCE } from '../generated/runtime-source.js';
 import { fieldPath, isFloat } from '../matcher/compile.js';
 import { luceneToRe2 } from '../matcher/regex.js';
+import type { Backend } from '../translate/core.js';
 
 export interface EmitTsOptions {
   /** Category field when the rule has no event_category_override; default `event.category`. */
@@ -158,7 +159,7 @@ class Emitter {
     const value = this.value(e, slot);
     const fn = this.name('atom');
     let code = `  if ((${value}) === ${want}) return true;\n`;
-    for (let i = fields.length - 1; i >= 0; i--) code = `  for (const v${i} of slotValues(ev, ${js(fieldPath(fields[i]!))})) {\n${code.replace(/^/gm, '  ')}\n  }\n`;
+    for (let i = fields.length - 1; i >= 0; i--) code = `  for (const v${i} of slotValues(ev, ${js(fieldPath(fields[i]!))})) {\n${code.replace(/^(?=.)/gm, '  ')}  }\n`;
     this.decls.push(`function ${fn}(${fields.length ? 'ev' : '_ev'}: Ev): boolean {\n${code}  return false;\n}`);
     return `${fn}(ev)`;
   }
@@ -269,3 +270,22 @@ class Emitter {
     }
   }
 }
+
+/** The `ts` target: the rule compiled into a standalone module with the matcher's own semantics, so always exact. */
+export const tsBackend: Backend = {
+  id: 'ts',
+  title: 'TypeScript module (native matcher)',
+  extension: 'ts',
+  variants: [{ name: 'default', options: {} }],
+  emit(rule, ctx) {
+    try {
+      return emitTs(rule.query, rule.meta);
+    } catch (e) {
+      if (!(e instanceof TsEmitError)) throw e;
+      ctx.unsupported('EQL3501', e.message, rule.query.span);
+      return null;
+    }
+  },
+  // Every module carries the same run-time library; the golden file pins the rule's own code.
+  goldenPart: (output) => output.slice(Math.max(0, output.indexOf('// ---- rule'))),
+};
