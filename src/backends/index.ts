@@ -1,10 +1,16 @@
 // The backend registry: adding a backend is one file in this folder, one line here, its mapping data
 // (mappings/<id>.yaml) and its golden files.
 import type { Backend, TargetId } from '../translate/core.js';
+import { sigmaBackend } from './sigma.js';
 import { splBackend } from './spl.js';
+import { s1qlBackend } from './s1ql.js';
+import { tsBackend } from './ts.js';
 
 export const BACKENDS: Partial<Record<TargetId, Backend>> = {
+  sigma: sigmaBackend,
   spl: splBackend,
+  s1ql: s1qlBackend,
+  ts: tsBackend,
 };
 
 export const TARGET_ALIASES: Record<string, TargetId> = {

@@ -95,6 +95,8 @@ export interface Backend {
   variants: readonly { name: string; options: TranslateOptions }[];
   /** Emit the target text, reporting every loss on ctx; return null (or throw Unsupported) when it cannot. */
   emit(rule: RuleInput, ctx: TranslateContext): string | null;
+  /** The part of an output its golden file pins, when the rest is the same for every rule. */
+  goldenPart?(output: string): string;
 }
 
 /** Fidelity of a finished translation, from what the backend recorded. */

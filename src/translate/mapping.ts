@@ -19,6 +19,13 @@ export interface FieldMapping {
   lossy?: { direction: Direction; reason: string };
   /** Where the fact comes from. */
   source?: string;
+  /** How ECS values are spelled in the target (`macos` → `osx`); a list means any of these spellings. */
+  values?: Record<string, string | string[]>;
+  /**
+   * The target stores no such field because the event class decides it: within the class the ECS field
+   * would hold one of these values. Backends evaluate predicates on it at translation time.
+   */
+  constant?: string[];
 }
 
 /** A log source / table / event type of the target, chosen from a filter's category and constraints. */

@@ -1,0 +1,591 @@
+// SentinelOne S1QL: dialect 2 (PowerQuery / Singularity Data Lake, default) and dialect 1 (Deep Visibility).
+// Field names, event types and value spellings are data (mappings/s1ql.yaml); this file holds the two
+// dialects' operators, quoting and the few structural rules. Evidence ids: ../shared/research/s1ql-notes.md,
+// target-syntax.md §5 (DV) and §6 (PQ); [S1Q] = SentinelOne's own queries (SentineLabs/S1QL-Queries@48537b5f).
+//
+// Decisions where the sources leave a fact open (each form is right under either reading):
+// - Case: string comparisons always name their case (`in:anycase`/`in:matchcase`, `contains:anycase`/
+//   `contains:matchcase` in 2.0 [S1Q]; `In AnyCase`/`In`, `ContainsCIS`/`Contains`, `…CIS` in 1.0), and a
+//   case-insensitive regex carries `(?i)`, because the default case of `=` and `matches` is third-party only.
+// - `matches` searches (SentinelOne's own unanchored `matches '\\sa\\s.*…'` [S1Q]); every regex here is
+//   anchored explicitly, so it also holds if `matches` were a whole-value match.
+// - DV strings: a backslash is literal [S1Q]; whether `\"` escapes a quote and whether `…\"` ends a string
+//   is open (§5.3). A value holding `"`, ending in `\`, or holding a control character is written as a
+//   regex instead, with `\x22` for the quote and `\x5c` for a final backslash: no quote or trailing
+//   backslash ever reaches a DV string. DV `RegExp` case is undocumented: a case-sensitive regex there is
+//   declared wider.
+// - Missing fields: whether `not` over a predicate on a missing field is true (as in EQL, docs/null-semantics.md)
+//   is undocumented for both dialects. Negation is pushed down to single predicates and each negated
+//   predicate is guarded with "field missing" (`not (f = *)`, `NOT f EXISTS`), which is right under both a
+//   two-valued and a three-valued reading.
+import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field } from '../ir/nodes.js';
+import { conjunctsOf, filterFacts, Unsupported, type Backend, type RuleInput, type TranslateContext } from '../translate/core.js';
+import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
+
+type DialectId = '1' | '2';
+
+/** What a predicate asks of a string value: the analysed shapes, a glob, or a regex (our regex syntax, anchored). */
+type Want = { t: 'eq' | 'prefix' | 'suffix' | 'contains'; v: string } | { t: 'glob'; parts: readonly GlobPart[] } | { t: 'regex'; re: string };
+
+// ---- regexes -------------------------------------------------------------------------------------
+
+const REGEX_META = /[\\.^$*+?()[\]{}|]/g;
+/** A literal as regex text: metacharacters escaped, control characters as escapes. */
+export function regexLiteral(s: string): string {
+  return s.replace(REGEX_META, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0');
+  });
+}
+
+/** A glob (EQL `*`/`?`) as regex text; `any`/`one` say what a wildcard may cover. */
+function globRegex(parts: readonly GlobPart[], any = '.*', one = '.'): string {
+  return parts.map((p) => (p.t === 'lit' ? regexLiteral(p.v) : p.t === 'any' ? any : one)).join('');
+}
+
+/**
+ * Lucene RegExp (what EQL `regex` uses) → the common Perl-style syntax, or null when it uses a Lucene-only
+ * operator (`@ & ~ < > #`). Lucene's `"…"` literal strings become escaped text.
+ */
+function fromLucene(re: string): string | null {
+  let out = '';
+  let i = 0;
+  while (i < re.length) {
+    const c = re[i]!;
+    if (c === '\\') {
+      const n = re[i + 1];
+      if (n === undefined) return null;
+      out += /[dswDSW]/.test(n) ? '\\' + n : regexLiteral(n);
+      i += 2;
+    } else if (c === '[') {
+      const end = classEnd(re, i);
+      if (end < 0) return null;
+      out += re.slice(i, end + 1);
+      i = end + 1;
+    } else if (c === '"') {
+      const end = re.indexOf('"', i + 1);
+      if (end < 0) return null;
+      out += regexLiteral(re.slice(i + 1, end));
+      i = end + 1;
+    } else if ('@&~<>#'.includes(c)) return null;
+    else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+function classEnd(re: string, start: number): number {
+  let i = start + 1;
+  if (re[i] === '^') i++;
+  if (re[i] === ']') i++;
+  for (; i < re.length; i++) {
+    if (re[i] === '\\') i++;
+    else if (re[i] === ']') return i;
+  }
+  return -1;
+}
+
+/** True when the regex has a `.` outside escapes and classes. */
+function hasDot(re: string): boolean {
+  for (let i = 0; i < re.length; i++) {
+    if (re[i] === '\\') i++;
+    else if (re[i] === '[') i = classEnd(re, i);
+    else if (re[i] === '.') return true;
+  }
+  return false;
+}
+
+/** Flags a regex needs: `s` so `.` crosses line breaks as EQL wildcards and Lucene's `.` do; `i` for case-insensitive. */
+function withFlags(re: string, ci: boolean): string {
+  const flags = (ci ? 'i' : '') + (hasDot(re) ? 's' : '');
+  return flags ? `(?${flags})${re}` : re;
+}
+
+// ---- dialects ------------------------------------------------------------------------------------
+
+interface Dialect {
+  and: string;
+  or: string;
+  not: (x: string) => string;
+  exists: (f: string) => string;
+  missing: (f: string) => string;
+  /** A plain string literal, or null when the value must go through a regex instead. */
+  str: (s: string) => string | null;
+  regexStr: (re: string) => string;
+  num: (n: number) => string;
+  rel: (n: number) => string;
+  list: (xs: string[]) => string;
+  /** Enumerated values spelled exactly as the target stores them (event types, OS names). */
+  enumOp: { one: string; many: string };
+  eq: { cs: { one: string; many: string }; ci: { one: string; many: string } };
+  contains: { cs: { one: string; many: string }; ci: { one: string; many: string } };
+  /** Prefix / suffix operators when the dialect has them; otherwise a regex is used. */
+  prefix: { cs: string; ci: string } | null;
+  suffix: { cs: string; ci: string } | null;
+  regex: { cs: string; ci: string };
+  /** True when the dialect's regex case rule is unknown, so a case-sensitive regex may match more. */
+  regexCaseUnknown: boolean;
+}
+
+const DIALECTS: Record<DialectId, Dialect> = {
+  // PowerQuery: single-quoted strings with `\\`, `\'` (SentinelOne's own 2.0 queries, §6.3).
+  '2': {
+    and: 'and',
+    or: 'or',
+    not: (x) => `not (${x})`,
+    exists: (f) => `${f} = *`, // §6.2; DKMAP `exists` → `= *`
+    missing: (f) => `not (${f} = *)`,
+    str: (s) => (/[\x00-\x1f\x7f]/.test(s) ? null : `'${s.replace(/[\\']/g, (c) => '\\' + c)}'`),
+    regexStr: (re) => `'${re.replace(/[\\']/g, (c) => '\\' + c)}'`,
+    num: (n) => String(n),
+    rel: (n) => String(n),
+    list: (xs) => `(${xs.join(', ')})`,
+    enumOp: { one: '=', many: 'in' },
+    eq: { cs: { one: 'in:matchcase', many: 'in:matchcase' }, ci: { one: 'in:anycase', many: 'in:anycase' } },
+    contains: { cs: { one: 'contains:matchcase', many: 'contains:matchcase' }, ci: { one: 'contains:anycase', many: 'contains:anycase' } },
+    prefix: null,
+    suffix: null,
+    regex: { cs: 'matches:matchcase', ci: 'matches' },
+    regexCaseUnknown: false,
+  },
+  // Deep Visibility: double-quoted strings, backslash literal (§5; SentinelOne's own 1.0 queries).
+  '1': {
+    and: 'AND',
+    or: 'OR',
+    not: (x) => `NOT (${x})`,
+    exists: (f) => `${f} EXISTS`, // pySigma-backend-sentinelone output
+    missing: (f) => `NOT ${f} EXISTS`,
+    str: (s) => (/["\x00-\x1f\x7f]|\\$/.test(s) ? null : `"${s}"`),
+    regexStr: (re) => {
+      let body = re.replace(/"/g, '\\x22');
+      if (body.endsWith('\\\\')) body = body.slice(0, -2) + '\\x5c';
+      return `"${body}"`;
+    },
+    // Equality with a quoted number as pySigma-backend-sentinelone writes it (`DstPort = "445"`); `<`, `>`
+    // take the bare number, so they are either numeric or rejected, never compared as strings.
+    num: (n) => `"${n}"`,
+    rel: (n) => String(n),
+    list: (xs) => `(${xs.join(', ')})`,
+    enumOp: { one: '=', many: 'In' },
+    eq: { cs: { one: '=', many: 'In' }, ci: { one: 'In AnyCase', many: 'In AnyCase' } },
+    contains: { cs: { one: 'Contains', many: 'In Contains' }, ci: { one: 'ContainsCIS', many: 'In Contains AnyCase' } },
+    prefix: { cs: 'StartsWith', ci: 'StartsWithCIS' },
+    suffix: { cs: 'EndsWith', ci: 'EndsWithCIS' },
+    regex: { cs: 'RegExp', ci: 'RegExp' },
+    regexCaseUnknown: true,
+  },
+};
+
+// ---- the backend ---------------------------------------------------------------------------------
+
+type Out = string | boolean;
+/** A rendered predicate: its text, the target fields a negation must guard, or a ready negated form. */
+type Atom = boolean | { text: string; fields: string[]; negated?: string };
+
+class Emitter {
+  readonly d: Dialect;
+  private readonly renames: Record<string, string>;
+  private readonly reported = new Set<string>();
+
+  constructor(
+    readonly id: DialectId,
+    readonly ctx: TranslateContext,
+    readonly cls: EventClass,
+  ) {
+    this.d = DIALECTS[id];
+    this.renames = (ctx.mapping.settings.dialect1_fields ?? {}) as Record<string, string>;
+  }
+
+  /** The target name of a mapped field in this dialect. */
+  name(field: string, span: Span): string {
+    if (this.id === '2') return field;
+    const n = this.renames[field];
+    if (!n) this.fail('EQL3402', `${field} has no known S1QL 1.0 (Deep Visibility) name; use --s1ql-dialect 2`, span);
+    return n!;
+  }
+
+  fail(code: 'EQL3002' | 'EQL3007' | 'EQL3402' | 'EQL3405', msg: string, span?: Span): never {
+    this.ctx.unsupported(code, msg, span);
+    throw new Unsupported();
+  }
+
+  once(key: string, f: () => void) {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    f();
+  }
+
+  field(f: Field): FieldMapping & { name: string } {
+    const m = fieldMapping(this.ctx.mapping, this.cls, f.name);
+    if (m === null) this.fail('EQL3002', `${f.name} has no SentinelOne equivalent`, f.span);
+    if (m === undefined) this.fail('EQL3002', `no SentinelOne field is known for ${f.name}`, f.span);
+    if (m.lossy) {
+      const { direction, reason } = m.lossy;
+      this.once(`lossy ${f.name} ${f.span.start.offset}`, () => this.ctx.approximate('EQL3006', `${f.name}: ${reason}`, f.span, direction));
+    }
+    if (m.constant) return { ...m, name: '' };
+    const target = Array.isArray(m.field) ? m.field[0]! : m.field;
+    return { ...m, name: this.name(target, f.span) };
+  }
+
+  // -- boolean structure, with negation pushed down to predicates (see the header) --
+
+  expr(e: Expr, neg: boolean): Out {
+    switch (e.kind) {
+      case 'And':
+      case 'Or': {
+        const conj = (e.kind === 'And') !== neg;
+        const parts = e.args.map((a) => this.expr(a, neg));
+        return combine(parts, conj, conj ? this.d.and : this.d.or);
+      }
+      case 'Not':
+        return this.expr(e.arg, !neg);
+      case 'Literal':
+        if (typeof e.value === 'boolean') return e.value !== neg;
+        return this.fail('EQL3007', 'a bare value is not a condition in S1QL', e.span);
+      case 'Compare':
+        if (e.op === '!=') return this.expr({ ...e, op: '==' }, !neg);
+        return this.predicate(e, neg);
+      default:
+        return this.predicate(e, neg);
+    }
+  }
+
+  /** One predicate: rendered, guarded when negated, or decided now when the class fixes the field. */
+  predicate(e: Expr, neg: boolean): Out {
+    const p = this.atom(e);
+    if (typeof p === 'boolean') return p !== neg;
+    if (!neg) return p.text;
+    if (p.negated) return p.negated;
+    const guards = p.fields.map((f) => this.d.missing(f));
+    return `(${[...guards, this.d.not(p.text)].join(` ${this.d.or} `)})`;
+  }
+
+  atom(e: Expr): Atom {
+    switch (e.kind) {
+      case 'Field':
+        return this.atom({ kind: 'Compare', op: '==', left: e, right: { kind: 'Literal', type: 'boolean', value: true, span: e.span }, span: e.span });
+      case 'Exists': {
+        if (e.arg.kind !== 'Field') return this.fail('EQL3007', 'S1QL can only test whether a field exists', e.span);
+        const m = this.field(e.arg);
+        if (m.constant) return true;
+        return { text: this.d.exists(m.name), fields: [], negated: this.d.missing(m.name) };
+      }
+      case 'Compare':
+        return this.compare(e.left, e.op, e.right, e.span);
+      case 'In': {
+        if (e.arg.kind !== 'Field') return this.fail('EQL3007', 'S1QL compares fields, not computed values', e.span);
+        const lits = e.values.map((v) => (v.kind === 'Literal' ? v : this.fail('EQL3007', 'S1QL lists hold values only', v.span)));
+        const strings = lits.filter((l) => typeof l.value === 'string').map((l) => l.value as string);
+        if (strings.length === lits.filter((l) => l.value !== null).length)
+          return this.strings(e.arg, strings.map((v) => ({ t: 'eq', v })), e.caseInsensitive, e.span);
+        return this.fail('EQL3007', 'mixed-type lists are not expressible in S1QL', e.span);
+      }
+      case 'Match': {
+        if (e.arg.kind !== 'Field') return this.fail('EQL3007', 'S1QL matches fields, not computed values', e.span);
+        return this.strings(e.arg, e.patterns.map((p) => this.want(p)), e.caseInsensitive, e.span);
+      }
+      case 'Call':
+        return this.call(e.name, e.args, e.caseInsensitive, e.span);
+      default:
+        return this.fail('EQL3007', `${e.kind.toLowerCase()} expressions are not expressible in S1QL`, e.span);
+    }
+  }
+
+  want(p: Pattern): Want {
+    switch (p.kind) {
+      case 'exact':
+        return { t: 'eq', v: p.text };
+      case 'prefix':
+      case 'suffix':
+      case 'contains':
+        return { t: p.kind, v: p.text };
+      case 'glob':
+        return { t: 'glob', parts: p.parts };
+      case 'regex': {
+        const re = fromLucene(p.value);
+        if (re === null) return this.fail('EQL3007', `the regex uses a Lucene-only operator (@ & ~ < > # or an unterminated group): ${p.value}`, p.span);
+        return { t: 'regex', re: `^(?:${re})$` };
+      }
+    }
+  }
+
+  compare(left: Expr, op: string, right: Expr, span: Span): Atom {
+    if (left.kind !== 'Field' && right.kind === 'Field') {
+      const flip: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '==': '==' };
+      return this.compare(right, flip[op]!, left, span);
+    }
+    if (left.kind !== 'Field' || right.kind !== 'Literal') return this.fail('EQL3007', 'S1QL compares a field with a value; functions and arithmetic are not expressible', span);
+    const lit: Literal = right;
+    const m = this.field(left);
+    if (op === '==' && typeof lit.value === 'string') return this.strings(left, [{ t: 'eq', v: lit.value }], false, span);
+    if (op === '==' && typeof lit.value === 'boolean') {
+      if (m.constant) return m.constant.includes(String(lit.value));
+      const spelled = m.values?.['true'];
+      if (m.type !== 'boolean' || spelled === undefined) return this.fail('EQL3007', `${left.name} is not a boolean field in SentinelOne`, span);
+      const text = this.enumText(m.name, [spelled].flat());
+      return lit.value ? { text, fields: [m.name] } : { text: this.d.not(text), fields: [m.name] };
+    }
+    if (typeof lit.value === 'number') {
+      if (m.constant || m.type !== 'number') return this.fail('EQL3007', `${left.name} is not numeric in SentinelOne (${m.name || 'constant'})`, span);
+      const text = op === '==' ? `${m.name} = ${this.d.num(lit.value)}` : `${m.name} ${op} ${this.d.rel(lit.value)}`;
+      return { text, fields: [m.name] };
+    }
+    return this.fail('EQL3007', `\`${op}\` on ${typeof lit.value} values is not expressible in S1QL`, span);
+  }
+
+  call(name: string, args: readonly Expr[], ci: boolean, span: Span): Atom {
+    const [f, ...rest] = args;
+    const values = rest.map((a) => (a.kind === 'Literal' && typeof a.value === 'string' ? a.value : null));
+    if (f?.kind !== 'Field' || values.some((v) => v === null)) return this.fail('EQL3007', `${name}() is expressible in S1QL only on a field with string values`, span);
+    const vs = values as string[];
+    switch (name) {
+      case 'startsWith':
+        return this.strings(f, vs.map((v) => ({ t: 'prefix', v })), ci, span);
+      case 'endsWith':
+        return this.strings(f, vs.map((v) => ({ t: 'suffix', v })), ci, span);
+      case 'stringContains':
+        return this.strings(f, vs.map((v) => ({ t: 'contains', v })), ci, span);
+      case 'cidrMatch':
+        return this.strings(f, vs.map((v) => ({ t: 'regex', re: cidrRegex(v) ?? this.fail('EQL3405', `S1QL has no CIDR operator and ${v} cannot be written as an IPv4 address regex`, span) })), false, span);
+      default:
+        return this.fail('EQL3007', `${name}() has no S1QL equivalent`, span);
+    }
+  }
+
+  // -- string predicates --
+
+  strings(f: Field, wants: Want[], ci: boolean, span: Span): Atom {
+    const m = this.field(f);
+    if (m.constant) return this.decide(f, m.constant, wants, ci, span);
+    if (m.values) return this.spelled(f, m, wants, ci, span);
+    if (m.type === 'number' || m.type === 'boolean') {
+      const nums = wants.map((w) => (w.t === 'eq' && /^-?\d+(\.\d+)?$/.test(w.v) ? w.v : null));
+      if (nums.some((n) => n === null)) return this.fail('EQL3007', `${f.name} is ${m.type} in SentinelOne; only exact numbers compare with it`, span);
+      return { text: this.or(nums.map((n) => `${m.name} = ${this.d.num(Number(n))}`)), fields: [m.name] };
+    }
+    const shaped = wants.map((w) => reshape(w, m.transform) ?? this.fail('EQL3007', `a regex on ${f.name} is not expressible over ${m.name}, which S1 stores instead`, span));
+    return { text: this.render(m.name, shaped, ci, span), fields: [m.name] };
+  }
+
+  /** A field the event class decides: true, false, or true-with-a-declared-widening. */
+  decide(f: Field, constant: string[], wants: Want[], ci: boolean, span: Span): boolean {
+    const hits = constant.filter((c) => wants.some((w) => matchesWant(c, w, ci)));
+    if (hits.length === constant.length) return true;
+    if (hits.length === 0) return false;
+    this.ctx.approximate('EQL3403', `SentinelOne stores no ${f.name}; its "${this.cls.name}" events are all taken to satisfy this condition (the rule accepts ${hits.map((h) => JSON.stringify(h)).join(', ')} but not ${constant.filter((c) => !hits.includes(c)).map((c) => JSON.stringify(c)).join(', ')})`, span, 'wider');
+    return true;
+  }
+
+  /** An enumerated field: ECS values → the target's own spellings. */
+  spelled(f: Field, m: FieldMapping & { name: string }, wants: Want[], ci: boolean, span: Span): Atom {
+    const table = Object.entries(m.values ?? {});
+    const spellings: string[] = [];
+    for (const w of wants) {
+      if (w.t !== 'eq') return this.fail('EQL3007', `${f.name} takes fixed values in SentinelOne; only exact values are expressible`, span);
+      const hit = table.filter(([k]) => (ci ? k.toLowerCase() === w.v.toLowerCase() : k === w.v));
+      if (!hit.length) this.ctx.note('EQL3404', `SentinelOne has no ${f.name} value ${JSON.stringify(w.v)}; it can never match there`, span);
+      for (const [, v] of hit) for (const s of [v].flat()) if (!spellings.includes(s)) spellings.push(s);
+    }
+    if (!spellings.length) return false;
+    return { text: this.enumText(m.name, spellings), fields: [m.name] };
+  }
+
+  enumText(field: string, values: string[]): string {
+    const lits = values.map((v) => this.d.str(v) ?? this.fail('EQL3007', `cannot write ${JSON.stringify(v)} as a S1QL string`));
+    return values.length === 1 ? `${field} ${this.d.enumOp.one} ${lits[0]}` : `${field} ${this.d.enumOp.many} ${this.d.list(lits)}`;
+  }
+
+  /** Render wants on one field with the cheapest exact operator per shape. */
+  render(field: string, wants: Want[], ci: boolean, span: Span): string {
+    const d = this.d;
+    const c = ci ? 'ci' : 'cs';
+    const groups: { eq: string[]; contains: string[] } = { eq: [], contains: [] };
+    const parts: string[] = [];
+    const regex = (re: string) => {
+      if (!ci && d.regexCaseUnknown)
+        this.once(`regexcase ${span.start.offset}`, () => this.ctx.approximate('EQL3406', 'Deep Visibility does not document whether RegExp is case-sensitive; this case-sensitive match may also match other cases', span, 'wider'));
+      parts.push(`${field} ${d.regex[c]} ${d.regexStr(withFlags(re, ci))}`);
+    };
+    for (const w of wants) {
+      if (w.t === 'regex' || w.t === 'glob') {
+        regex(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re);
+        continue;
+      }
+      const lit = d.str(w.v);
+      const op = w.t === 'prefix' ? d.prefix : w.t === 'suffix' ? d.suffix : null;
+      if (lit === null || ((w.t === 'prefix' || w.t === 'suffix') && !op)) {
+        const body = regexLiteral(w.v);
+        regex(w.t === 'eq' ? `^${body}$` : w.t === 'prefix' ? `^${body}` : w.t === 'suffix' ? `${body}$` : body);
+      } else if (w.t === 'eq' || w.t === 'contains') groups[w.t].push(lit);
+      else parts.push(`${field} ${op![c]} ${lit}`);
+    }
+    const lists: string[] = [];
+    for (const kind of ['eq', 'contains'] as const) {
+      const xs = groups[kind];
+      if (!xs.length) continue;
+      const ops = kind === 'eq' ? d.eq[c] : d.contains[c];
+      // A list operator over several values; `=` / `Contains` for one (in 2.0 the list form is used for one value too).
+      lists.push(xs.length === 1 ? `${field} ${ops.one} ${ops.one.startsWith('in') || ops.one.startsWith('In') ? d.list(xs) : xs[0]}` : `${field} ${ops.many} ${d.list(xs)}`);
+    }
+    return this.or([...lists, ...parts]);
+  }
+
+  or(parts: string[]): string {
+    return parts.length === 1 ? parts[0]! : `(${parts.join(` ${this.d.or} `)})`;
+  }
+}
+
+/** Combine rendered parts under and/or, folding decided (boolean) parts. */
+function combine(parts: Out[], conj: boolean, word: string): Out {
+  const texts: string[] = [];
+  for (const p of parts) {
+    if (p === !conj) return !conj; // false in an and, true in an or
+    if (typeof p === 'string') texts.push(p);
+  }
+  if (!texts.length) return conj;
+  return texts.length === 1 ? texts[0]! : `(${texts.join(` ${word} `)})`;
+}
+
+/**
+ * Rewrite a want on an ECS field that the target derives from another field (args, basename, extension,
+ * directory); null when the shape cannot be carried over.
+ */
+function reshape(w: Want, transform: string | undefined): Want | null {
+  const sep = '[\\\\/]';
+  const notSep = '[^\\\\/]';
+  // The want as regex text with the given wildcard expansions, unanchored.
+  const body = (any: string, one: string): string | null => {
+    switch (w.t) {
+      case 'eq':
+        return regexLiteral(w.v);
+      case 'prefix':
+        return regexLiteral(w.v) + any;
+      case 'suffix':
+        return any + regexLiteral(w.v);
+      case 'contains':
+        return any + regexLiteral(w.v) + any;
+      case 'glob':
+        return globRegex(w.parts, any, one);
+      case 'regex':
+        return null;
+    }
+  };
+  const regex = (re: string | null): Want | null => (re === null ? null : { t: 'regex', re });
+  switch (transform) {
+    case undefined:
+      return w;
+    case 'args':
+      // "Some argument matches" becomes "the command line holds it": the anchors go.
+      if (w.t === 'regex') return { t: 'regex', re: w.re.replace(/^\^/, '').replace(/\$$/, '') };
+      if (w.t === 'glob') return { t: 'regex', re: globRegex(w.parts) };
+      return { t: 'contains', v: w.v };
+    case 'basename': {
+      const b = body(`${notSep}*`, notSep);
+      return regex(b === null ? null : `(?:^|${sep})${b}$`);
+    }
+    case 'extension': {
+      if (w.t === 'eq' && !/[\\/.]/.test(w.v)) return { t: 'suffix', v: '.' + w.v };
+      const b = body('[^\\\\/.]*', '[^\\\\/.]');
+      return regex(b === null ? null : `\\.${b}$`);
+    }
+    case 'directory': {
+      const b = body('.*', '.');
+      return regex(b === null ? null : `^${b}${sep}${notSep}+$`);
+    }
+    default:
+      throw new Error(`unknown transform ${transform} in mappings/s1ql.yaml`);
+  }
+}
+
+/** Evaluate a want against a known value (class constants). */
+function matchesWant(value: string, w: Want, ci: boolean): boolean {
+  const v = ci ? value.toLowerCase() : value;
+  if (w.t === 'regex' || w.t === 'glob') return new RegExp(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re, ci ? 'is' : 's').test(value);
+  const x = ci ? w.v.toLowerCase() : w.v;
+  return w.t === 'eq' ? v === x : w.t === 'prefix' ? v.startsWith(x) : w.t === 'suffix' ? v.endsWith(x) : v.includes(x);
+}
+
+/** An IPv4 CIDR block as an anchored regex over the dotted address; null for IPv6 or invalid blocks. */
+export function cidrRegex(cidr: string): string | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(cidr);
+  if (!m) return null;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = m[5] === undefined ? 32 : Number(m[5]);
+  if (bits > 32 || octets.some((o) => o > 255)) return null;
+  const out: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    if (keep === 0) {
+      out.push('\\d{1,3}');
+      continue;
+    }
+    const mask = (0xff << (8 - keep)) & 0xff;
+    const lo = octets[i]! & mask;
+    const hi = lo | (~mask & 0xff);
+    out.push(lo === hi ? String(lo) : `(?:${Array.from({ length: hi - lo + 1 }, (_, k) => lo + k).join('|')})`);
+  }
+  return `^${out.join('\\.')}$`;
+}
+
+function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateContext): string {
+  const choice = chooseClass(ctx.mapping, filterFacts(filter));
+  if (!choice) {
+    ctx.unsupported('EQL3003', `no SentinelOne event type holds ${filter.category ?? 'any'} events`, filter.span);
+    throw new Unsupported();
+  }
+  const { cls, implied, losses } = choice;
+  for (const l of losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
+  const em = new Emitter(dialect, ctx, cls);
+  const src = cls.source as Record<string, { field: string; values: string[] } | string | undefined>;
+  if (typeof src.loss === 'string') ctx.approximate('EQL3004', src.loss, filter.span, 'different');
+  const sel = src[dialect];
+  const lines: string[] = [];
+  if (sel && typeof sel === 'object') lines.push(em.enumText(sel.field, sel.values));
+  for (const c of conjunctsOf(filter.where)) {
+    if (implied.has(c)) continue;
+    const r = em.expr(c, false);
+    if (r === false) {
+      ctx.unsupported('EQL3407', `this condition can never hold for SentinelOne "${cls.name}" events, so the rule would never match`, c.span);
+      throw new Unsupported();
+    }
+    if (r !== true) lines.push(r);
+  }
+  if (!lines.length) {
+    ctx.unsupported('EQL3007', 'the rule has no condition SentinelOne can filter on', filter.span);
+    throw new Unsupported();
+  }
+  return lines.join(`\n${em.d.and} `);
+}
+
+function emit(rule: RuleInput, ctx: TranslateContext): string | null {
+  const dialect: DialectId = ctx.options.s1qlDialect ?? '2';
+  const { body, pipes } = rule.query;
+  if (body.kind !== 'EventQuery') {
+    ctx.unsupported('EQL3401', `S1QL has no ordered event correlation: a ${body.kind.toLowerCase()} (events joined by key, in order, within a time span) cannot be expressed; a STAR rule matches single events`, body.span);
+    return null;
+  }
+  let text = emitFilter(body.filter, dialect, ctx);
+  for (const p of pipes) {
+    if (p.name === 'head' && dialect === '2' && p.count !== null) text += `\n| limit ${p.count}`; // PowerQuery `limit` (§6.1)
+    else if (p.name === 'head') ctx.approximate('EQL3408', 'Deep Visibility has no result limit; `head` is dropped', p.span, 'wider');
+    else {
+      ctx.unsupported('EQL3007', `the \`${p.name}\` pipe is not expressible in S1QL`, p.span);
+      return null;
+    }
+  }
+  return text;
+}
+
+export const s1qlBackend: Backend = {
+  id: 's1ql',
+  title: 'SentinelOne S1QL',
+  extension: 's1ql',
+  variants: [
+    { name: '2', options: { s1qlDialect: '2' } },
+    { name: '1', options: { s1qlDialect: '1' } },
+  ],
+  emit,
+};

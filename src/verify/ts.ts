@@ -1,0 +1,44 @@
+// Interpreter of the `ts` target: the emitted module itself, transpiled and run. It is the native
+// matcher's semantics by construction, so this checks the code generator rather than a mapping.
+import { createRequire } from 'node:module';
+import { InterpreterError, type Interpreter } from './index.js';
+import type { EcsEvent } from './generate.js';
+
+interface EmittedModule {
+  matches?: (event: EcsEvent) => boolean;
+  createMatcher?: (options: { timestampField?: string }) => { push(e: EcsEvent): boolean; finish(): { events: (EcsEvent | null)[] }[] };
+}
+
+const require = createRequire(import.meta.url);
+
+export const tsInterpreter: Interpreter<EmittedModule | string, EcsEvent> = {
+  target: 'ts',
+  parse(output) {
+    let ts: typeof import('typescript');
+    try {
+      ts = require('typescript');
+    } catch {
+      return 'the TypeScript compiler is not installed (it is a development dependency)';
+    }
+    const { outputText, diagnostics } = ts.transpileModule(output, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+      reportDiagnostics: true,
+    });
+    if (diagnostics?.length) throw new InterpreterError(ts.flattenDiagnosticMessageText(diagnostics[0]!.messageText, '\n'));
+    const exports: EmittedModule = {};
+    new Function('exports', 'require', outputText)(exports, require);
+    return exports;
+  },
+  fromEcs: (event) => event,
+  run(mod, records) {
+    if (typeof mod === 'string') return { notChecked: mod };
+    const events = records.filter((r): r is EcsEvent => r !== null);
+    const index = new Map(events.map((e, i) => [e, i]));
+    if (mod.matches) return { matches: events.flatMap((e, i) => (mod.matches!(e) ? [[i]] : [])) };
+    const m = mod.createMatcher!({ timestampField: '@timestamp' });
+    // Feed in time order (stable for ties), as the module expects.
+    const time = (e: EcsEvent) => Date.parse(String(e['@timestamp']));
+    for (const e of [...events].sort((a, b) => time(a) - time(b))) m.push(e);
+    return { matches: m.finish().map((r) => r.events.map((e) => (e === null ? -1 : index.get(e)!))) };
+  },
+};

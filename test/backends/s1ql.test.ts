@@ -1,0 +1,171 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseQuery } from '../../src/parse.js';
+import { translateRule } from '../../src/translate/index.js';
+import { parseS1ql, type S1qlExpr } from '../../src/verify/s1ql-parse.js';
+
+function s1(query: string, dialect: '1' | '2' = '2') {
+  const { query: q, diagnostics } = parseQuery(query);
+  assert.ok(q, diagnostics.map((d) => d.message).join('; '));
+  return translateRule({ query: q!, meta: { rule_id: null, name: null } as never, text: query, path: 'test.eql' }, 's1ql', { s1qlDialect: dialect });
+}
+const out = (query: string, dialect: '1' | '2' = '2') => {
+  const t = s1(query, dialect);
+  assert.ok(t.output, t.diagnostics.map((d) => d.message).join('; '));
+  return t.output!;
+};
+const codes = (query: string, dialect: '1' | '2' = '2') => s1(query, dialect).diagnostics.map((d) => `${d.code}${d.direction ? ':' + d.direction : ''}`);
+const P = 'process where event.type == "start" and ';
+
+test('class filter lists both event.type spellings in 2.0, the DV spelling in 1.0', () => {
+  assert.is(out(P + 'process.name == "a"'), "event.type in ('Process Creation', 'ProcessCreation')\nand tgt.process.name in:matchcase ('a')");
+  assert.is(out(P + 'process.name == "a"', '1'), 'EventType = "Process Creation"\nAND TgtProcName = "a"');
+});
+
+test('process.* is the started process in process starts, the actor elsewhere', () => {
+  assert.match(out(P + 'process.parent.name : "x"'), "src.process.name in:anycase ('x')");
+  assert.match(out('file where event.type == "creation" and process.name : "x"'), "src.process.name in:anycase ('x')");
+  assert.match(out('file where event.type == "creation" and process.parent.name : "x"', '1'), 'SrcProcParentName In AnyCase ("x")');
+});
+
+test('case rules per operator and dialect', () => {
+  assert.match(out(P + 'process.name : "CMD.exe"'), "in:anycase ('CMD.exe')");
+  assert.match(out(P + 'process.name in ("a", "b")'), "in:matchcase ('a', 'b')");
+  assert.match(out(P + 'process.command_line : "*x*"'), "contains:anycase 'x'");
+  assert.match(out(P + 'process.command_line like "*x*"'), "contains:matchcase 'x'");
+  assert.match(out(P + 'process.command_line : "*x*"', '1'), 'ContainsCIS "x"');
+  assert.match(out(P + 'process.command_line : "x*"', '1'), 'StartsWithCIS "x"');
+  assert.match(out(P + 'process.command_line like "*x"', '1'), 'EndsWith "x"');
+  // PowerQuery has no prefix operator: an anchored regex, case-insensitive by an explicit flag.
+  assert.match(out(P + 'process.command_line : "x*"'), "tgt.process.cmdline matches '(?i)^x'");
+  assert.match(out(P + 'process.command_line like "x*"'), "tgt.process.cmdline matches:matchcase '^x'");
+});
+
+test('globs become anchored regexes; wildcards in == and in are literal', () => {
+  assert.match(out(P + 'process.executable : "?:\\\\W\\\\*.exe"'), "matches '(?is)^.:\\\\\\\\W\\\\\\\\.*\\\\.exe$'");
+  assert.match(out(P + 'process.name == "a*b?"'), "in:matchcase ('a*b?')");
+  assert.match(out(P + 'process.name == "a*b?"', '1'), 'TgtProcName = "a*b?"');
+});
+
+test('negation keeps events that lack the field, under either null reading', () => {
+  assert.match(out(P + 'not process.name : "x"'), "(not (tgt.process.name = *) or not (tgt.process.name in:anycase ('x')))");
+  assert.match(out(P + 'process.name != "x"', '1'), '(NOT TgtProcName EXISTS OR NOT (TgtProcName = "x"))');
+  assert.match(out(P + 'process.name == null', '1'), 'AND NOT TgtProcName EXISTS');
+  // De Morgan down to single predicates, each guarded.
+  assert.match(out(P + 'not (process.name : "a" and process.parent.name : "b")'), "((not (tgt.process.name = *) or not (tgt.process.name in:anycase ('a'))) or (not (src.process.name = *) or not (src.process.name in:anycase ('b'))))");
+});
+
+test('fidelity: declared approximations and unsupported constructs', () => {
+  assert.equal(codes(P + 'process.args : "-x"'), ['EQL3006:wider']);
+  assert.match(out(P + 'process.args : "-x"'), "tgt.process.cmdline contains:anycase '-x'");
+  assert.equal(codes(P + 'process.pe.original_file_name == "x.exe"'), ['EQL3006:different']);
+  assert.equal(s1(P + 'process.working_directory : "x"').status, 'unsupported');
+  assert.equal(codes(P + 'process.working_directory : "x"'), ['EQL3002']);
+  assert.equal(codes('sequence by host.id [process where true] [file where true]'), ['EQL3401']);
+  assert.match(s1('sequence by host.id [process where true] [file where true]').diagnostics[0]!.message, /no ordered event correlation/);
+  // DV's RegExp case rule is undocumented: a case-sensitive regex is declared wider there only.
+  assert.equal(codes(P + 'process.name like "a*b"', '1'), ['EQL3406:wider']);
+  assert.equal(codes(P + 'process.name like "a*b"'), []);
+});
+
+test('fields the event class decides', () => {
+  // Every process-start spelling: the class filter alone says it.
+  assert.is(out(P + 'event.action in ("exec", "exec_event", "start", "ProcessRollup2", "executed", "process_started")'), "event.type in ('Process Creation', 'ProcessCreation')");
+  assert.equal(codes(P + 'event.action == "exec" and process.name == "a"'), ['EQL3403:wider']);
+  const sysmonOnly = s1(P + 'data_stream.dataset == "windows.sysmon_operational" and process.name == "a"');
+  assert.is(sysmonOnly.status, 'unsupported');
+  assert.equal(sysmonOnly.diagnostics.map((d) => d.code), ['EQL3407']);
+  assert.is(s1(P + 'data_stream.dataset : ("windows.sysmon_operational", "sentinel_one_cloud_funnel.*") and process.name == "a"').status, 'exact');
+  assert.match(out('process where host.os.type == "macos" and event.type == "start" and process.name == "a"'), "endpoint.os = 'osx'");
+});
+
+test('file.name, file.extension and dll.name are read from the path S1 stores', () => {
+  assert.match(out('file where event.type == "creation" and file.extension : "exe"', '1'), 'TgtFilePath EndsWithCIS ".exe"');
+  assert.match(out('file where event.type == "creation" and file.name : "a.txt"'), "tgt.file.path matches '(?i)(?:^|[\\\\\\\\/])a\\\\.txt$'");
+});
+
+test('numbers: bare in 2.0; DV equality quoted, relational bare', () => {
+  assert.match(out('network where destination.port == 443 and source.port > 1024'), 'dst.port.number = 443\nand src.port.number > 1024');
+  assert.match(out('network where destination.port == 443 and source.port > 1024', '1'), 'DstPort = "443"\nAND SrcPort > 1024');
+});
+
+test('cidrMatch over IPv4 becomes an exact octet regex; IPv6 is unsupported', () => {
+  const o = out('network where cidrMatch(destination.ip, "172.16.0.0/12")');
+  const re = /matches:matchcase '(.*)'/.exec(o)![1]!.replace(/\\\\/g, '\\');
+  const r = new RegExp(re);
+  for (const ip of ['172.16.0.1', '172.31.255.255']) assert.ok(r.test(ip), ip);
+  for (const ip of ['172.15.0.1', '172.32.0.1', '1172.16.0.1']) assert.not.ok(r.test(ip), ip);
+  assert.equal(codes('network where cidrMatch(destination.ip, "fe80::/10")'), ['EQL3405']);
+});
+
+// ---- hostile strings: whatever the value, the query keeps its shape and the parser reads the value back ----
+
+const HOSTILE = ['a"b', "it's", 'C:\\Temp\\', '\\\\srv\\share', 'x") or (1==1', "x') or ('1'='1", 'a | b', 'line\nbreak', 'tab\there', '*?', 'ünï😀', '\\"', 'end\\', "'", '"'];
+
+/** The single predicate on `field` in a parsed query, with its decoded value. */
+function predicateOn(where: S1qlExpr, field: string): Extract<S1qlExpr, { type: 'pred' }> {
+  const found: Extract<S1qlExpr, { type: 'pred' }>[] = [];
+  const visit = (e: S1qlExpr) => {
+    if (e.type === 'and' || e.type === 'or') e.args.forEach(visit);
+    else if (e.type === 'not') visit(e.arg);
+    else if (e.type === 'pred' && e.field === field) found.push(e);
+  };
+  visit(where);
+  assert.is(found.length, 1, `one predicate on ${field}`);
+  return found[0]!;
+}
+
+/** Does a parsed predicate accept a value? (regex flags as written inline; JS regex syntax covers what is emitted) */
+function accepts(p: Extract<S1qlExpr, { type: 'pred' }>, value: string): boolean {
+  const v = p.value;
+  if (v.kind === 'list') return v.values.some((x) => (/anycase/.test(p.op) ? x.toLowerCase() === value.toLowerCase() : x === value));
+  if (v.kind !== 'string') return false;
+  if (/^(matches|regexp)/.test(p.op)) {
+    const m = /^\(\?([is]+)\)/.exec(v.value);
+    return new RegExp(m ? v.value.slice(m[0].length) : v.value, (m?.[1] ?? '') + 'u').test(value);
+  }
+  if (p.op === '=') return v.value === value;
+  const ci = /cis|anycase/.test(p.op);
+  const [a, b] = ci ? [value.toLowerCase(), v.value.toLowerCase()] : [value, v.value];
+  if (p.op.startsWith('contains')) return a.includes(b);
+  if (p.op.startsWith('startswith')) return a.startsWith(b);
+  if (p.op.startsWith('endswith')) return a.endsWith(b);
+  throw new Error(`unexpected operator ${p.op}`);
+}
+
+for (const dialect of ['2', '1'] as const) {
+  test(`hostile values keep the query's structure and read back exactly (dialect ${dialect})`, () => {
+    const field = dialect === '2' ? 'tgt.process.cmdline' : 'TgtProcCmdLine';
+    const eql = (s: string) => JSON.stringify(s);
+    for (const h of HOSTILE) {
+      // `:` patterns take `*` and `?` as wildcards; only `==` takes them literally.
+      const wild = /[*?]/.test(h);
+      const shapes: [string, string, string[]][] = [
+        [`process.command_line == ${eql(h)}`, h, [h + 'x', 'x' + h]],
+        [`process.command_line : ${eql(h)}`, h.toUpperCase(), [h + 'x']],
+        [`process.command_line : ${eql(h + '*')}`, h + 'tail', ['x' + h]],
+        [`process.command_line : ${eql('*' + h)}`, 'head' + h, [h + 'x']],
+        [`process.command_line : ${eql('*' + h + '*')}`, 'a' + h + 'b', ['ab']],
+      ].slice(0, wild ? 1 : 5) as [string, string, string[]][];
+      for (const [cond, yes, nos] of shapes) {
+        const text = out(P + cond, dialect);
+        const q = parseS1ql(text, dialect);
+        assert.is(q.where.type, 'and', text);
+        assert.is((q.where as { args: S1qlExpr[] }).args.length, 2, `two conjuncts in ${text}`);
+        const p = predicateOn(q.where, field);
+        assert.ok(accepts(p, yes), `${cond} should accept ${JSON.stringify(yes)}:\n${text}`);
+        for (const no of nos) if (no.toLowerCase() !== yes.toLowerCase()) assert.not.ok(accepts(p, no), `${cond} should reject ${JSON.stringify(no)}:\n${text}`);
+      }
+    }
+  });
+}
+
+test('no DV string ever holds a quote or ends in a backslash', () => {
+  for (const h of HOSTILE)
+    for (const cond of [`process.command_line == ${JSON.stringify(h)}`, `process.command_line : ${JSON.stringify('*' + h)}`]) {
+      const text = out(P + cond, '1');
+      for (const m of text.matchAll(/"([^"]*)"/g)) assert.not.ok(m[1]!.endsWith('\\'), text);
+    }
+});
+
+test.run();
