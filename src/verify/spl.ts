@@ -1,0 +1,122 @@
+// Interpreter of the `spl` target: reads the emitted text with the project's own SPL grammar
+// (spl-parse.ts) and runs it with Splunk's semantics (spl-eval.ts) over what Sysmon / the CIM data models
+// would store for each ECS event. The conversion is driven by the mapping data (mappings/spl.yaml); it
+// shares no code with the emitter.
+import type { EcsEvent } from './generate.js';
+import { InterpreterError, type Interpreter, type InterpreterContext } from './index.js';
+import { parseSpl, type SplPipeline } from './spl-parse.js';
+import { runSpl, SplEvalError, type SplEvent } from './spl-eval.js';
+import { fieldMapping, mappingProfile, type EventClass, type Mapping } from '../translate/mapping.js';
+
+/** Hidden field carrying the event's position, so matches can be reported as event indexes. */
+const INDEX = '_eqlport_i';
+/** Hidden bookkeeping of the conversion: the event's ECS fields, and derived ones it lacks. */
+const KEYS = '_eqlport_keys';
+const LACKING = '_eqlport_lacking';
+
+const profileOf = (ctx: InterpreterContext): Mapping => mappingProfile(ctx.mapping, ctx.options.splProfile === 'cim' ? 'cim' : undefined);
+const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+/** The class that would record the event: category and OS from `when`, the activity from `holds`. */
+function classOf(mapping: Mapping, ev: EcsEvent): EventClass | null {
+  const categories = list(ev['event.category']);
+  for (const cls of mapping.classes) {
+    const ok = Object.entries(cls.when).every(([f, allowed]) => {
+      const have = f === 'category' ? categories : list(ev[f]);
+      return list(allowed).some((a) => have.includes(a));
+    });
+    if (!ok) continue;
+    const holds = (cls.source.holds ?? {}) as Record<string, string[]>;
+    if (Object.keys(holds).length && !Object.entries(holds).some(([f, vs]) => list(ev[f]).some((v) => vs.includes(v)))) continue;
+    return cls;
+  }
+  return null;
+}
+
+/** What the target stores for one event, or a reason the event is not one the source could produce. */
+function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | string | null {
+  const mapping = profileOf(ctx);
+  const cls = classOf(mapping, ev);
+  if (!cls) return null;
+  const src = cls.source as { source?: string; sourcetype?: string; filter?: Record<string, unknown>; node?: string; path_separator?: string; prefixes?: Record<string, string> };
+  const sep = src.path_separator ?? '\\';
+  const name = (f: string) => (src.node ? `${src.node}.${f}` : f);
+  const rec: SplEvent = { _time: Date.parse(String(ev['@timestamp'] ?? 0)) / 1000 };
+  // A wildcard source (all Windows channels) stands for one concrete channel.
+  if (src.source) rec.source = src.source.replace('*', 'Security');
+  if (src.sourcetype) rec.sourcetype = src.sourcetype;
+  for (const [f, v] of Object.entries(src.filter ?? {})) rec[name(f)] = list(v)[0]!;
+  const derived: [string, string, string, unknown][] = [];
+  for (const [key, value] of Object.entries(ev)) {
+    if (value === null || value === undefined || key === '@timestamp') continue;
+    let m = fieldMapping(mapping, cls, key);
+    if (m === undefined) for (const [from, to] of Object.entries(src.prefixes ?? {})) if (key.startsWith(from)) m = { field: to + key.slice(from.length) };
+    if (!m || Array.isArray(m.field)) continue;
+    // Sysmon and CIM fields hold one value; an ECS array becomes a Splunk multivalue field, which is how
+    // Splunk would present the same data if a source repeated the field.
+    const values = list(value);
+    if (m.type === 'number' && values.length > 1) return `${key} holds several values; the number field ${m.field} holds one`;
+    if (m.transform) derived.push([m.transform, name(m.field), key, value]);
+    else rec[name(m.field)] = values.length === 1 ? values[0]! : values;
+  }
+  // Derived ECS fields (process.name of Image) this event lacks while their source is set: such an event
+  // exists in ECS but not in the target; run() declines scenarios where the rule reads such a field.
+  const lacking: string[] = [];
+  for (const [name2, m2] of Object.entries({ ...mapping.fields, ...cls.fields })) {
+    if (ev[name2] !== undefined || !m2 || typeof m2 !== 'object' || !m2.transform || m2.transform === 'cmdline-token') continue;
+    if (rec[name(String(m2.field))] !== undefined) lacking.push(name2);
+  }
+  rec[LACKING] = lacking;
+  rec[KEYS] = Object.keys(ev);
+  // Fields the target only holds inside another one: built into it, or checked against it.
+  for (const [transform, field, key, value] of derived) {
+    const have = rec[field] as string | string[] | undefined;
+    const v = list(value);
+    if (transform === 'cmdline-token') {
+      if (have === undefined) rec[field] = v.map((a) => (/[\s"]/.test(a) || a === '' ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
+      continue;
+    }
+    const build = (x: string) => (transform === 'basename' ? `${key === 'user.name' ? 'EQLPORT' : `C:${sep}eqlport`}${sep}${x}` : transform === 'dirname' ? `${x}${sep}file` : `C:${sep}eqlport${sep}file.${x}`);
+    if (have === undefined) {
+      rec[field] = v.length === 1 ? build(v[0]!) : v.map(build);
+      continue;
+    }
+    const part = (p: string) => {
+      const base = p.slice(p.lastIndexOf(sep) + 1);
+      return transform === 'basename' ? base : transform === 'dirname' ? p.slice(0, p.lastIndexOf(sep)) : base.includes('.') ? base.slice(base.lastIndexOf('.') + 1) : null;
+    };
+    const parts = list(have).map(part);
+    if (parts.length !== v.length || parts.some((p, i) => p !== v[i])) return `${key} ${JSON.stringify(value)} does not agree with ${field} ${JSON.stringify(have)}`;
+  }
+  return rec;
+}
+
+export const splInterpreter: Interpreter<SplPipeline, SplEvent | string> = {
+  target: 'spl',
+  parse(output) {
+    const p = parseSpl(output);
+    if (!p.ok) throw new InterpreterError(`${p.error} (line ${p.line}, column ${p.column})`);
+    return p.pipeline;
+  },
+  fromEcs: (event, ctx) => toRecord(event, ctx),
+  run(program, records) {
+    const bad = records.find((r): r is string => typeof r === 'string');
+    if (bad) return { notChecked: `an event Sysmon/CIM cannot hold: ${bad}` };
+    const used = new Set(records.flatMap((r) => (r && typeof r !== 'string' ? list(r[KEYS]) : [])));
+    for (const r of records) {
+      const gap = r && typeof r !== 'string' ? list(r[LACKING]).find((f) => used.has(f)) : undefined;
+      if (gap) return { notChecked: `an event lacks ${gap} while the target derives it from a field the event has` };
+    }
+    const events = records.flatMap((r, i) => (r && typeof r !== 'string' ? [{ ...r, [INDEX]: String(i) }] : []));
+    // One tstats row per event, so rows map back to events.
+    const commands = program.commands.map((c) => (c.kind === 'tstats' ? { ...c, by: [...c.by, INDEX] } : c));
+    let out: SplEvent[];
+    try {
+      out = runSpl({ commands }, events);
+    } catch (e) {
+      if (e instanceof SplEvalError) return { notChecked: e.message };
+      throw e;
+    }
+    return { matches: out.map((r) => list(r[INDEX]).map(Number).sort((a, b) => a - b)) };
+  },
+};
