@@ -121,9 +121,15 @@ function prefixed(cls: EventClass, name: string): FieldMapping | undefined {
   return undefined;
 }
 
-function noteLossy(env: Env, t: Target, neg: boolean) {
-  if (t.lossy) env.approx.push({ code: 'EQL3006', message: `${t.name} → ${t.field}: ${t.lossy.reason}`, span: t.span, direction: flip(t.lossy.direction, neg) });
+function noteLossy(env: Env, t: Target, neg: boolean, values: readonly string[] = []) {
+  if (!t.lossy) return;
+  // Inside a command line an argument with quotes or blanks is itself quoted: a substring search can miss it.
+  const quoted = t.transform === 'cmdline-token' && values.some((v) => /["\s]/.test(v));
+  const reason = quoted ? `${t.lossy.reason}, and an argument holding quotes or blanks is quoted there` : t.lossy.reason;
+  env.approx.push({ code: 'EQL3006', message: `${t.name} → ${t.field}: ${reason}`, span: t.span, direction: quoted ? 'different' : flip(t.lossy.direction, neg) });
 }
+
+const altTexts = (p: StrPred) => p.alts.map((a) => ('glob' in a ? litText(a.glob) : a.regex));
 
 // ---------------------------------------------------------------- predicates
 
@@ -303,7 +309,7 @@ function searchStr(env: Env, p: StrPred, neg: boolean): SearchText | null {
   }
   const cmdline = p.t.transform === 'cmdline-token';
   if (cmdline) {
-    noteLossy(env, p.t, neg);
+    noteLossy(env, p.t, neg, altTexts(p));
     if (!p.ci) caseApprox(env, p, neg);
   } else noteLossy(env, p.t, neg);
   const exact = (p.ci || cmdline) && forms.every((f) => f.exact);
@@ -384,7 +390,7 @@ function evalAtom(env: Env, a: Atom, neg: boolean): string {
 }
 
 function evalStr(env: Env, p: StrPred, neg: boolean): string {
-  noteLossy(env, p.t, neg);
+  noteLossy(env, p.t, neg, altTexts(p));
   const f = evalField(p.t.field);
   const plain = p.t.transform === null && !p.ci && p.alts.every((a) => 'glob' in a && !hasWild(a.glob) && !UNSAFE.test(litText(a.glob)));
   if (plain) {
@@ -556,7 +562,10 @@ function pickClass(mapping: Mapping, facts: FilterFacts, fields: readonly string
     if (!base) continue;
     const implied = new Set(base.implied);
     const losses = [...base.losses];
-    const holds = (cls.source.holds ?? {}) as Record<string, string[]>;
+    const recorded = (cls.source.holds ?? {}) as Record<string, string[]>;
+    const synonyms = (cls.source.synonyms ?? {}) as Record<string, string[]>;
+    const holds = { ...recorded, ...synonyms };
+    const unrecorded = Object.keys(synonyms);
     const activity = Object.keys(holds);
     if (activity.length) {
       let covered = false;
@@ -564,13 +573,23 @@ function pickClass(mapping: Mapping, facts: FilterFacts, fields: readonly string
       for (const f of activity) {
         const have = facts.values.get(f);
         if (!have) continue;
-        const inClass = (v: string) => holds[f]!.some((h) => (have.caseInsensitive ? h.toLowerCase() === v.toLowerCase() : h === v));
-        if (have.values.every(inClass)) (covered = true), implied.add(have.node);
-        else if (have.values.some(inClass)) {
-          covered = true;
-          implied.add(have.node);
+        const same = (a: string, b: string) => (have.caseInsensitive ? a.toLowerCase() === b.toLowerCase() : a === b);
+        const inClass = (v: string) => holds[f]!.some((h) => same(h, v));
+        if (!have.values.some(inClass)) {
+          fits = false;
+          continue;
+        }
+        covered = true;
+        implied.add(have.node);
+        if (!have.values.every(inClass))
           losses.push({ message: `the SPL source "${cls.name}" holds only some of the ${f} values the rule allows`, direction: 'narrower', node: have.node });
-        } else fits = false;
+        // The class's events carry one spelling; a case-insensitive rule also accepts others.
+        else if (have.caseInsensitive && !unrecorded.includes(f))
+          losses.push({ message: `the SPL source "${cls.name}" holds ${f} spelled ${holds[f]!.map((v) => JSON.stringify(v)).join('/')} only; the rule accepts any case`, direction: 'narrower', node: have.node });
+        // Names of the activity the source does not record itself (event.action): matched, not checked.
+        // (Recorded values are ECS arrays every event of the class carries in full: nothing to add.)
+        if (unrecorded.includes(f))
+          losses.push({ message: `the SPL source "${cls.name}" does not record ${f}; all its events count as ${have.values.filter(inClass).map((v) => JSON.stringify(v)).join('/')}`, direction: 'wider', node: have.node });
       }
       if (!fits) continue;
       if (!covered) losses.push({ message: `the SPL source "${cls.name}" only holds ${activity.map((f) => `${f} ${holds[f]!.slice(0, 2).map((v) => JSON.stringify(v)).join('/')}`).join(' or ')} events`, direction: 'narrower', node: null });

@@ -9,8 +9,8 @@
 //    numeric; a missing field is null, a comparison with null is null, and AND/OR/NOT are three-valued;
 //    where keeps an event only when the condition is true.
 //  - tstats fills missing by-fields with fillnull_value; drop_dm_object_name strips the dataset prefix.
-// Assumption (not documented precisely by Splunk): eval comparisons and match() on a multivalue field hold
-// when any value satisfies them.
+// Assumption (not documented precisely by Splunk): eval comparisons, match(), len(), tonumber() and
+// arithmetic on a multivalue field work value by value, and a comparison holds when any value satisfies it.
 import type { Command, EvalExpr, SearchExpr, SearchValue, SplPipeline } from './spl-parse.js';
 
 export type SplValue = string | string[];
@@ -143,11 +143,17 @@ export function pcreToJs(re: string): RegExp {
       out += `\\u{${body.slice(i + 2, end)}}`;
       i = end;
     } else if (/[A-Za-z0-9]/.test(n) && !/[dDwWsSbBnrt]/.test(n)) throw new SplEvalError(`regex escape \\${n} is not supported`);
-    else out += `\\${n}`;
+    else if (/[A-Za-z0-9^$\\.*+?()[\]{}|\/-]/.test(n)) out += `\\${n}`;
+    // PCRE escapes any punctuation; JS (unicode mode) only its own syntax characters.
+    else out += `\\u{${n.codePointAt(0)!.toString(16)}}`;
   }
   // PCRE's `$` also matches before a final newline.
   out = out.replace(/(^|[^\\])\$/g, '$1(?=\\n?(?![\\s\\S]))');
-  return new RegExp(out, flags);
+  try {
+    return new RegExp(out, flags);
+  } catch (e) {
+    throw new SplEvalError(`regex ${JSON.stringify(re)} is not evaluated: ${(e as Error).message}`);
+  }
 }
 
 const truthy = (v: V) => v === true;
@@ -200,6 +206,13 @@ export function evalValue(e: EvalExpr, ev: SplEvent): V {
       const l = evalValue(e.left, ev);
       const r = evalValue(e.right, ev);
       if (l === null || r === null) return null;
+      // Multivalue operands: element by element (the any-value assumption above).
+      if (Array.isArray(l) || Array.isArray(r)) {
+        const ls = Array.isArray(l) ? l : [l];
+        const rs = Array.isArray(r) ? r : [r];
+        const out = ls.flatMap((a) => rs.map((b) => evalValue({ kind: 'binary', op: e.op, left: lit(a), right: lit(b) }, ev)));
+        return out.filter((x): x is string | number => x !== null && !Array.isArray(x) && typeof x !== 'boolean').map(String);
+      }
       if (e.op === '.') return `${l}${r}`;
       const a = num(l);
       const b = num(r);
@@ -222,6 +235,8 @@ export function evalValue(e: EvalExpr, ev: SplEvent): V {
       return call(e as Extract<EvalExpr, { kind: 'call' }>, ev);
   }
 }
+
+const lit = (v: string | number | boolean): EvalExpr => (typeof v === 'number' ? { kind: 'number', value: v } : { kind: 'string', value: String(v) });
 
 function num(v: V): number | null {
   if (typeof v === 'number') return v;
@@ -262,7 +277,7 @@ function call(e: Extract<EvalExpr, { kind: 'call' }>, ev: SplEvent): V {
     }
     case 'tonumber': {
       const v = arg(0);
-      return Array.isArray(v) ? null : num(v);
+      return Array.isArray(v) ? v.map((x) => (isNum(x) ? String(Number(x)) : '')).filter(Boolean) : num(v);
     }
     case 'lower': {
       const v = arg(0);
@@ -274,7 +289,7 @@ function call(e: Extract<EvalExpr, { kind: 'call' }>, ev: SplEvent): V {
     }
     case 'len': {
       const v = arg(0);
-      return v === null || Array.isArray(v) ? null : [...String(v)].length;
+      return v === null ? null : Array.isArray(v) ? v.map((x) => String([...x].length)) : [...String(v)].length;
     }
     case 'case':
       for (let i = 0; i + 1 < e.args.length; i += 2) if (truthy(arg(i))) return arg(i + 1);

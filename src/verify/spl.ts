@@ -26,7 +26,8 @@ function classOf(mapping: Mapping, ev: EcsEvent): EventClass | null {
       return list(allowed).some((a) => have.includes(a));
     });
     if (!ok) continue;
-    const holds = (cls.source.holds ?? {}) as Record<string, string[]>;
+    const holds = { ...(cls.source.holds as object), ...(cls.source.synonyms as object) } as Record<string, string[]>;
+    // Exact spelling: Elastic writes these values in lower case, a case variant is no event of the class.
     if (Object.keys(holds).length && !Object.entries(holds).some(([f, vs]) => list(ev[f]).some((v) => vs.includes(v)))) continue;
     return cls;
   }
@@ -74,6 +75,8 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | string | nu
     const v = list(value);
     if (transform === 'cmdline-token') {
       if (have === undefined) rec[field] = v.map((a) => (/[\s"]/.test(a) || a === '' ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
+      // A command line is made of its arguments; one that lacks an argument is no event the target records.
+      else if (v.some((a) => !list(have).some((c) => c.includes(a)))) return `${key} ${JSON.stringify(value)} does not agree with ${field} ${JSON.stringify(have)}`;
       continue;
     }
     const build = (x: string) => (transform === 'basename' ? `${key === 'user.name' ? 'EQLPORT' : `C:${sep}eqlport`}${sep}${x}` : transform === 'dirname' ? `${x}${sep}file` : `C:${sep}eqlport${sep}file.${x}`);

@@ -204,9 +204,17 @@ test('rules without host.os.type read a Windows-only source: narrower', () => {
 });
 
 test('Linux rules use Sysmon for Linux with / paths', () => {
-  const t = spl('process where host.os.type == "linux" and event.action == "exec" and process.name : "bash"');
+  const t = spl('process where host.os.type == "linux" and event.type == "start" and process.name : "bash"');
   assert.is(t.status, 'exact');
   assert.is(t.output, 'source="Syslog:Linux-Sysmon/Operational" sourcetype="sysmon:linux" EventCode=1 Image="*/bash"');
+});
+
+test('event.action names the class but Sysmon does not record it: declared wider', () => {
+  const t = spl('process where host.os.type == "linux" and event.type == "start" and event.action in ("exec", "exec_event") and process.name : "bash"');
+  assert.is(t.output, 'source="Syslog:Linux-Sysmon/Operational" sourcetype="sysmon:linux" EventCode=1 Image="*/bash"');
+  assert.equal(t.diagnostics.filter((d) => d.direction).map((d) => [d.code, d.direction]), [['EQL3004', 'wider']]);
+  // A case-insensitive event.type also accepts spellings the source never holds.
+  assert.ok(spl('process where host.os.type == "linux" and event.type : "start" and process.name : "bash"').diagnostics.some((d) => d.direction === 'narrower'));
 });
 
 test('cim profile: tstats over Endpoint.Processes with process_name, where fields are by fields', () => {
