@@ -508,9 +508,10 @@ function valueExpr(env: Env, e: Expr, fields: string[]): string {
       return `(0-${valueExpr(env, e.arg, fields)})`;
     case 'Call':
       if (e.name === 'length' && e.args.length === 1 && e.args[0]!.kind === 'Field') {
-        const t = numTarget(env, e.args[0]!, e.span);
+        const t = target(env, e.args[0]!);
+        if (t.transform && t.transform !== 'basename') throw new Fail('EQL3007', `${t.name} is derived from ${t.field}; its length is not translated`, e.span);
         fields.push(t.field);
-        return `len(${evalField(t.field)})`;
+        return t.transform ? `len(mvindex(split(${evalField(t.field)}, ${str(env.sep)}), -1))` : `len(${evalField(t.field)})`;
       }
       throw new Fail('EQL3007', `the EQL function ${e.name}() has no SPL translation here`, e.span);
     default:
