@@ -1,8 +1,11 @@
 // The backend registry: adding a backend is one file in this folder, one line here, its mapping data
 // (mappings/<id>.yaml) and its golden files.
 import type { Backend, TargetId } from '../translate/core.js';
+import { kqlBackend } from './kql.js';
 
-export const BACKENDS: Partial<Record<TargetId, Backend>> = {};
+export const BACKENDS: Partial<Record<TargetId, Backend>> = {
+  kql: kqlBackend,
+};
 
 export const TARGET_ALIASES: Record<string, TargetId> = {
   sigma: 'sigma',

@@ -19,6 +19,10 @@ export interface FieldMapping {
   lossy?: { direction: Direction; reason: string };
   /** Where the fact comes from. */
   source?: string;
+  /** Enumerations: the target value(s) of each ECS value (an ECS value not listed matches nothing). */
+  values?: Record<string, string | string[]>;
+  /** Columns that together identify the entity when the field is a join key (e.g. pid + start time). */
+  key?: string[];
 }
 
 /** A log source / table / event type of the target, chosen from a filter's category and constraints. */
