@@ -284,7 +284,8 @@ class FilterRenderer {
   /** A condition on a field Defender does not record: dropped so the result only widens (declared). */
   drop(f: Field, e: Expr, pos: boolean): Cond {
     this.dropped++;
-    this.approx('EQL3201', `${f.name} has no Defender column; the condition on it is left out`, e.span, pos);
+    // true in a positive position, false under a negation: either way the result can only widen.
+    this.approxOnce('EQL3201', `${f.name} has no Defender column; the condition on it is left out`, e.span, 'wider');
     return pos ? TRUE : FALSE;
   }
 
@@ -313,7 +314,7 @@ class FilterRenderer {
       if (oks.some((o) => o === null)) return null;
       if (oks.every((o) => o)) return TRUE;
       if (oks.every((o) => !o)) return FALSE;
-      this.approx('EQL3202', `the Defender source holds events with several ${f.name} values and cannot tell them apart`, e.span, pos);
+      this.approxOnce('EQL3202', `the Defender source holds events with several ${f.name} values and cannot tell them apart`, e.span, 'wider');
       return pos ? TRUE : FALSE;
     }
     return null;
@@ -470,7 +471,7 @@ class FilterRenderer {
       if (typeof lit !== 'boolean' && lit !== 'true' && lit !== 'false') return this.unsupported(`comparing a boolean with ${JSON.stringify(lit)}`, e.span);
       v = String(lit);
     }
-    const a = atom(`${l.t} ${op} ${v}`, op === '==' ? `${l.t} != ${v}` : undefined);
+    const a = atom(`${l.t} ${op} ${v}`, `${l.t} ${NEGATE_COMPARE[op]} ${v}`);
     return this.guarded(a, this.needed(l, pos, (m) => compareJs(m, op, l.type === 'number' ? Number(v) : v === 'true')));
   }
 
