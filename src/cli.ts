@@ -1,13 +1,20 @@
 // The command line: a thin layer over the library. Commands return exit codes; nothing here decides semantics.
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { check, type CheckResult } from './check.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { check, loadRules, type CheckResult } from './check.js';
 import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
 import { formatRuleFile } from './fmt.js';
 import { convert, convertJson, renderConvertText } from './convert.js';
 import { parseTargets, TargetError } from './translate/index.js';
 import { loadMapping, MappingError } from './translate/mapping.js';
 import { stringify as toYaml } from 'yaml';
+import { ARTIFACTS, ArtifactError } from './artifacts.js';
+import { BACKENDS } from './backends/index.js';
+import { diff, renderDiffText } from './diff.js';
+import { reportData, renderReport } from './report.js';
+import { renderVerifyText, verifyJson, verifyPairs, verifyRules, type VendorPair } from './verify/index.js';
+import { readEvents } from './matcher/events.js';
+import { replay, replayRules, resultLine } from './replay.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -34,7 +41,7 @@ export function renderCheckText(r: CheckResult): string {
   let out = '';
   for (const rule of r.rules) {
     out += `${rule.ok ? 'ok    ' : 'FAILED'} ${rule.path}${rule.name ? `  ${rule.name}` : ''}\n`;
-    out += renderDiagnostics(rule.diagnostics, rule.query).replace(/^/gm, '  ');
+    out += renderDiagnostics(rule.diagnostics, rule.query).replace(/^(?=.)/gm, '  ');
   }
   for (const d of r.files) out += `  ${formatDiagnostic(d)}\n`;
   out += `${r.summary.total} rules: ${r.summary.ok} ok, ${r.summary.failed} failed\n`;
@@ -59,6 +66,8 @@ interface ConvertCliOptions {
   format: 'text' | 'json';
   strict?: boolean;
   mapping: string[];
+  artifact: string[];
+  templates?: string;
   kqlArgs: string;
   kqlOs: string;
   splProfile: string;
@@ -72,6 +81,11 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 function choice<T extends string>(value: string, allowed: readonly T[], flag: string): T {
   if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, not ${value}`);
   return value as T;
+}
+
+function sizeOption(value: string): number {
+  if (!/^\d+$/.test(value)) throw new CommanderError(2, 'eqlport.size', `--size must be a whole number, not ${value}`);
+  return Number(value);
 }
 
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -112,16 +126,26 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--format <format>', 'text or json', formatOption, 'text')
     .option('--strict', 'treat approximate translations as failures')
     .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .option('--artifact <name>', `wrap queries in a deployable artifact (repeatable): ${Object.keys(ARTIFACTS).join(', ')}`, collect, [])
+    .option('--templates <dir>', 'directory of handlebars templates that replace the bundled ones of the same name')
     .option('--kql-args <mode>', 'process.args in KQL: exact (parse_command_line) or fast (has)', 'exact')
     .option('--kql-os <mode>', 'host.os.type in KQL: join (DeviceInfo) or drop (approximate)', 'join')
     .option('--spl-profile <profile>', 'Splunk field profile: sysmon or cim', 'sysmon')
     .option('--s1ql-dialect <dialect>', 'SentinelOne dialect: 1 (Deep Visibility) or 2 (PowerQuery)', '2')
     .action((paths: string[], opts: ConvertCliOptions) => {
       const targets = parseTargets(opts.to);
+      // An artifact brings its target along.
+      for (const a of opts.artifact) {
+        const t = ARTIFACTS[a]?.target;
+        if (!t) throw new ArtifactError(`unknown artifact "${a}" (known: ${Object.keys(ARTIFACTS).join(', ')})`);
+        if (!targets.includes(t)) targets.push(...parseTargets(t));
+      }
       const report = convert(paths, {
         targets,
         strict: !!opts.strict,
         ...(opts.out ? { outDir: opts.out } : {}),
+        artifacts: opts.artifact,
+        ...(opts.templates ? { templatesDir: opts.templates } : {}),
         mappingFiles: opts.mapping,
         kqlArgs: choice(opts.kqlArgs, ['exact', 'fast'] as const, '--kql-args'),
         kqlOs: choice(opts.kqlOs, ['join', 'drop'] as const, '--kql-os'),
@@ -129,6 +153,63 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         s1qlDialect: choice(opts.s1qlDialect, ['1', '2'] as const, '--s1ql-dialect'),
       });
       io.out(opts.format === 'json' ? JSON.stringify(convertJson(report)) + '\n' : renderConvertText(report));
+      code = report.exitCode;
+    });
+
+  program
+    .command('diff')
+    .description('compare two versions of rules (files, directories matched by rule_id, or a path against a git revision)')
+    .argument('<old>', 'old rule file or directory (with --git: the path to compare with its revision)')
+    .argument('[new]', 'new rule file or directory')
+    .option('--to <targets>', 'targets whose outputs to compare', 'all')
+    .option('--git <rev>', 'compare <old> with its version at this git revision')
+    .option('--format <format>', 'text or json', formatOption, 'text')
+    .action((oldPath: string, newPath: string | undefined, opts: { to: string; git?: string; format: 'text' | 'json' }) => {
+      if (!newPath && !opts.git) throw new UsageError('diff needs two paths, or one path and --git REV');
+      const targets = Object.keys(BACKENDS).length ? parseTargets(opts.to) : [];
+      const report = diff(opts.git ? oldPath : oldPath, opts.git ? oldPath : newPath!, { targets, ...(opts.git ? { gitRev: opts.git } : {}) });
+      io.out(opts.format === 'json' ? JSON.stringify(report) + '\n' : renderDiffText(report));
+      code = report.exitCode;
+    });
+
+  program
+    .command('report')
+    .description('write one self-contained HTML page: rules × targets coloured by fidelity, each cell with its query and diagnostics')
+    .argument('<paths...>', 'rule files or directories')
+    .requiredOption('--html <file>', 'where to write the page')
+    .option('--to <targets>', 'targets to include', 'all')
+    .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .action((paths: string[], opts: { html: string; to: string; mapping: string[] }) => {
+      const targets = Object.keys(BACKENDS).length ? parseTargets(opts.to) : [];
+      const data = reportData(paths, targets, { mappingFiles: opts.mapping });
+      writeFileSync(opts.html, renderReport(data));
+      io.err(`eqlport: wrote ${opts.html} (${data.rows.length} rules × ${targets.length} targets)\n`);
+    });
+
+  program
+    .command('verify')
+    .description("check each translation by replay: the native matcher and the target's interpreter over the same events")
+    .argument('<paths...>', 'rule files or directories')
+    .option('--to <targets>', 'targets to verify', 'all')
+    .option('--events <file>', 'extra ECS events (NDJSON or a JSON array), evaluated with the generated ones')
+    .option('--pairs <file>', 'vendor event pairs (NDJSON of {source, raw, ecs}): matcher on ecs, target interpreter on raw')
+    .option('--format <format>', 'text or json', formatOption, 'text')
+    .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
+    .action(async (paths: string[], opts: { to: string; events?: string; pairs?: string; format: 'text' | 'json'; mapping: string[] }) => {
+      const userEvents: Record<string, unknown>[] = [];
+      if (opts.events) {
+        const stats = await readEvents(opts.events, (ev) => userEvents.push(ev));
+        for (const b of stats.bad) io.err(`eqlport: ${opts.events}: ${b.at}: ${b.why}\n`);
+      }
+      const { rules } = loadRules(paths);
+      const options = { targets: parseTargets(opts.to), userEvents, mappingFiles: opts.mapping };
+      let report;
+      if (opts.pairs) {
+        const pairs: VendorPair[] = [];
+        await readEvents(opts.pairs, (ev) => pairs.push(ev as unknown as VendorPair));
+        report = verifyPairs(rules, pairs, options);
+      } else report = verifyRules(rules, options);
+      io.out(opts.format === 'json' ? JSON.stringify(verifyJson(report)) + '\n' : renderVerifyText(report));
       code = report.exitCode;
     });
 
@@ -142,11 +223,44 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       io.out(toYaml(loadMapping(target!, opts.mapping), { lineWidth: 0 }));
     });
 
+  program
+    .command('replay')
+    .description('run rules over events (NDJSON or a JSON array) with the native matcher; one JSON line per result')
+    .argument('[rules...]', 'rule files or directories (or use --query)')
+    .requiredOption('--events <file>', 'events file, or - for stdin')
+    .option('--query <eql>', 'an EQL query instead of rule files')
+    .option('--category-field <field>', 'event category field', 'event.category')
+    .option('--timestamp-field <field>', 'timestamp field (ISO-8601 or epoch milliseconds)', '@timestamp')
+    .option('--tiebreaker-field <field>', 'field that orders events with equal timestamps')
+    .option('--size <n>', 'maximum results per rule (default: all)', sizeOption)
+    .option('--ids <field>', 'print this field of each result event instead of whole events')
+    .action(async (paths: string[], opts: { events: string; query?: string; categoryField: string; timestampField: string; tiebreakerField?: string; size?: number; ids?: string }) => {
+      if (!paths.length && opts.query === undefined) throw new CommanderError(2, 'eqlport.replay', 'give rule files or --query');
+      const { rules, files } = replayRules(paths, opts.query);
+      const started = Date.now();
+      const outcome = await replay(rules, {
+        events: opts.events,
+        categoryField: opts.categoryField,
+        timestampField: opts.timestampField,
+        tiebreakerField: opts.tiebreakerField ?? null,
+        size: opts.size ?? null,
+        ids: opts.ids ?? null,
+        progress: io.isTTY ? (n, ms) => io.err(`\r${n} events, ${Math.round((n / ms) * 1000)} events/s`) : undefined,
+      });
+      for (const rule of outcome.rules) for (const r of rule.results) io.out(resultLine(rule, r, opts.ids) + '\n');
+      if (io.isTTY && outcome.events) io.err('\r\x1b[K');
+      for (const d of [...files, ...outcome.diagnostics]) io.err(formatDiagnostic(d) + '\n');
+      const secs = (Date.now() - started) / 1000;
+      for (const rule of outcome.rules) io.err(`${rule.results.length} match${rule.results.length === 1 ? '' : 'es'}  ${rule.rule}  ${rule.path}\n`);
+      io.err(`${outcome.events} events in ${secs.toFixed(1)}s\n`);
+      code = outcome.ok && !files.some((d) => d.severity === 'error') ? 0 : 1;
+    });
+
   try {
     await program.parseAsync(['node', 'eqlport', ...argv]);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof TargetError || e instanceof MappingError || e instanceof UsageError) {
+    if (e instanceof TargetError || e instanceof MappingError || e instanceof UsageError || e instanceof ArtifactError) {
       io.err(`eqlport: ${e.message}\n`);
       return 2;
     }

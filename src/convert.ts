@@ -6,12 +6,17 @@ import { loadRules, type ParsedRule } from './check.js';
 import { formatDiagnostic, locate, type Diagnostic } from './diagnostics.js';
 import type { Fidelity, TargetId, Translation, TranslateOptions } from './translate/core.js';
 import { translateRule } from './translate/index.js';
+import { ARTIFACTS, ArtifactError, artifactView, renderArtifact } from './artifacts.js';
 
 export interface ConvertOptions extends TranslateOptions {
   targets: TargetId[];
   strict?: boolean;
   /** Write one file per rule and target under this directory, mirroring the input tree. */
   outDir?: string;
+  /** Wrap each query of the artifact's target in a deployable artifact (templates/<name>.hbs). */
+  artifacts?: readonly string[];
+  /** Directory of user templates that replace the bundled ones of the same name. */
+  templatesDir?: string;
 }
 
 export interface ConvertResult {
@@ -26,6 +31,8 @@ export interface ConvertResult {
   query: string;
   /** Where --out wrote the output. */
   written?: string;
+  /** Set when `output` is a deployable artifact rather than the bare query. */
+  artifact?: string;
 }
 
 export interface ConvertReport {
@@ -49,6 +56,7 @@ export function convertRule(rule: ParsedRule, targets: readonly TargetId[], opti
 }
 
 export function convert(paths: readonly string[], options: ConvertOptions): ConvertReport {
+  for (const a of options.artifacts ?? []) if (!ARTIFACTS[a]) throw new ArtifactError(`unknown artifact "${a}" (known: ${Object.keys(ARTIFACTS).join(', ')})`);
   const { rules, files } = loadRules(paths);
   const results: ConvertResult[] = [];
   const summary: ConvertReport['summary'] = {};
@@ -58,14 +66,16 @@ export function convert(paths: readonly string[], options: ConvertOptions): Conv
     const index = perFile.get(rule.source.path) ?? 0;
     perFile.set(rule.source.path, index + 1);
     for (const r of convertRule(rule, options.targets, options)) {
-      if (options.strict && r.status === 'approximate')
-        r.diagnostics.push({ code: 'EQL3005', severity: 'error', message: 'approximate translation refused by --strict', file: r.path });
+      const refused = !!options.strict && r.status === 'approximate';
+      if (refused) r.diagnostics.push({ code: 'EQL3005', severity: 'error', message: 'approximate translation refused by --strict', file: r.path });
       summary[r.target]![r.status]++;
-      if (options.outDir && r.output !== null && !(options.strict && r.status === 'approximate')) {
-        r.written = outputPath(options.outDir, paths, rule, index, r.target);
-        writeAtomic(r.written, r.output.endsWith('\n') ? r.output : r.output + '\n');
+      for (const out of withArtifacts(r, rule, options)) {
+        if (options.outDir && out.output !== null && !refused) {
+          out.written = outputPath(options.outDir, paths, rule, index, out);
+          writeAtomic(out.written, out.output.endsWith('\n') ? out.output : out.output + '\n');
+        }
+        results.push(out);
       }
-      results.push(r);
     }
   }
   const failed =
@@ -74,19 +84,33 @@ export function convert(paths: readonly string[], options: ConvertOptions): Conv
   return { results, files, summary, exitCode: failed ? 1 : 0 };
 }
 
-/** Mirror the input tree: the rule file's path relative to the argument it was found under. */
-function outputPath(outDir: string, inputs: readonly string[], rule: ParsedRule, index: number, target: TargetId): string {
-  const file = resolve(rule.source.path);
-  const root = inputs.map((p) => resolve(p)).find((p) => file === p || file.startsWith(p + '/'));
-  let rel = root && root !== file && statSync(root).isDirectory() ? relative(root, file) : basename(file);
-  const ext = BACKENDS[target]!.extension;
-  const stem = rel.slice(0, rel.length - extname(rel).length);
-  // Exports hold many rules in one file: one output per rule, named by rule_id (or position).
-  if (rule.source.format === 'ndjson') rel = join(stem, `${safeName(rule.source.meta.rule_id ?? String(index + 1))}`);
-  else rel = stem;
-  return join(outDir, `${rel}.${ext}`);
+/** The result itself, or one result per requested artifact of its target. */
+function withArtifacts(r: ConvertResult, rule: ParsedRule, options: ConvertOptions): ConvertResult[] {
+  const kinds = (options.artifacts ?? []).filter((a) => ARTIFACTS[a]!.target === r.target);
+  if (!kinds.length) return [r];
+  return kinds.map((artifact) => ({
+    ...r,
+    artifact,
+    output: r.output === null ? null : renderArtifact(artifact, artifactView(rule.source.meta, r.output, options), options.templatesDir),
+  }));
 }
 
+/** Mirror the input tree: the rule file's path relative to the argument it was found under. */
+function outputPath(outDir: string, inputs: readonly string[], rule: ParsedRule, index: number, r: ConvertResult): string {
+  const file = resolve(rule.source.path);
+  const root = inputs.map((p) => resolve(p)).find((p) => file === p || file.startsWith(p + '/'));
+  const rel = root && root !== file && statSync(root).isDirectory() ? relative(root, file) : basename(file);
+  let stem = rel.slice(0, rel.length - extname(rel).length);
+  // Exports hold many rules in one file: one output per rule, named by rule_id (or position).
+  if (rule.source.format === 'ndjson') stem = join(stem, safeName(rule.source.meta.rule_id ?? String(index + 1)));
+  if (!r.artifact) return join(outDir, `${stem}.${BACKENDS[r.target]!.extension}`);
+  const art = ARTIFACTS[r.artifact]!;
+  // A Sigma rule file is named after the rule, as SigmaHQ names its files.
+  if (art.name === 'sigma-file') return join(outDir, dirname(stem), `${slug(rule.source.meta.name ?? basename(stem))}.${art.extension}`);
+  return join(outDir, `${stem}.${art.name}.${art.extension}`);
+}
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'rule';
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
 
 function writeAtomic(path: string, text: string) {
@@ -103,7 +127,7 @@ export function renderConvertText(report: ConvertReport): string {
     const head = `${r.path}${r.name ? ` — ${r.name}` : ''}`;
     if (head !== last) out += `== ${head}\n`;
     last = head;
-    out += `-- ${r.target}: ${r.status}${r.written ? ` → ${r.written}` : ''}\n`;
+    out += `-- ${r.target}${r.artifact ? ` (${r.artifact})` : ''}: ${r.status}${r.written ? ` → ${r.written}` : ''}\n`;
     for (const d of r.diagnostics) out += formatDiagnostic(d, r.query).replace(/^/gm, '   ') + '\n';
     if (r.output !== null && !r.written) out += r.output.replace(/\n?$/, '\n');
   }
@@ -117,6 +141,7 @@ export function renderConvertText(report: ConvertReport): string {
 export function convertJson(report: ConvertReport) {
   return {
     results: report.results.map((r) => ({
+      ...(r.artifact ? { artifact: r.artifact } : {}),
       path: r.path,
       id: r.id,
       name: r.name,

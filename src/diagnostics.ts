@@ -13,6 +13,7 @@ export const CODES = {
   EQL1004: { severity: 'error', title: 'pipe not supported by Elasticsearch' },
   EQL1005: { severity: 'error', title: 'empty query' },
   EQL1006: { severity: 'error', title: 'query too large' },
+  EQL1007: { severity: 'error', title: 'number out of range' },
   // semantics
   EQL2001: { severity: 'error', title: 'unknown function' },
   EQL2002: { severity: 'error', title: 'wrong number of arguments' },
@@ -42,6 +43,21 @@ export const CODES = {
   EQL3005: { severity: 'error', title: 'approximate translation refused by --strict' },
   EQL3006: { severity: 'warning', title: 'target field carries a different meaning' },
   EQL3007: { severity: 'error', title: 'construct not expressible in the target' },
+  // sigma
+  EQL3101: { severity: 'warning', title: 'condition has no Sigma equivalent' },
+  EQL3102: { severity: 'error', title: 'filter spans several Sigma log sources' },
+  EQL3103: { severity: 'warning', title: 'path separator of an unknown OS' },
+  EQL3104: { severity: 'warning', title: 'wildcard in a file name can span path separators' },
+  EQL3105: { severity: 'error', title: 'expression not expressible in Sigma' },
+  EQL3106: { severity: 'warning', title: 'sequence feature not expressible in a Sigma correlation' },
+  EQL3107: { severity: 'warning', title: 'correlation timespan differs from the query' },
+  EQL3108: { severity: 'info', title: 'registry hive rewritten' },
+  EQL3109: { severity: 'warning', title: 'result limit not expressible in Sigma' },
+  EQL3110: { severity: 'error', title: 'regular expression not expressible in Sigma' },
+  EQL3111: { severity: 'warning', title: 'join key not expressible in Sigma' },
+  EQL3112: { severity: 'error', title: 'no Sigma condition left' },
+  EQL3113: { severity: 'warning', title: 'registry data rendered differently' },
+  EQL3114: { severity: 'info', title: 'log source selected through a field every event carries' },
   // kql
   EQL3201: { severity: 'warning', title: 'condition on a field without a Defender column left out' },
   EQL3202: { severity: 'warning', title: 'Defender table cannot tell the tested values apart' },
@@ -65,6 +81,12 @@ export const CODES = {
   EQL4004: { severity: 'error', title: 'rule has no query' },
   // mappings
   EQL4101: { severity: 'error', title: 'invalid mapping file' },
+  // replay and the native matcher
+  EQL6001: { severity: 'error', title: 'expression cannot be evaluated' },
+  EQL6002: { severity: 'warning', title: 'pending sequences capped' },
+  EQL6003: { severity: 'warning', title: 'events without timestamp skipped' },
+  EQL6004: { severity: 'error', title: 'cannot read events' },
+  EQL6005: { severity: 'warning', title: 'invalid event skipped' },
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 
 export type DiagCode = keyof typeof CODES | `EQL${number}`;
@@ -93,6 +115,8 @@ export interface Origin {
   column: number;
   /** True when the query text appears verbatim in the file, so every span maps exactly. */
   exact: boolean;
+  /** File position of a query offset, when the query sits in an escaped string (TOML "...", JSON). */
+  at?: (offset: number) => { line: number; column: number };
 }
 
 /** Place a query-relative diagnostic in its file. */
@@ -101,6 +125,7 @@ export function locate(d: Diagnostic, origin: Origin | null, file?: string): Dia
   if (d.span) {
     const { line, column } = d.span.start;
     if (!origin) Object.assign(out, { line, column });
+    else if (origin.at) Object.assign(out, origin.at(d.span.start.offset));
     else if (origin.exact) Object.assign(out, { line: origin.line + line - 1, column: line === 1 ? origin.column + column - 1 : column });
     else Object.assign(out, { line: origin.line, column: origin.column });
   } else if (origin && out.line === undefined) Object.assign(out, { line: origin.line, column: origin.column });

@@ -49,6 +49,9 @@ const ELASTIC_NAMESPACES = [
   'Target', 'Effective_process', 'Persistence', 'Memory_protection', 'Ransomware', 'Responses', 'elastic',
   'o365audit', 'azuread', 'auditd_manager', 'osquery', 'journald', 'cisco', 'fortinet', 'panw', 'zeek',
   'suricata', 'network_traffic', 'apm', 'kibana', 'gitlab', 'slack', 'teams', 'entityanalytics', 'threat_intel',
+  // Seen in Elastic's published rules (npm run corpus -- --fields): legacy alert documents (`signal.*`), APM
+  // (`processor.*`), Packetbeat flows (`flow.*`) and the ML models' top-level inference label.
+  'signal', 'processor', 'flow', 'blocklist_label',
 ];
 
 /** Why a non-ECS field is still expected in Elastic rules, or null when it is simply unknown. */

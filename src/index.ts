@@ -10,3 +10,7 @@ export { loadRuleFile, loadRuleText, expandPaths, type RuleSource, type RuleMeta
 export { check, checkParsed, parseRule, parseRuleText, loadRules, reviewQuery, type CheckResult, type CheckedRule, type ParsedRule } from './check.js';
 export { formatRuleFile } from './fmt.js';
 export { main } from './cli.js';
+export { compileMatcher, matchEvents, DEFAULT_MAX_PENDING, type Matcher, type MatchOptions, type MatchResult } from './matcher/index.js';
+export { readEvents, type ReadStats } from './matcher/events.js';
+export { luceneToRe2, type RegexTranslation } from './matcher/regex.js';
+export { replay, replayRules, resultLine, type ReplayOptions, type ReplayOutcome, type ReplayRuleResult } from './replay.js';

@@ -1,6 +1,7 @@
 import { parse as peggyParse, SyntaxError as PeggySyntaxError } from './generated/eql-parser.js';
 import { diag, hasErrors, type Diagnostic } from './diagnostics.js';
-import type { Pos, Query, Span } from './ir/nodes.js';
+import type { Expr, Pos, Query, Span } from './ir/nodes.js';
+import { children, filtersOf } from './ir/walk.js';
 import { validate } from './validate.js';
 
 export interface ParseResult {
@@ -10,6 +11,11 @@ export interface ParseResult {
 
 /** Deeper nesting than this is refused before parsing: the recursive-descent parser would exhaust the stack. */
 export const MAX_NESTING = 256;
+/**
+ * Deeper expression trees are refused after parsing: printers and backends recurse over the tree, and a long
+ * unbracketed chain such as `1 + 1 + ... + 1` nests one level per operator.
+ */
+export const MAX_DEPTH = 1000;
 /** Larger queries are refused: the longest published rule is 47 KB; this leaves room for generated value lists. */
 export const MAX_QUERY_BYTES = 64 * 1024 * 1024;
 
@@ -34,6 +40,8 @@ export function parseQuery(text: string): ParseResult {
     if (err instanceof RangeError) return fail(diag('EQL1003', 'the query is nested too deeply to parse'));
     throw err;
   }
+  const deepest = findExcessDepth(query);
+  if (deepest) return fail(diag('EQL1003', `the expression is nested more than ${MAX_DEPTH} levels deep`, deepest.span));
   const diagnostics = validate(query);
   return { query: hasErrors(diagnostics) ? null : query, diagnostics };
 }
@@ -53,6 +61,19 @@ function describeSyntaxError(err: InstanceType<typeof PeggySyntaxError>): string
   const found = err.found === null ? 'end of query' : JSON.stringify(err.found);
   const list = wanted.length > 8 ? [...wanted.slice(0, 8), '…'] : wanted;
   return `expected ${list.join(', ') || 'something else'} but found ${found}`;
+}
+
+function findExcessDepth(q: Query): Expr | null {
+  for (const { filter, keys } of filtersOf(q))
+    for (const top of [filter.where, ...keys]) {
+      const stack: [Expr, number][] = [[top, 1]];
+      while (stack.length) {
+        const [e, depth] = stack.pop()!;
+        if (depth > MAX_DEPTH) return e;
+        for (const c of children(e)) stack.push([c, depth + 1]);
+      }
+    }
+  return null;
 }
 
 /** Comments removed (roughly: strings are not tracked), used only to detect an empty query. */
@@ -82,6 +103,20 @@ function findExcessNesting(text: string): Pos | null {
       i = stop;
       continue;
     }
+    if (c === '/' && (text[i + 1] === '/' || text[i + 1] === '*')) {
+      // Skip a comment, keeping the line count.
+      const end = text[i + 1] === '/' ? text.indexOf('\n', i) : blockCommentEnd(text, i);
+      if (end < 0) return null; // let the parser report the unterminated comment
+      for (let k = i; k < end; k++) {
+        if (text[k] !== '\n') col++;
+        else {
+          line++;
+          col = 1;
+        }
+      }
+      i = end - 1;
+      continue;
+    }
     if (c === '(' || c === '[') {
       depth++;
       if (depth > MAX_NESTING) return { offset: i, line, column: col };
@@ -89,6 +124,21 @@ function findExcessNesting(text: string): Pos | null {
     col++;
   }
   return null;
+}
+
+/** Offset just past the end of the (nested) block comment that opens at `start`, or -1. */
+function blockCommentEnd(text: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < text.length - 1; i++) {
+    if (text[i] === '/' && text[i + 1] === '*') {
+      depth++;
+      i++;
+    } else if (text[i] === '*' && text[i + 1] === '/') {
+      i++;
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return -1;
 }
 
 function skipQuoted(text: string, start: number): number {

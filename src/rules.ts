@@ -1,5 +1,5 @@
 // Rule files: detection-rules TOML, Kibana saved-object NDJSON exports, and bare `.eql` queries.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { diag, type Diagnostic, type Origin } from './diagnostics.js';
@@ -69,6 +69,7 @@ const RULE_EXTENSIONS = new Set(['.toml', '.ndjson', '.eql']);
 export function expandPaths(paths: readonly string[]): { files: string[]; diagnostics: Diagnostic[] } {
   const files: string[] = [];
   const diagnostics: Diagnostic[] = [];
+  const seen = new Set<string>();
   const visit = (p: string, explicit: boolean) => {
     let st;
     try {
@@ -78,7 +79,18 @@ export function expandPaths(paths: readonly string[]): { files: string[]; diagno
       return;
     }
     if (st.isDirectory()) {
-      for (const name of readdirSync(p).sort()) {
+      // A symlink back to an ancestor would otherwise be walked forever.
+      const real = realpathSync(p);
+      if (seen.has(real)) return;
+      seen.add(real);
+      let names: string[];
+      try {
+        names = readdirSync(p).sort();
+      } catch (e) {
+        diagnostics.push({ ...diag('EQL4001', `cannot read ${p}: ${(e as Error).message}`), file: p });
+        return;
+      }
+      for (const name of names) {
         if (name === 'node_modules' || name.startsWith('.')) continue;
         visit(join(p, name), false);
       }
@@ -140,7 +152,7 @@ function loadToml(path: string, text: string): LoadResult {
   meta.metadata = isTable(doc.metadata) ? doc.metadata : {};
   if (query === undefined)
     return { rules: [], diagnostics: [{ ...diag('EQL4004', 'the rule has no query'), file: path, line: 1, column: 1 }] };
-  return { rules: [{ path, format: 'toml', meta, query, origin: findOrigin(text, query) }], diagnostics: [] };
+  return { rules: [{ path, format: 'toml', meta, query, origin: stringOrigin(text, query, tomlQueryKeys(text)).origin }], diagnostics: [] };
 }
 
 function loadHunt(path: string, text: string, hunt: Table): LoadResult {
@@ -149,23 +161,29 @@ function loadHunt(path: string, text: string, hunt: Table): LoadResult {
     return { rules: [], diagnostics: [{ ...diag('EQL4003', `hunting query language is ${languages.join(', ') || 'unset'}, not EQL; skipped`), file: path, line: 1, column: 1 }] };
   const queries = strs(hunt.query) ?? [];
   const name = str(hunt.name) ?? basename(path);
-  const rules = queries.map((query, i): RuleSource => ({
-    path,
-    format: 'toml',
-    meta: {
-      rule_id: str(hunt.uuid) ?? null,
-      name: queries.length > 1 ? `${name} (query ${i + 1})` : name,
-      description: str(hunt.description),
-      author: strs(hunt.author),
-      license: str(hunt.license),
-      references: strs(hunt.references),
-      note: (strs(hunt.notes) ?? []).join('\n'),
-      threat: [],
-      metadata: { integration: hunt.integration, mitre: hunt.mitre },
-    },
-    query,
-    origin: findOrigin(text, query),
-  }));
+  // The queries are the strings of one array, in order: each is searched for after the previous one.
+  let cursor = tomlQueryKeys(text);
+  const rules = queries.map((query, i): RuleSource => {
+    const found = stringOrigin(text, query, cursor);
+    cursor = [found.end, ...cursor];
+    return {
+      path,
+      format: 'toml',
+      meta: {
+        rule_id: str(hunt.uuid) ?? null,
+        name: queries.length > 1 ? `${name} (query ${i + 1})` : name,
+        description: str(hunt.description),
+        author: strs(hunt.author),
+        license: str(hunt.license),
+        references: strs(hunt.references),
+        note: (strs(hunt.notes) ?? []).join('\n'),
+        threat: [],
+        metadata: { integration: hunt.integration, mitre: hunt.mitre },
+      },
+      query,
+      origin: found.origin,
+    };
+  });
   if (!rules.length) return { rules, diagnostics: [{ ...diag('EQL4004', 'the hunting query has no query'), file: path, line: 1, column: 1 }] };
   return { rules, diagnostics: [] };
 }
@@ -217,12 +235,90 @@ function tomlThreats(v: unknown): Threat[] {
   });
 }
 
-/** The query's position in the file: exact when its text appears verbatim (TOML '''...''' strings). */
-function findOrigin(text: string, query: string): Origin {
-  const at = query ? text.indexOf(query) : -1;
-  if (at >= 0) return { ...lineCol(text, at), exact: true };
-  const key = /^\s*query\s*=/m.exec(text);
-  return { ...lineCol(text, key ? key.index + key[0].length - key[0].trimStart().length : 0), exact: false };
+// ---- Query positions -------------------------------------------------------------------------
+// Diagnostics point into the file, not the query: each query is found as the string token it was read
+// from, decoded again with the file offset of every character, so escapes and CRLF still map exactly.
+
+interface DecodedString {
+  value: string;
+  /** File offset of each UTF-16 unit of `value`. */
+  offsets: number[];
+  /** Offset just past the closing delimiter. */
+  end: number;
+}
+
+const ESCAPES: Record<string, string> = { b: '\b', t: '\t', n: '\n', f: '\f', r: '\r', e: '\x1b', '"': '"', '\\': '\\', '/': '/' };
+
+/** The TOML or JSON string token that starts at `start`, decoded; null when there is none. */
+function decodeStringAt(text: string, start: number): DecodedString | null {
+  const delim = ['"""', "'''", '"', "'"].find((d) => text.startsWith(d, start));
+  if (!delim) return null;
+  const literal = delim[0] === "'";
+  const multi = delim.length === 3;
+  let i = start + delim.length;
+  // A newline right after an opening triple quote is not part of the string.
+  if (multi) i += text.startsWith('\r\n', i) ? 2 : text[i] === '\n' ? 1 : 0;
+  let value = '';
+  const offsets: number[] = [];
+  const push = (s: string, at: number) => {
+    value += s;
+    for (let k = 0; k < s.length; k++) offsets.push(at);
+  };
+  while (i < text.length) {
+    if (text.startsWith(delim, i)) {
+      if (!multi) return { value, offsets, end: i + 1 };
+      // Up to two quotes right before the closing triple quote belong to the string.
+      let extra = 0;
+      while (extra < 2 && text[i + 3 + extra] === delim[0]) extra++;
+      for (let k = 0; k < extra; k++) push(delim[0]!, i + k);
+      return { value, offsets, end: i + 3 + extra };
+    }
+    const c = text[i]!;
+    if (!multi && c === '\n') return null;
+    if (c !== '\\' || literal) {
+      push(c, i++);
+      continue;
+    }
+    const e = text[i + 1] ?? '';
+    if (multi && /[ \t\r\n]/.test(e)) {
+      // Line-ending backslash: the newline and the whitespace after it are dropped.
+      i++;
+      while (i < text.length && /[ \t\r\n]/.test(text[i]!)) i++;
+      continue;
+    }
+    if (ESCAPES[e] !== undefined) {
+      push(ESCAPES[e], i);
+      i += 2;
+      continue;
+    }
+    const digits = e === 'u' ? 4 : e === 'U' ? 8 : 0;
+    const hex = text.slice(i + 2, i + 2 + digits);
+    if (!digits || !/^[0-9a-fA-F]+$/.test(hex) || hex.length !== digits || parseInt(hex, 16) > 0x10ffff) return null;
+    push(String.fromCodePoint(parseInt(hex, 16)), i);
+    i += 2 + digits;
+  }
+  return null;
+}
+
+/**
+ * Where `query` sits in the file: the first candidate position (skipping whitespace, commas and an array
+ * bracket) where a string token decodes to exactly the query. Falls back to the first candidate, inexact.
+ */
+function stringOrigin(text: string, query: string, candidates: number[]): { origin: Origin; end: number } {
+  for (const c of candidates) {
+    let i = c;
+    while (i < text.length && /[\s,[]/.test(text[i]!)) i++;
+    const s = decodeStringAt(text, i);
+    if (s === null || s.value !== query) continue;
+    const at = (offset: number) => lineCol(text, s.offsets[offset] ?? s.end - 1);
+    return { origin: { ...at(0), exact: true, at }, end: s.end };
+  }
+  return { origin: { ...lineCol(text, candidates[0] ?? 0), exact: false }, end: candidates[0] ?? 0 };
+}
+
+/** Offsets right after each `query =` key of a TOML file. */
+function tomlQueryKeys(text: string): number[] {
+  return [...text.matchAll(/^[ \t]*query[ \t]*=[ \t]*/gm)].map((m) => m.index + m[0].length);
 }
 
 function lineCol(text: string, offset: number): { line: number; column: number } {
@@ -241,7 +337,10 @@ function loadNdjson(path: string, text: string): LoadResult {
   const rules: RuleSource[] = [];
   const diagnostics: Diagnostic[] = [];
   const lines = text.split('\n');
+  let lineStart = 0;
   lines.forEach((raw, i) => {
+    const from = lineStart;
+    lineStart += raw.length + 1;
     const line = raw.trim();
     if (!line) return;
     const at = { file: path, line: i + 1, column: 1 };
@@ -271,7 +370,8 @@ function loadNdjson(path: string, text: string): LoadResult {
     }
     const meta = metaFromRule(rule, tomlThreats(rule.threat));
     if (isTable(rule.meta)) meta.metadata = rule.meta;
-    rules.push({ path, format: 'ndjson', meta, query: rule.query, origin: { line: i + 1, column: 1, exact: false } });
+    const keys = [...raw.matchAll(/"query"\s*:\s*/g)].map((m) => from + m.index + m[0].length);
+    rules.push({ path, format: 'ndjson', meta, query: rule.query, origin: stringOrigin(text, rule.query, keys.length ? keys : [from]).origin });
   });
   return { rules, diagnostics };
 }

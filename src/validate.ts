@@ -51,8 +51,19 @@ export function validate(q: Query): Diagnostic[] {
   return out;
 }
 
+/**
+ * Elasticsearch reads integers as long or unsigned_long (up to 2^64 - 1) and rejects larger ones (QL
+ * StringUtils.parseIntegral). Doubles cannot tell 2^64 - 1 from 2^64, so the bound is inclusive of 2^64.
+ */
+const MAX_INTEGER = 2 ** 64;
+
 function checkExpr(e: Expr, out: Diagnostic[]): void {
   switch (e.kind) {
+    case 'Literal':
+      // Elasticsearch rejects a decimal that overflows a double ("Number [...] is too large").
+      if (typeof e.value === 'number' && (!Number.isFinite(e.value) || (e.type === 'integer' && Math.abs(e.value) > MAX_INTEGER)))
+        out.push(diag('EQL1007', 'the number is too large', e.span));
+      return;
     case 'Call': {
       const sig = SIGNATURES[e.name];
       if (!sig) {
@@ -118,6 +129,7 @@ function checkSequence(s: Sequence, out: Diagnostic[]) {
   const slots = s.steps.reduce((n, t) => n + (t.runs ?? 1), 0);
   if (!positives.length) out.push(diag('EQL2005', 'a sequence needs at least one term that is not a missing event', s.span));
   else if (slots < 2) out.push(diag('EQL2005', 'a sequence needs at least two terms (or `with runs=N` on one)', s.span));
+  if (s.maxspan && !Number.isSafeInteger(s.maxspan.ms)) out.push(diag('EQL1007', 'maxspan is too large', s.maxspan.span));
   if (s.steps.some((t) => t.missing) && !s.maxspan)
     out.push(diag('EQL2007', 'a sequence with missing events `![...]` needs `with maxspan`', s.span));
   for (const t of s.steps)

@@ -2,8 +2,10 @@
 // (mappings/<id>.yaml) and its golden files.
 import type { Backend, TargetId } from '../translate/core.js';
 import { kqlBackend } from './kql.js';
+import { sigmaBackend } from './sigma.js';
 
 export const BACKENDS: Partial<Record<TargetId, Backend>> = {
+  sigma: sigmaBackend,
   kql: kqlBackend,
 };
 

@@ -23,11 +23,16 @@ export function printString(s: string): string {
   return out + '"';
 }
 
+/** An integer in plain digits: String() would switch to exponent form (1e+21), which reads back as a float. */
+function printInteger(n: number): string {
+  return Number.isFinite(n) && !Number.isSafeInteger(n) ? BigInt(n).toString() : String(n);
+}
+
 function printNumber(l: N.Literal): string {
   const v = l.value as number;
+  if (l.type === 'integer') return printInteger(v);
   const s = String(v);
-  if (l.type === 'float' && /^-?\d+$/.test(s)) return `${s}.0`;
-  return s;
+  return /^-?\d+$/.test(s) ? `${s}.0` : s;
 }
 
 export function printLiteral(l: N.Literal): string {
@@ -157,7 +162,7 @@ function printStep(s: N.SequenceStep | N.SampleStep): string {
   const missing = s.kind === 'SequenceStep' && s.missing;
   let out = `${missing ? '!' : ''}[${printFilter(s.filter, '     ')}]`;
   if (s.by.length) out += ` by ${keys(s.by)}`;
-  if (s.kind === 'SequenceStep' && s.runs !== null) out += ` with runs=${s.runs}`;
+  if (s.kind === 'SequenceStep' && s.runs !== null) out += ` with runs=${printInteger(s.runs)}`;
   return out;
 }
 
@@ -171,7 +176,7 @@ export function printQuery(q: N.Query): string {
     case 'Sequence':
       out = 'sequence';
       if (b.by.length) out += ` by ${keys(b.by)}`;
-      if (b.maxspan) out += ` with maxspan=${b.maxspan.value}${b.maxspan.unit}`;
+      if (b.maxspan) out += ` with maxspan=${printInteger(b.maxspan.value)}${b.maxspan.unit}`;
       for (const s of b.steps) out += `\n  ${printStep(s)}`;
       if (b.until) out += `\nuntil ${printStep(b.until)}`;
       break;
@@ -181,6 +186,6 @@ export function printQuery(q: N.Query): string {
       for (const s of b.steps) out += `\n  ${printStep(s)}`;
       break;
   }
-  for (const p of q.pipes) out += `\n| ${p.name}${p.count !== null ? ` ${p.count}` : p.raw ? ` ${p.raw}` : ''}`;
+  for (const p of q.pipes) out += `\n| ${p.name}${p.count !== null ? ` ${printInteger(p.count)}` : p.raw ? ` ${p.raw}` : ''}`;
   return out;
 }

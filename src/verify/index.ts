@@ -1,0 +1,295 @@
+// Proof by replay: the native matcher (Elasticsearch's semantics) and each target's own interpreter see the
+// same events; their match sets must agree, or differ only in the direction the translation declared.
+import type { ParsedRule } from '../check.js';
+import { compilePred } from '../matcher/compile.js';
+import { matchEvents } from '../matcher/index.js';
+import type { Expr, Query } from '../ir/nodes.js';
+import { loadMapping, type Mapping } from '../translate/mapping.js';
+import { translateRule } from '../translate/index.js';
+import type { Direction, Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
+import { generate, type EcsEvent, type Scenario } from './generate.js';
+
+export type Verdict = 'agree' | 'disagree' | 'not-checked';
+
+/** What an interpreter of a target language reports for one scenario. */
+export type InterpreterRun =
+  /** Matches as tuples of event indexes (one index per event-query match; a sequence's events in order, -1 where missing). */
+  | { matches: number[][] }
+  | { notChecked: string };
+
+export interface InterpreterContext {
+  mapping: Mapping;
+  options: TranslateOptions;
+}
+
+/**
+ * An independent interpreter of one target language: it parses the emitted text (never the IR) and
+ * evaluates it with the product's documented semantics over records in the target's own schema. It
+ * shares no code with the target's emitter (no escaping tables, no operator maps), so a bug there
+ * cannot cancel itself out here.
+ */
+export interface Interpreter<Program = unknown, Record = unknown> {
+  target: TargetId;
+  /** Parse emitted text; throws InterpreterError when it does not parse. */
+  parse(output: string, ctx: InterpreterContext): Program;
+  /** What the target would store for an ECS event (driven by the mapping data); null when it stores nothing. */
+  fromEcs(event: EcsEvent, ctx: InterpreterContext): Record | null;
+  /** A raw vendor event of a pair (../shared/vendor-pairs), when this target reads that source. */
+  fromVendor?(source: string, raw: unknown, ctx: InterpreterContext): Record | null;
+  /** Evaluate over records in time order (null = no record for that event). */
+  run(program: Program, records: readonly (Record | null)[], ctx: InterpreterContext): InterpreterRun;
+}
+
+/** Thrown by an interpreter when the emitted text does not parse: always a bug of the emitter. */
+export class InterpreterError extends Error {}
+
+export const INTERPRETERS: Partial<Record<TargetId, Interpreter>> = {};
+
+export interface Counterexample {
+  scenario: string;
+  /** The event that one side matched and the other did not (for event queries)... */
+  event?: EcsEvent;
+  /** ...or the scenario's events (sequences). */
+  events?: EcsEvent[];
+  matched_by: 'eql' | 'target';
+  /** Whether the difference lies in a direction the translation declared. */
+  declared: boolean;
+}
+
+export interface VerifyResult {
+  path: string;
+  id: string | null;
+  name: string | null;
+  target: TargetId;
+  status: Fidelity;
+  verdict: Verdict;
+  events: number;
+  mismatches: number;
+  counterexample: Counterexample | null;
+  /** Why a result was not checked, or the parse error of a broken output. */
+  reason?: string;
+  /** A disagreement outside the declared direction (or on an exact translation): the translation is wrong. */
+  bug: boolean;
+}
+
+export interface VerifyOptions extends TranslateOptions {
+  targets: TargetId[];
+  /** Extra ECS events, evaluated as one more scenario. */
+  userEvents?: EcsEvent[];
+}
+
+const key = (t: number[]) => t.join(',');
+
+/** The native matcher's answer for one scenario, as tuples of event indexes. */
+export function referenceMatches(query: Query, events: readonly EcsEvent[], categoryField?: string): number[][] {
+  const index = new Map<unknown, number>(events.map((e, i) => [e, i]));
+  const { results } = matchEvents(query, events, { ...(categoryField ? { categoryField } : {}), timestampField: '@timestamp', tiebreakerField: null });
+  return results.map((r) => r.events.map((e) => (e === null ? -1 : (index.get(e) ?? -2))));
+}
+
+/** A leaf-predicate oracle for the event generator, from the native matcher. */
+export function matcherOracle(): (atom: Expr, event: EcsEvent) => boolean {
+  const cache = new Map<Expr, (ev: EcsEvent) => boolean>();
+  return (atom, event) => {
+    let pred = cache.get(atom);
+    if (!pred) {
+      pred = compilePred(atom, { diagnostics: [] });
+      cache.set(atom, pred);
+    }
+    return pred(event);
+  };
+}
+
+export function scenariosFor(rule: ParsedRule, userEvents?: EcsEvent[]): Scenario[] {
+  const categoryField = rule.source.meta.event_category_override ?? 'event.category';
+  const scenarios = generate(rule.query!, { categoryField, oracle: matcherOracle() });
+  if (userEvents?.length) scenarios.push({ name: 'user events', events: userEvents });
+  return scenarios;
+}
+
+function declaredDirections(t: Translation): Set<Direction> {
+  return new Set(t.diagnostics.flatMap((d) => (d.direction ? [d.direction] : [])));
+}
+
+/** Verify one rule against one target over the given scenarios. */
+export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: Scenario[], options: TranslateOptions): VerifyResult {
+  const meta = rule.source.meta;
+  const base = { path: rule.source.path, id: meta.rule_id, name: meta.name, target: t.target, status: t.status };
+  const events = scenarios.reduce((n, s) => n + s.events.length, 0);
+  const notChecked = (reason: string): VerifyResult => ({ ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason, bug: false });
+  if (!rule.query) return notChecked('the rule does not parse');
+  if (t.output === null) return notChecked('the translation is unsupported: there is no output to check');
+  const interp = INTERPRETERS[t.target];
+  if (!interp) return notChecked(`no interpreter for ${t.target} yet`);
+  const mapping = loadMapping(t.target, options.mappingFiles);
+  const directions = declaredDirections(t);
+  const allowed = (side: 'eql' | 'target') =>
+    directions.has('different') || (side === 'target' ? directions.has('wider') : directions.has('narrower'));
+  const categoryField = meta.event_category_override;
+  let mismatches = 0;
+  let counterexample: Counterexample | null = null;
+  let bug = false;
+  const ctx: InterpreterContext = { mapping, options };
+  let program: unknown;
+  try {
+    program = interp.parse(t.output, ctx);
+  } catch (e) {
+    if (e instanceof InterpreterError)
+      return { ...base, verdict: 'disagree', events, mismatches: 1, counterexample: null, reason: `the ${t.target} output does not parse: ${e.message}`, bug: true };
+    throw e;
+  }
+  for (const scenario of scenarios) {
+    const run = interp.run(program, scenario.events.map((e) => interp.fromEcs(e, ctx)), ctx);
+    if ('notChecked' in run) return notChecked(run.notChecked);
+    const ref = referenceMatches(rule.query, scenario.events, categoryField);
+    const a = new Set(ref.map(key));
+    const b = new Set(run.matches.map(key));
+    const onlyEql = [...a].filter((k) => !b.has(k));
+    const onlyTarget = [...b].filter((k) => !a.has(k));
+    for (const [side, keys] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
+      for (const k of keys) {
+        mismatches++;
+        const declared = t.status === 'approximate' && allowed(side);
+        if (!declared) bug = true;
+        const candidate = counterexampleFor(scenario, k, side, declared, rule.query.body.kind === 'EventQuery');
+        // Prefer an undeclared difference, then the smallest event.
+        if (!counterexample || (counterexample.declared && !declared) || (counterexample.declared === declared && size(candidate) < size(counterexample)))
+          counterexample = candidate;
+      }
+    }
+  }
+  return { ...base, verdict: mismatches ? 'disagree' : 'agree', events, mismatches, counterexample, bug };
+}
+
+function counterexampleFor(s: Scenario, k: string, side: 'eql' | 'target', declared: boolean, single: boolean): Counterexample {
+  const idx = k.split(',').map(Number);
+  if (single && idx.length === 1 && idx[0]! >= 0) return { scenario: s.name, event: s.events[idx[0]!]!, matched_by: side, declared };
+  return { scenario: s.name, events: s.events, matched_by: side, declared };
+}
+
+const size = (c: Counterexample) => JSON.stringify(c.event ?? c.events).length;
+
+export interface VerifyReport {
+  results: VerifyResult[];
+  summary: Partial<Record<TargetId, Record<Verdict, number>>>;
+  exitCode: number;
+}
+
+export function verifyRules(rules: ParsedRule[], options: VerifyOptions): VerifyReport {
+  const results: VerifyResult[] = [];
+  const summary: VerifyReport['summary'] = {};
+  for (const t of options.targets) summary[t] = { agree: 0, disagree: 0, 'not-checked': 0 };
+  for (const rule of rules) {
+    const scenarios = rule.query ? scenariosFor(rule, options.userEvents) : [];
+    for (const target of options.targets) {
+      const t: Translation = rule.query
+        ? translateRule({ query: rule.query, meta: rule.source.meta, text: rule.source.query, path: rule.source.path }, target, options)
+        : { target, status: 'unsupported', output: null, diagnostics: [] };
+      const r = verifyTranslation(rule, t, scenarios, options);
+      summary[target]![r.verdict]++;
+      results.push(r);
+    }
+  }
+  return { results, summary, exitCode: results.some((r) => r.bug) ? 1 : 0 };
+}
+
+export function verifyJson(report: VerifyReport) {
+  return {
+    results: report.results.map((r) => ({
+      path: r.path,
+      id: r.id,
+      target: r.target,
+      status: r.status,
+      verdict: r.verdict,
+      events: r.events,
+      mismatches: r.mismatches,
+      counterexample: r.counterexample,
+    })),
+    summary: report.summary,
+  };
+}
+
+export function renderVerifyText(report: VerifyReport): string {
+  let out = '';
+  for (const r of report.results) {
+    out += `${r.bug ? 'BUG ' : ''}${r.verdict.padEnd(11)} ${r.target.padEnd(5)} ${r.status.padEnd(11)} ${r.path}${r.name ? `  ${r.name}` : ''}\n`;
+    if (r.reason) out += `    ${r.reason}\n`;
+    if (r.counterexample) {
+      const c = r.counterexample;
+      out += `    ${r.mismatches} mismatch${r.mismatches === 1 ? '' : 'es'} over ${r.events} events; matched only by ${c.matched_by === 'eql' ? 'the EQL rule' : `the ${r.target} query`}${c.declared ? ' (declared)' : ''} in "${c.scenario}":\n`;
+      out += `    ${JSON.stringify(c.event ?? c.events)}\n`;
+    }
+  }
+  out += Object.entries(report.summary)
+    .map(([t, s]) => `${t}: ${s.agree} agree, ${s.disagree} disagree, ${s['not-checked']} not checked`)
+    .join('\n') + '\n';
+  return out;
+}
+
+// ---- vendor pairs ---------------------------------------------------------------------------
+
+/** One line of ../shared/vendor-pairs/*.ndjson: a raw vendor event and the ECS document Elastic makes of it. */
+export interface VendorPair {
+  source: string;
+  raw: unknown;
+  ecs: EcsEvent;
+}
+
+/**
+ * Verify against real vendor events: the native matcher reads each pair's ECS side, the target's
+ * interpreter its raw side, with no conversion in between. Pairs a target does not read are skipped.
+ */
+export function verifyPairs(rules: ParsedRule[], pairs: VendorPair[], options: VerifyOptions): VerifyReport {
+  const results: VerifyResult[] = [];
+  const summary: VerifyReport['summary'] = {};
+  for (const t of options.targets) summary[t] = { agree: 0, disagree: 0, 'not-checked': 0 };
+  for (const rule of rules) {
+    for (const target of options.targets) {
+      const interp = INTERPRETERS[target];
+      const ctx: InterpreterContext = { mapping: loadMapping(target, options.mappingFiles), options };
+      const readable = interp?.fromVendor ? pairs.map((p) => ({ pair: p, record: interp.fromVendor!(p.source, p.raw, ctx) })).filter((x) => x.record !== null) : [];
+      const t: Translation = rule.query
+        ? translateRule({ query: rule.query, meta: rule.source.meta, text: rule.source.query, path: rule.source.path }, target, options)
+        : { target, status: 'unsupported', output: null, diagnostics: [] };
+      let r: VerifyResult;
+      if (!readable.length && t.output !== null && interp && rule.query)
+        r = { ...verifyTranslation(rule, t, [], options), verdict: 'not-checked', reason: `no vendor pair is read by the ${target} interpreter` };
+      else if (!rule.query || rule.query.body.kind !== 'EventQuery' || t.output === null || !interp)
+        r = verifyTranslation(rule, t, [], options);
+      else r = comparePairs(rule, t, interp, readable, ctx);
+      summary[target]![r.verdict]++;
+      results.push(r);
+    }
+  }
+  return { results, summary, exitCode: results.some((r) => r.bug) ? 1 : 0 };
+}
+
+function comparePairs(rule: ParsedRule, t: Translation, interp: Interpreter, readable: { pair: VendorPair; record: unknown }[], ctx: InterpreterContext): VerifyResult {
+  const meta = rule.source.meta;
+  const base = { path: rule.source.path, id: meta.rule_id, name: meta.name, target: t.target, status: t.status };
+  let program: unknown;
+  try {
+    program = interp.parse(t.output!, ctx);
+  } catch (e) {
+    if (e instanceof InterpreterError)
+      return { ...base, verdict: 'disagree', events: readable.length, mismatches: 1, counterexample: null, reason: `the ${t.target} output does not parse: ${e.message}`, bug: true };
+    throw e;
+  }
+  const directions = declaredDirections(t);
+  let mismatches = 0;
+  let bug = false;
+  let counterexample: Counterexample | null = null;
+  for (const { pair, record } of readable) {
+    const eql = referenceMatches(rule.query!, [pair.ecs], meta.event_category_override).length > 0;
+    const run = interp.run(program, [record], ctx);
+    if ('notChecked' in run) return { ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason: run.notChecked, bug: false };
+    const target = run.matches.length > 0;
+    if (eql === target) continue;
+    mismatches++;
+    const side = eql ? 'eql' : 'target';
+    const declared = t.status === 'approximate' && (directions.has('different') || directions.has(side === 'target' ? 'wider' : 'narrower'));
+    if (!declared) bug = true;
+    if (!counterexample || (counterexample.declared && !declared)) counterexample = { scenario: `vendor pair (${pair.source})`, event: pair.ecs, matched_by: side, declared };
+  }
+  return { ...base, verdict: mismatches ? 'disagree' : 'agree', events: readable.length, mismatches, counterexample, bug };
+}

@@ -1,0 +1,105 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { artifactView, cronFor, defenderPeriod, durationMs, isoDuration, renderArtifact, ArtifactError } from '../src/artifacts.js';
+import { loadRuleFile, type RuleMeta } from '../src/rules.js';
+import { root } from './helpers/shared.js';
+
+const example = loadRuleFile(join(root, 'examples', 'persistence_via_update_orchestrator_service_hijack.toml')).rules[0]!.meta;
+
+const hostile: RuleMeta = {
+  rule_id: null,
+  name: '[Test] "quoted" \\ rule]\nline two',
+  description: 'ends with a backslash \\',
+  severity: 'critical',
+  interval: '90m',
+  from: 'now-2h',
+  threat: [],
+  metadata: {},
+};
+const hostileQuery = '[search "a\\"b" | c]\nline2 \\';
+
+test('durations: Kibana intervals and date math to ISO-8601 and cron', () => {
+  assert.is(durationMs('5m'), 300_000);
+  assert.is(durationMs('now-9m'), 540_000);
+  assert.is(durationMs('1h'), 3_600_000);
+  assert.is(durationMs('later'), null);
+  assert.is(isoDuration(300_000), 'PT5M');
+  assert.is(isoDuration(5_400_000), 'PT1H30M');
+  assert.is(isoDuration(86_400_000), 'P1D');
+  assert.is(isoDuration(93_600_000), 'P1DT2H');
+  assert.is(isoDuration(30_000), 'PT30S');
+  assert.is(cronFor(300_000), '*/5 * * * *');
+  assert.is(cronFor(30_000), '* * * * *');
+  assert.is(cronFor(7_200_000), '0 */2 * * *');
+  assert.is(cronFor(2 * 86_400_000), '0 0 */2 * *');
+  assert.is(defenderPeriod(300_000), '1H');
+  assert.is(defenderPeriod(4 * 3_600_000), '12H');
+  assert.is(defenderPeriod(48 * 3_600_000), '24H');
+});
+
+test('view of the example rule: schedule from interval and from, MITRE from the threat mapping', () => {
+  const v = artifactView(example, 'Q');
+  assert.equal(v.schedule, { interval: 'PT5M', lookback: 'PT9M', cron: '*/5 * * * *', splunkEarliest: '-9m', defenderPeriod: '1H' });
+  assert.equal(v.sentinelTactics, ['Persistence', 'PrivilegeEscalation']);
+  assert.equal(v.techniques, ['T1543', 'T1574', 'T1068']);
+  assert.equal(v.subtechniques, ['T1543.003', 'T1574.011']);
+  assert.is(v.severity.splunk, 5);
+  assert.is(v.resourceName, '265db8f5-fc73-4d0d-b434-6483b56372e2');
+});
+
+test('JSON artifacts are valid JSON that carry hostile values unchanged', () => {
+  for (const kind of ['defender-detection', 's1-star']) {
+    const doc = JSON.parse(renderArtifact(kind, artifactView(hostile, hostileQuery)));
+    const text = JSON.stringify(doc);
+    assert.ok(text.includes(JSON.stringify(hostileQuery)), `${kind} keeps the query verbatim`);
+    assert.ok(text.includes(JSON.stringify(hostile.name)), `${kind} keeps the name verbatim`);
+  }
+  const d = JSON.parse(renderArtifact('defender-detection', artifactView(example, 'DeviceProcessEvents')));
+  assert.is(d.queryCondition.queryText, 'DeviceProcessEvents');
+  assert.is(d.detectionAction.alertTemplate.category, 'Persistence');
+  assert.equal(d.detectionAction.alertTemplate.mitreTechniques, ['T1068', 'T1543', 'T1543.003', 'T1574', 'T1574.011']);
+  const s1 = JSON.parse(renderArtifact('s1-star', artifactView(example, 'q', { s1qlDialect: '1' })));
+  assert.is(s1.data.queryLang, '1.0');
+  assert.is(s1.data.severity, 'High');
+});
+
+test('Sentinel ARM template: strings that start with [ are escaped so ARM does not evaluate them', () => {
+  const doc = JSON.parse(renderArtifact('sentinel-analytics', artifactView(hostile, hostileQuery)));
+  const p = doc.resources[0].properties;
+  assert.is(p.displayName, `[${hostile.name}`);
+  assert.is(p.query, `[${hostileQuery}`);
+  assert.is(p.queryFrequency, 'PT1H30M');
+  assert.is(p.queryPeriod, 'PT2H');
+  assert.is(p.severity, 'High');
+  const ex = JSON.parse(renderArtifact('sentinel-analytics', artifactView(example, 'DeviceProcessEvents | take 1')));
+  assert.is(ex.resources[0].properties.query, 'DeviceProcessEvents | take 1');
+  assert.equal(ex.resources[0].properties.tactics, ['Persistence', 'PrivilegeEscalation']);
+});
+
+test('savedsearches.conf: one stanza; line breaks become continuations; a final backslash stays literal', () => {
+  const conf = renderArtifact('splunk-savedsearch', artifactView(hostile, hostileQuery));
+  const lines = conf.split('\n');
+  assert.is(lines[0], '[Test  "quoted" \\ rule  line two]');
+  assert.is(lines.filter((l) => l.startsWith('[')).length, 1, 'exactly one stanza header');
+  // Joining continuation lines (Splunk keeps the line break) gives back the query.
+  const search = /^search = ([\s\S]*?)\nenableSched/m.exec(conf)![1]!;
+  assert.is(search.replace(/\\\n/g, '\n'), hostileQuery + ' ');
+  assert.match(conf, /^cron_schedule = 0 \*\/2 \* \* \*$/m);
+  assert.match(conf, /^dispatch\.earliest_time = -120m$/m);
+  assert.match(conf, /^alert\.severity = 6$/m);
+});
+
+test('templates are strict and user templates replace bundled ones', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eqlport-tpl-'));
+  writeFileSync(join(dir, 's1-star.hbs'), '{{name}}|{{nope}}');
+  assert.throws(() => renderArtifact('s1-star', artifactView(example, 'q'), dir), (e: Error) => e instanceof ArtifactError && /nope/.test(e.message));
+  writeFileSync(join(dir, 's1-star.hbs'), 'custom {{json name}}');
+  assert.is(renderArtifact('s1-star', artifactView(example, 'q'), dir), 'custom "Persistence via Update Orchestrator Service Hijack"');
+  assert.throws(() => renderArtifact('nonexistent', artifactView(example, 'q')), (e: Error) => e instanceof ArtifactError);
+  assert.ok(readFileSync(join(root, 'templates', 'sigma-file.hbs'), 'utf8').includes('{{query}}'));
+});
+
+test.run();

@@ -1,0 +1,152 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseQuery } from '../../src/parse.js';
+import { translateRule } from '../../src/translate/index.js';
+import { encodeSigmaString, luceneToPcre } from '../../src/backends/sigma.js';
+import type { RuleMeta } from '../../src/rules.js';
+import { goldenCases } from '../helpers/golden.js';
+import { parseSigma, sigmaSchemaErrors } from '../helpers/sigma-schema.js';
+
+const meta: RuleMeta = { rule_id: '00000000-0000-4000-8000-000000000001', name: 'Test rule', threat: [], metadata: {} };
+
+function sigma(eql: string, m: RuleMeta = meta) {
+  const { query, diagnostics } = parseQuery(eql);
+  assert.ok(query, diagnostics.map((d) => d.message).join('; '));
+  return translateRule({ query: query!, meta: m, text: eql, path: 'test.eql' }, 'sigma');
+}
+/** The detection of the (first) rule, parsed back from the YAML. */
+function detection(eql: string): Record<string, unknown> {
+  const t = sigma(eql);
+  assert.ok(t.output, t.diagnostics.map((d) => d.message).join('; '));
+  assert.equal(sigmaSchemaErrors(t.output!), []);
+  return parseSigma(t.output!)[0]!.detection as Record<string, unknown>;
+}
+const win = (cond: string) => `process where host.os.type == "windows" and event.type == "start" and ${cond}`;
+
+test('Sigma string escaping follows the specification: literal wildcards escaped, backslash doubled before wildcards and at the end', () => {
+  assert.is(encodeSigmaString([{ lit: 'C:\\Windows\\System32\\cmd.exe' }]), 'C:\\Windows\\System32\\cmd.exe');
+  assert.is(encodeSigmaString([{ lit: 'C:\\Windows\\' }, { wild: '*' }]), 'C:\\Windows\\\\*');
+  assert.is(encodeSigmaString([{ lit: 'a*b?' }]), 'a\\*b\\?');
+  assert.is(encodeSigmaString([{ lit: 'C:\\Temp\\' }]), 'C:\\Temp\\\\');
+  assert.is(encodeSigmaString([{ lit: '\\\\server\\share' }]), '\\\\\\\\server\\share');
+  assert.is(encodeSigmaString([{ lit: 'x\\*' }]), 'x\\\\\\*');
+});
+
+test('the example shape: process.name becomes Image|endswith with the OS separator; exclusions are filters', () => {
+  const d = detection(win('process.parent.name : "svchost.exe" and not process.name : ("a.exe", "b.exe")'));
+  assert.equal(d.selection, { 'ParentImage|endswith': '\\svchost.exe' });
+  assert.equal(d.filter_img, { 'Image|endswith': ['\\a.exe', '\\b.exe'] });
+  assert.is(d.condition, 'selection and not filter_img');
+  const linux = detection('process where host.os.type == "linux" and event.type == "start" and process.name : "bash"');
+  assert.equal(linux.selection, { 'Image|endswith': '/bash' });
+});
+
+test('case-sensitive comparisons get |cased; case-insensitive ones do not', () => {
+  assert.equal(detection(win('process.command_line == "A b"')).selection, { 'CommandLine|cased': 'A b' });
+  assert.equal(detection(win('process.command_line : "A b"')).selection, { CommandLine: 'A b' });
+  assert.equal(detection(win('process.command_line like "A*"')).selection, { 'CommandLine|startswith|cased': 'A' });
+  assert.equal(detection(win('process.command_line in~ ("a", "b")')).selection, { CommandLine: ['a', 'b'] });
+  assert.equal(detection(win('process.command_line regex~ "a.c"')).selection, { 'CommandLine|re|i': '^(?:a.c)$' });
+});
+
+test('hostile strings round-trip through YAML and Sigma escaping to the same value', () => {
+  const hostile = ["it's", 'a"b', 'C:\\Temp\\', 'a | b', 'line\nbreak\r\tx', 'ünï😀', '*literal?', "''\\\\", 'x: y # z'];
+  for (const h of hostile) {
+    const eql = win(`process.command_line == ${JSON.stringify(h)}`);
+    const sel = detection(eql).selection as Record<string, string>;
+    const text = sel['CommandLine|cased']!;
+    // Undo Sigma's escaping (pySigma's reading): `\` before `*`, `?` or `\` escapes it.
+    const decoded = text.replace(/\\([*?\\])/g, '$1');
+    assert.is(decoded, h, `value ${JSON.stringify(h)} encoded as ${JSON.stringify(text)}`);
+    assert.ok(!/(^|[^\\])(\\\\)*[*?]/.test(text), `unescaped wildcard in ${JSON.stringify(text)}`);
+  }
+});
+
+test('wildcards meant as wildcards stay unescaped, and a backslash before one is doubled', () => {
+  const d = detection(win('process.executable : "?:\\\\Users\\\\*\\\\x.exe"'));
+  assert.equal(d.selection, { Image: '?:\\Users\\\\*\\x.exe' });
+});
+
+test('negation is a plain complement: != and not in become filters (true for events without the field)', () => {
+  const d = detection(win('process.command_line != "x" and process.parent.command_line not in ("a", "b")'));
+  assert.equal(d.filter_cli, { 'CommandLine|cased': 'x' });
+  assert.equal(d.filter_parent_cli, { 'ParentCommandLine|cased': ['a', 'b'] });
+  assert.is(d.condition, 'not 1 of filter_*');
+});
+
+test('numbers stay numbers; cidr, exists and comparisons use their modifiers', () => {
+  const d = detection('network where event.type == "start" and destination.port >= 1024 and source.port == 53 and cidrMatch(destination.ip, "10.0.0.0/8") and source.ip != null');
+  assert.equal(d.selection, { 'DestinationPort|gte': 1024, SourcePort: 53, 'DestinationIp|cidr': '10.0.0.0/8', 'SourceIp|exists': true });
+});
+
+test('string functions become modifiers; same-field values join under |all', () => {
+  const d = detection(win('startsWith~(process.command_line, "ab") and process.args : "-a" and process.args : "-b"'));
+  assert.equal(d.selection, { 'CommandLine|startswith': 'ab', 'CommandLine|contains|all': ['-a', '-b'] });
+});
+
+test('fidelity: argv as command line is wider, and narrower under a negation', () => {
+  const pos = sigma(win('process.args : "-x"'));
+  assert.is(pos.status, 'approximate');
+  assert.ok(pos.diagnostics.some((d) => d.direction === 'wider'));
+  const neg = sigma(win('not process.args : "-x"'));
+  assert.ok(neg.diagnostics.some((d) => d.code === 'EQL3006' && d.direction === 'narrower'));
+});
+
+test('a condition without a Sigma field is left out with its direction, a function without a form is unsupported', () => {
+  const t = sigma(win('process.command_line : "x" and process.code_signature.trusted == false'));
+  assert.is(t.status, 'approximate');
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3101' && d.direction === 'wider'));
+  const u = sigma(win('length(process.command_line) > 3'));
+  assert.is(u.status, 'unsupported');
+  assert.ok(u.diagnostics.some((d) => d.code === 'EQL3105' && d.span));
+});
+
+test('sequences become a temporal_ordered correlation plus base rules; runs on one step is an event_count', () => {
+  const t = sigma('sequence by process.entity_id with maxspan=30s [process where event.type == "start" and process.command_line : "a"] [network where event.type == "start" and destination.port == 4444]');
+  const docs = parseSigma(t.output!);
+  assert.is(docs.length, 3);
+  assert.equal(docs[0]!.correlation, { type: 'temporal_ordered', rules: ['test_rule_step_1', 'test_rule_step_2'], 'group-by': ['ProcessGuid'], timespan: '30s' });
+  assert.equal((docs[2]!.logsource as object), { category: 'network_connection' });
+  assert.equal(sigmaSchemaErrors(t.output!), []);
+  const runs = sigma('sequence by process.entity_id with maxspan=10s [process where event.type == "start" and process.command_line : "a"] with runs=5');
+  assert.equal(parseSigma(runs.output!)[0]!.correlation, { type: 'event_count', rules: ['test_rule_step_1'], 'group-by': ['ProcessGuid'], timespan: '10s', condition: { gte: 5 } });
+});
+
+test('per-step keys that differ become aliases', () => {
+  const t = sigma('sequence with maxspan=1m [process where event.type == "start" and process.command_line : "a"] by process.entity_id [process where event.type == "start" and process.command_line : "b"] by process.parent.entity_id');
+  const c = parseSigma(t.output!)[0]!.correlation as Record<string, unknown>;
+  assert.equal(c['group-by'], ['process_entity_id']);
+  assert.equal(c.aliases, { process_entity_id: { test_rule_step_1: 'ProcessGuid', test_rule_step_2: 'ParentProcessGuid' } });
+  assert.equal(sigmaSchemaErrors(t.output!), []);
+});
+
+test('metadata: dates, tags, level and status', () => {
+  const m: RuleMeta = {
+    ...meta,
+    severity: 'high',
+    metadata: { creation_date: '2020/08/17', updated_date: '2024/01/02', maturity: 'production' },
+    threat: [{ framework: 'MITRE ATT&CK', tactic: { id: 'TA0004', name: 'Privilege Escalation' }, techniques: [{ id: 'T1574', name: 'x', subtechniques: [{ id: 'T1574.011', name: 'y' }] }] }],
+  };
+  const doc = parseSigma(sigma(win('process.command_line : "x"'), m).output!)[0]!;
+  assert.is(doc.date, '2020-08-17');
+  assert.is(doc.modified, '2024-01-02');
+  assert.equal(doc.tags, ['attack.privilege-escalation', 'attack.t1574', 'attack.t1574.011']);
+  assert.is(doc.level, 'high');
+  assert.is(doc.status, 'test');
+});
+
+test('Lucene regex: anchors are literal, operators without a PCRE form are refused', () => {
+  assert.is(luceneToPcre('a^b$'), 'a\\^b\\$');
+  assert.is(luceneToPcre('[^a]x'), '[^a]x');
+  assert.is(luceneToPcre('a<1-5>'), null);
+});
+
+test('every golden Sigma output validates against the official schema', () => {
+  for (const c of goldenCases()) {
+    const { source, query } = c.rule;
+    const t = translateRule({ query: query!, meta: source.meta, text: source.query, path: source.path }, 'sigma');
+    if (t.output) assert.equal(sigmaSchemaErrors(t.output), [], `golden/${c.name}`);
+  }
+});
+
+test.run();

@@ -1,0 +1,70 @@
+// The HTML report as a user sees it: rendered in headless Chromium (Debian's package, installed by .ci/run).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BACKENDS } from '../src/backends/index.js';
+import { reportData, renderReport } from '../src/report.js';
+import type { TargetId } from '../src/translate/core.js';
+import { root } from './helpers/shared.js';
+
+const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const targets = Object.keys(BACKENDS) as TargetId[];
+
+test('report data: one row per rule, one cell per target', () => {
+  const data = reportData([join(root, 'golden')], targets);
+  assert.ok(data.rows.length >= 30);
+  for (const r of data.rows) assert.equal(Object.keys(r.cells).sort(), [...targets].sort());
+});
+
+test('a value cannot close the embedded <script>', () => {
+  const html = renderReport({ generated: 'now', targets: [], rows: [{ path: 'p', id: null, name: '</script><script>alert(1)</script>', tactics: [], os: [], query: 'q', cells: {} }] });
+  assert.is(html.split('</script>').length - 1, 2, 'only the two real script elements close');
+});
+
+if (!chromium) {
+  console.log('notice: chromium is absent (apt-get install chromium); skipping the browser test of the report');
+} else {
+  test('in Chromium: the matrix has a cell per rule and target, and a click opens the query', async () => {
+    const { chromium: pw } = await import('playwright-core');
+    const dir = mkdtempSync(join(tmpdir(), 'eqlport-report-'));
+    const file = join(dir, 'report.html');
+    const data = reportData([join(root, 'golden'), join(root, 'examples')], targets);
+    writeFileSync(file, renderReport(data));
+    const browser = await pw.launch({
+      executablePath: chromium,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(file).href);
+      assert.is(await page.locator('#matrix tbody tr').count(), data.rows.length);
+      assert.is(await page.locator('#matrix td.cell').count(), data.rows.length * targets.length);
+      assert.ok(await page.locator('#detail').isHidden());
+      // The example rule's first target cell opens its output.
+      const row = page.locator('#matrix tbody tr', { hasText: 'Persistence via Update Orchestrator Service Hijack' });
+      assert.is(await row.count(), 1);
+      if (targets.length) {
+        await row.locator('td.cell').first().click();
+        assert.ok(await page.locator('#detail').isVisible());
+        const first = data.rows.find((r) => r.name.startsWith('Persistence via Update'))!.cells[targets[0]!]!;
+        const shown = await page.locator('#detail pre.output').textContent();
+        assert.is(shown, first.output ?? '(no output)');
+        // Filtering by status hides rows without such a cell.
+        await page.selectOption('#f-status', 'unsupported');
+        const visible = await page.locator('#matrix tbody tr:visible').count();
+        const expected = data.rows.filter((r) => targets.some((t) => r.cells[t]?.status === 'unsupported')).length;
+        assert.is(visible, expected);
+      }
+      assert.ok(requests.every((u) => u.startsWith('file:')), `no external assets: ${requests.join(', ')}`);
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+test.run();
