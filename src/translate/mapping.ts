@@ -19,13 +19,18 @@ export interface FieldMapping {
   lossy?: { direction: Direction; reason: string };
   /** Where the fact comes from. */
   source?: string;
-  /** How ECS values are spelled in the target (`macos` → `osx`); a list means any of these spellings. */
+  /**
+   * How ECS values are spelled in the target (`macos` → `osx`); a list means any of these spellings.
+   * For enumerations an ECS value that is not listed matches nothing.
+   */
   values?: Record<string, string | string[]>;
   /**
    * The target stores no such field because the event class decides it: within the class the ECS field
    * would hold one of these values. Backends evaluate predicates on it at translation time.
    */
   constant?: string[];
+  /** Columns that together identify the entity when the field is a join key (e.g. pid + start time). */
+  key?: string[];
 }
 
 /** A log source / table / event type of the target, chosen from a filter's category and constraints. */
