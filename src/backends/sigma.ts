@@ -201,7 +201,7 @@ class FilterTranslator {
       this.ctx.unsupported('EQL3112', 'the event filter has no condition beyond its log source, and a Sigma detection needs one', span);
       throw new Unsupported();
     }
-    this.ctx.note('EQL3114', `the filter has no condition beyond its log source; every ${String(this.cls.source.category)} event carries ${always}, which selects them all`, span);
+    this.ctx.note('EQL3114', `the filter has no condition beyond its log source; every ${String(this.cls.source.category ?? this.cls.name)} event carries ${always}, which selects them all`, span);
     return { t: 'item', item: { field: always, modifiers: ['exists'], values: [true] } };
   }
 
@@ -279,7 +279,7 @@ class FilterTranslator {
   private field(e: Expr): { name: string; fm: FieldMapping } | null {
     if (e.kind !== 'Field') return this.unsupported('EQL3105', 'Sigma compares fields with values only; this operand is computed', e.span);
     const fm = fieldMapping(this.mapping, this.cls, e.name);
-    if (!fm) return this.cannot('EQL3101', `${e.name} has no field in Sigma's ${String(this.cls.source.category)} taxonomy`, e.span);
+    if (!fm) return this.cannot('EQL3101', `${e.name} has no field in Sigma's ${String(this.cls.source.category ?? this.cls.name)} taxonomy`, e.span);
     if (Array.isArray(fm.field)) return this.unsupported('EQL3105', `the mapping gives several Sigma fields for ${e.name}; the sigma backend needs one`, e.span);
     if (fm.lossy) this.approximate('EQL3006', `${e.name} is rendered as ${fm.field}: ${fm.lossy.reason}`, e.span, fm.lossy.direction);
     return { name: e.name, fm };
@@ -325,6 +325,13 @@ class FilterTranslator {
         case 'cmdline':
           out.push(normalise([STAR, ...v.tokens, STAR]));
           break;
+        case 'first_segment': {
+          // The ECS value is the text before the first dot of the target field: `<value>.` is its prefix.
+          const shape = shapeOf(v.tokens);
+          if (shape?.shape !== 'exact' || shape.text.includes('.')) return this.cannot('EQL3101', `${f.name} is the part of ${String(f.fm.field)} before its first dot; only a plain value can be matched there`, span);
+          out.push([{ lit: shape.text + '.' }, STAR]);
+          break;
+        }
         case 'hive':
           out.push(this.hive(v.tokens, span));
           break;
@@ -340,6 +347,9 @@ class FilterTranslator {
     if (wider) this.approximate('EQL3104', `a wildcard in ${f.name} can match a path separator in ${String(f.fm.field)}`, span, 'wider');
     if (separatorUsed && !this.osKnown)
       this.approximate('EQL3103', `the rule's OS is unknown, so ${f.name} is matched after either path separator (\\ and /)`, span, 'wider');
+    // A numeric field (EventID) compared with a digit string: Sigma compares it as the number it is.
+    if (f.fm.type === 'number' && !transform && out.every((t) => t.length === 1 && 'lit' in t[0]! && /^(0|[1-9]\d{0,14})$/.test(t[0].lit)))
+      return { t: 'item', item: { field: f.fm.field as string, modifiers: [], values: out.map((t) => Number((t[0] as { lit: string }).lit)) } };
     const shapes = out.map(shapeOf);
     const modifiers: string[] = [];
     let rendered: Value[];
@@ -592,11 +602,14 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext): Detection 
     }
     if (eventCategory.values.length === 1 && eventCategory.values[0] === category) consumed.add(eventCategory.node);
   }
-  if (category === null) {
-    ctx.unsupported('EQL3003', '`any` events have no Sigma log source: constrain event.category', filter.span);
+  // A class with `requires` (a vendor or event-log source) is chosen only when the filter names those fields.
+  const requires = (c: EventClass) => (Array.isArray(c.source.requires) ? (c.source.requires as string[]) : []);
+  const candidates = { ...mapping, classes: mapping.classes.filter((c) => requires(c).every((f) => facts.values.has(f))) };
+  const choice = chooseClass(candidates, { ...facts, category });
+  if (!choice && category === null) {
+    ctx.unsupported('EQL3003', '`any` events have no Sigma log source: constrain event.category (or the event log, event.code, or integration dataset)', filter.span);
     throw new Unsupported();
   }
-  const choice = chooseClass(mapping, { ...facts, category });
   if (!choice) {
     const constraints = ['event.type', 'event.action'].flatMap((k) => (facts.values.get(k) ? [`${k} ${facts.values.get(k)!.values.join('/')}`] : []));
     ctx.unsupported('EQL3003', `no Sigma log source for ${category} events${constraints.length ? ` with ${constraints.join(', ')}` : ''}`, filter.span);

@@ -119,11 +119,23 @@ export function loadMapping(target: TargetId, userFiles: readonly string[] = [])
   return mapping;
 }
 
-/** The mapping of one ECS field in a class (class entries first, then the global table). */
+/**
+ * The mapping of one ECS field in a class (class entries first, then the global table). A class entry whose key
+ * ends in `.*` covers every field under that prefix; `*` in its target field stands for the rest of the name.
+ */
 export function fieldMapping(mapping: Mapping, cls: EventClass | null, name: string): FieldMapping | null | undefined {
-  const raw = cls?.fields && name in cls.fields ? cls.fields[name] : mapping.fields[name];
+  let raw = cls?.fields && name in cls.fields ? cls.fields[name] : mapping.fields[name];
+  let rest: string | null = null;
+  if (raw === undefined && cls?.fields) {
+    const covering = Object.keys(cls.fields).filter((k) => k.endsWith('.*') && name.startsWith(k.slice(0, -1)) && name.length > k.length - 1);
+    const prefix = covering.sort((a, b) => b.length - a.length)[0];
+    if (prefix) [raw, rest] = [cls.fields[prefix], name.slice(prefix.length - 1)];
+  }
   if (raw === undefined || raw === null) return raw;
-  return typeof raw === 'string' ? { field: raw } : raw;
+  const fm = typeof raw === 'string' ? { field: raw } : raw;
+  if (rest === null) return fm;
+  const field = (f: string) => f.replace('*', rest!);
+  return { ...fm, field: Array.isArray(fm.field) ? fm.field.map(field) : field(fm.field) };
 }
 
 export interface ClassChoice {

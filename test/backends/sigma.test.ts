@@ -141,6 +141,48 @@ test('Lucene regex: anchors are literal, operators without a PCRE form are refus
   assert.is(luceneToPcre('a<1-5>'), null);
 });
 
+const logsource = (eql: string) => parseSigma(sigma(eql).output!)[0]!.logsource;
+const lossCodes = (eql: string) => sigma(eql).diagnostics.filter((d) => d.direction).map((d) => `${d.code} ${d.direction}`);
+
+test('Windows Security: event.code picks product windows / service security, EventID is a number, winlog.event_data.X is X', () => {
+  const eql = 'any where host.os.type == "windows" and event.code == "4662" and winlog.event_data.AccessMask == "0x100" and not winlog.event_data.SubjectUserSid : "S-1-5-18"';
+  assert.equal(logsource(eql), { product: 'windows', service: 'security' });
+  const d = detection(eql);
+  assert.equal(d.selection, { EventID: 4662, 'AccessMask|cased': '0x100' });
+  assert.equal(d.filter_subject_user_sid, { SubjectUserSid: 'S-1-5-18' });
+  assert.is(sigma(eql).status, 'exact');
+  // Two Security ids are one list; a non-Security id (Sysmon 10) does not pick the Security log.
+  assert.equal(detection('iam where event.code in ("4728", "4732") and winlog.event_data.SubjectUserSid : "S-1-5-18"').selection, { EventID: [4728, 4732], SubjectUserSid: 'S-1-5-18' });
+  assert.is(sigma('any where event.code == "10" and winlog.event_data.CallTrace : "x"').status, 'unsupported');
+  // user.name is TargetUserName or SubjectUserName depending on the event: declared different.
+  assert.equal(lossCodes('authentication where event.code == "4624" and user.name : "bob"'), ['EQL3006 different']);
+});
+
+test('vendor sources are chosen only when the rule names their dataset, never as a fallback', () => {
+  const aws = 'iam where data_stream.dataset == "aws.cloudtrail" and event.provider == "iam.amazonaws.com" and event.action == "AttachUserPolicy" and event.outcome == "success"';
+  assert.equal(logsource(aws), { product: 'aws', service: 'cloudtrail' });
+  assert.equal(detection(aws).selection, { 'eventSource|cased': 'iam.amazonaws.com', 'eventName|cased': 'AttachUserPolicy' });
+  // event.outcome has no CloudTrail field: left out, wider.
+  assert.equal(lossCodes(aws), ['EQL3101 wider']);
+  // The Java-map text of request_parameters is not the recorded JSON: declared different.
+  assert.equal(lossCodes('info where event.dataset == "aws.cloudtrail" and aws.cloudtrail.request_parameters : "*x=y*"'), ['EQL3006 different']);
+  // Without a dataset an iam event has no Sigma log source (no vendor class is a lossy fallback).
+  assert.is(sigma('iam where event.action == "AttachUserPolicy"').status, 'unsupported');
+});
+
+test('GitHub audit: github.category is the action before its first dot; Kubernetes audit keeps the audit names', () => {
+  const gh = 'configuration where data_stream.dataset == "github.audit" and github.category == "protected_branch" and event.action != "protected_branch.create"';
+  assert.equal(logsource(gh), { product: 'github', service: 'audit' });
+  const d = detection(gh);
+  assert.equal(d.selection, { 'action|startswith|cased': 'protected_branch.' });
+  assert.equal(d.filter_action, { 'action|cased': 'protected_branch.create' });
+  // A wildcard category cannot be moved onto the action prefix: left out (wider), never guessed.
+  assert.ok(lossCodes('configuration where data_stream.dataset == "github.audit" and github.category : "prot*" and event.action : "x"').includes('EQL3101 wider'));
+  const k8s = 'any where data_stream.dataset == "kubernetes.audit_logs" and kubernetes.audit.verb == "create" and kubernetes.audit.objectRef.subresource == "exec"';
+  assert.equal(logsource(k8s), { product: 'kubernetes', service: 'audit' });
+  assert.equal(detection(k8s).selection, { 'verb|cased': 'create', 'objectRef.subresource|cased': 'exec' });
+});
+
 test('every golden Sigma output validates against the official schema', () => {
   for (const c of goldenCases()) {
     const { source, query } = c.rule;
