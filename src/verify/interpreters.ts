@@ -1,0 +1,5 @@
+// Registers every target interpreter; src/verify/index.ts imports this file, so the verifier always has them.
+import { INTERPRETERS } from './interpreter.js';
+import { sigmaInterpreter } from './sigma.js';
+
+INTERPRETERS.sigma = sigmaInterpreter as (typeof INTERPRETERS)['sigma'];
