@@ -540,12 +540,17 @@ function timeOf(v: unknown): number {
 }
 
 export function ecsToSigma(ev: EcsEvent, mapping: Mapping, ruleFields?: ReadonlySet<string>): SigmaRecord | Unrepresentable | null {
+  // ECS event.category and event.type are lowercase enumerations: other spellings never reach a log source.
+  const odd = ['event.category', 'event.type'].find((f) => scalars(ev, f).some((v) => asText(v) !== asText(v).toLowerCase()));
+  if (odd) return new Unrepresentable(`${odd} is not one of ECS's lowercase values`);
   const classes = classesOf(mapping, ev);
   if (!classes.length) return null;
   // ECS host.os.type is one lowercase keyword (linux, macos, unix, windows): the log's product.
   const osValues = [...new Set(scalars(ev, 'host.os.type').map(asText))];
   if (osValues.length > 1 || osValues.some((o) => o !== o.toLowerCase())) return new Unrepresentable(`host.os.type ${JSON.stringify(osValues)} is not one lowercase OS name`);
-  const os = osValues[0] ?? null;
+  const os = osValues[0] || null;
+  // A log source is always some product's: a rule that asks for the OS cannot be checked on an event without one.
+  if (os === null && ruleFields?.has('host.os.type')) return new Unrepresentable('the event has no host.os.type, and every record is from some product');
   const fields: Record<string, Scalar[]> = {};
   for (const cls of [...classes].reverse()) {
     const f = recordFields(mapping, cls, ev, os, ruleFields);
