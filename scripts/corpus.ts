@@ -9,7 +9,6 @@ import { BACKENDS } from '../src/backends/index.js';
 import { convertRule } from '../src/convert.js';
 import type { TargetId } from '../src/translate/core.js';
 import { INTERPRETERS, verifyRules } from '../src/verify/index.js';
-import '../src/verify/interpreters.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -1,7 +1,7 @@
 // Interpreter of the `ts` target: the emitted module itself, transpiled and run. It is the native
 // matcher's semantics by construction, so this checks the code generator rather than a mapping.
 import { createRequire } from 'node:module';
-import { InterpreterError, type Interpreter } from './index.js';
+import { InterpreterError, type Interpreter } from './interpreter.js';
 import type { EcsEvent } from './generate.js';
 
 interface EmittedModule {
