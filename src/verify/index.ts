@@ -2,7 +2,7 @@
 // same events; their match sets must agree, or differ only in the direction the translation declared.
 import type { ParsedRule } from '../check.js';
 import { compilePred } from '../matcher/compile.js';
-import { matchEvents } from '../matcher/index.js';
+import { compileMatcher, matchEvents } from '../matcher/index.js';
 import type { Expr, Query } from '../ir/nodes.js';
 import { allExprs } from '../ir/walk.js';
 import { loadMapping, type Mapping } from '../translate/mapping.js';
@@ -83,6 +83,12 @@ function declaredDirections(t: Translation): Set<Direction> {
 }
 
 /** Verify one rule against one target over the given scenarios. */
+/** Why the native matcher cannot run a rule (e.g. a regex it refuses), or null: without a reference there is no verdict. */
+function referenceProblem(rule: ParsedRule): string | null {
+  const { matcher, diagnostics } = compileMatcher(rule.query!, {}, rule.source.meta);
+  return matcher ? null : `the native matcher cannot run this rule: ${diagnostics.find((d) => d.severity === 'error')?.message ?? 'unknown reason'}`;
+}
+
 export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: Scenario[], options: TranslateOptions): VerifyResult {
   const meta = rule.source.meta;
   const base = { path: rule.source.path, id: meta.rule_id, name: meta.name, target: t.target, status: t.status };
@@ -92,6 +98,8 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   if (t.output === null) return notChecked('the translation is unsupported: there is no output to check');
   const interp = INTERPRETERS[t.target];
   if (!interp) return notChecked(`no interpreter for ${t.target} yet`);
+  const problem = referenceProblem(rule);
+  if (problem) return notChecked(problem);
   const mapping = loadMapping(t.target, options.mappingFiles);
   const directions = declaredDirections(t);
   const allowed = (side: 'eql' | 'target') =>
@@ -229,7 +237,7 @@ export function verifyPairs(rules: ParsedRule[], pairs: VendorPair[], options: V
       let r: VerifyResult;
       if (!readable.length && t.output !== null && interp && rule.query)
         r = { ...verifyTranslation(rule, t, [], options), verdict: 'not-checked', reason: `no vendor pair is read by the ${target} interpreter` };
-      else if (!rule.query || rule.query.body.kind !== 'EventQuery' || t.output === null || !interp)
+      else if (!rule.query || rule.query.body.kind !== 'EventQuery' || t.output === null || !interp || referenceProblem(rule))
         r = verifyTranslation(rule, t, [], options);
       else r = comparePairs(rule, t, interp, readable, ctx);
       summary[target]![r.verdict]++;
