@@ -8,13 +8,19 @@ import { loadMapping, type Mapping } from '../translate/mapping.js';
 import { translateRule } from '../translate/index.js';
 import type { Direction, Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
 import { generate, type EcsEvent, type Scenario } from './generate.js';
+import { InterpreterError } from './interpreter-error.js';
+import { kqlInterpreter } from './kql.js';
 
 export type Verdict = 'agree' | 'disagree' | 'not-checked';
 
 /** What an interpreter of a target language reports for one scenario. */
 export type InterpreterRun =
-  /** Matches as tuples of event indexes (one index per event-query match; a sequence's events in order, -1 where missing). */
-  | { matches: number[][] }
+  /**
+   * Matches as tuples of event indexes (one index per event-query match; a sequence's events in order, -1
+   * where missing). `unrepresentable`: events the target cannot store as they are (an ECS array where the
+   * target has one value); matches involving them are left out of the comparison on both sides.
+   */
+  | { matches: number[][]; unrepresentable?: number[] }
   | { notChecked: string };
 
 export interface InterpreterContext {
@@ -40,10 +46,9 @@ export interface Interpreter<Program = unknown, Record = unknown> {
   run(program: Program, records: readonly (Record | null)[], ctx: InterpreterContext): InterpreterRun;
 }
 
-/** Thrown by an interpreter when the emitted text does not parse: always a bug of the emitter. */
-export class InterpreterError extends Error {}
+export { InterpreterError };
 
-export const INTERPRETERS: Partial<Record<TargetId, Interpreter>> = {};
+export const INTERPRETERS: Partial<Record<TargetId, Interpreter>> = { kql: kqlInterpreter as Interpreter };
 
 export interface Counterexample {
   scenario: string;
@@ -141,9 +146,11 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   for (const scenario of scenarios) {
     const run = interp.run(program, scenario.events.map((e) => interp.fromEcs(e, ctx)), ctx);
     if ('notChecked' in run) return notChecked(run.notChecked);
+    const skip = new Set(run.unrepresentable ?? []);
+    const comparable = (t: number[]) => !t.some((i) => skip.has(i));
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
-    const a = new Set(ref.map(key));
-    const b = new Set(run.matches.map(key));
+    const a = new Set(ref.filter(comparable).map(key));
+    const b = new Set(run.matches.filter(comparable).map(key));
     const onlyEql = [...a].filter((k) => !b.has(k));
     const onlyTarget = [...b].filter((k) => !a.has(k));
     for (const [side, keys] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
