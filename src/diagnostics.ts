@@ -69,7 +69,7 @@ export const CODES = {
   EQL3208: { severity: 'warning', title: 'host.os.type left out (--kql-os drop)' },
   EQL3209: { severity: 'error', title: 'no condition of the filter is expressible in Defender' },
   EQL3210: { severity: 'warning', title: 'table left out of an any-event union' },
-  EQL3211: { severity: 'error', title: 'sequence key without a Defender column' },
+  EQL3211: { severity: 'warning', title: 'sequence key without a Defender column left out' },
   EQL3212: { severity: 'warning', title: 'sequence until left out' },
   EQL3213: { severity: 'warning', title: 'missing-event step left out' },
   EQL3214: { severity: 'error', title: 'sequence step over several Defender tables' },

@@ -974,17 +974,17 @@ function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: s
   return { text: branches.length === 1 ? branches[0]!.slice(1, -1) : `union\n  ${branches.join(',\n  ')}`, touched };
 }
 
+/** The column mapping of a sequence key in one class, or null when Defender has no column for it. */
+function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMapping | null {
+  if (key.kind !== 'Field') return null;
+  const fm = fieldMapping(ctx.mapping, cls, key.name);
+  return !fm || Array.isArray(fm.field) || fm.transform || fm.values ? null : fm;
+}
+
 /** The columns that identify a sequence key in one class: one expression per key column. */
 function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): string[] {
-  if (key.kind !== 'Field') {
-    ctx.unsupported('EQL3211', 'a sequence key that is not a field', key.span);
-    throw new Unsupported();
-  }
-  const fm = fieldMapping(ctx.mapping, cls, key.name);
-  if (!fm || Array.isArray(fm.field) || fm.transform || fm.values) {
-    ctx.unsupported('EQL3211', `the sequence key ${key.name} has no Defender column in ${cls.source.table}`, key.span);
-    throw new Unsupported();
-  }
+  const fm = keyMapping(key, cls, ctx)!;
+  if (key.kind !== 'Field' || typeof fm.field !== 'string') throw new Error('keyColumns on a key without a column');
   if (fm.lossy) ctx.approximate('EQL3006', `${key.name} → ${fm.key?.join(' + ') ?? fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction);
   return fm.key ?? [fm.field];
 }
@@ -1000,15 +1000,31 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const branches: string[] = [];
   const touched: string[] = [];
   let keyCount = -1;
-  positives.forEach((step, i) => {
+  const chosen = positives.map((step) => {
     const classes = classesFor(step.filter, ctx);
     if (classes.length !== 1) {
       ctx.unsupported(classes.length ? 'EQL3214' : 'EQL3003', classes.length ? 'a sequence step over several Defender tables' : `no Defender table holds ${step.filter.category ?? 'any'} events of this kind`, step.filter.span);
       throw new Unsupported();
     }
-    const { cls, implied } = classes[0]!;
+    return classes[0]!;
+  });
+  // A key position Defender cannot fill in every step is left out: fewer keys can only join more events.
+  const keyCountAll = seq.by.length + (positives[0]?.by.length ?? 0);
+  const usable = Array.from({ length: keyCountAll }, (_, j) =>
+    positives.every((step, i) => {
+      const k = [...seq.by, ...step.by][j];
+      return k !== undefined && keyMapping(k, chosen[i]!.cls, ctx) !== null;
+    }),
+  );
+  usable.forEach((ok, j) => {
+    if (ok) return;
+    const k = [...seq.by, ...positives[0]!.by][j]!;
+    ctx.approximate('EQL3211', `the sequence key ${k.kind === 'Field' ? k.name : 'expression'} has no Defender column in every step and is left out`, k.span, 'wider');
+  });
+  positives.forEach((step, i) => {
+    const { cls, implied } = chosen[i]!;
     const rf = renderFilter(step.filter, cls, implied, ctx);
-    const keys = [...seq.by, ...step.by].flatMap((k) => keyColumns(k, cls, ctx));
+    const keys = [...seq.by, ...step.by].filter((_, j) => usable[j]).flatMap((k) => keyColumns(k, cls, ctx));
     if (keyCount >= 0 && keys.length !== keyCount) {
       ctx.unsupported('EQL3211', 'the sequence keys have different shapes in Defender tables', step.span);
       throw new Unsupported();
