@@ -123,10 +123,11 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     const impossible = new Set(records.flatMap((r, i) => (r instanceof Unrepresentable ? [i] : [])));
     const run = interp.run(program, records.map((r) => (r instanceof Unrepresentable ? null : r)), ctx);
     if ('notChecked' in run) return notChecked(run.notChecked);
+    const skip = new Set([...impossible, ...(run.unrepresentable ?? [])]);
+    const comparable = (t: number[]) => !t.some((i) => skip.has(i));
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
-    const possible = (t: number[]) => !t.some((i) => impossible.has(i));
-    const a = new Set(ref.filter(possible).map(key));
-    const b = new Set(run.matches.filter(possible).map(key));
+    const a = new Set(ref.filter(comparable).map(key));
+    const b = new Set(run.matches.filter(comparable).map(key));
     const onlyEql = [...a].filter((k) => !b.has(k));
     const onlyTarget = [...b].filter((k) => !a.has(k));
     for (const [side, keys] of [['eql', onlyEql], ['target', onlyTarget]] as const) {

@@ -6,8 +6,12 @@ import type { EcsEvent } from './generate.js';
 
 /** What an interpreter of a target language reports for one scenario. */
 export type InterpreterRun =
-  /** Matches as tuples of event indexes (one index per event-query match; a sequence's events in order, -1 where missing). */
-  | { matches: number[][] }
+  /**
+   * Matches as tuples of event indexes (one index per event-query match; a sequence's events in order, -1
+   * where missing). `unrepresentable`: events the target cannot store as they are (an ECS array where the
+   * target has one value); matches involving them are left out of the comparison on both sides.
+   */
+  | { matches: number[][]; unrepresentable?: number[] }
   | { notChecked: string };
 
 export interface InterpreterContext {
