@@ -297,6 +297,19 @@ class FilterTranslator {
 
   /** Strings (as token lists) through the field's transform, then one item with the shape modifiers. */
   private strings(f: { name: string; fm: FieldMapping }, values: { tokens: Token[] }[], cased: boolean, span: Span): Cond | null {
+    // An enumeration spelled differently by the target (event.action -> EventID): exact values only.
+    const spellings = f.fm.values;
+    if (spellings) {
+      const mapped: { tokens: Token[] }[] = [];
+      for (const v of values) {
+        const shape = shapeOf(v.tokens);
+        const text = shape?.shape === 'exact' ? shape.text : null;
+        const key = text === null ? undefined : Object.keys(spellings).find((k) => (cased ? k === text : k.toLowerCase() === text.toLowerCase()));
+        if (key === undefined) return this.cannot('EQL3101', `${f.name} ${text === null ? 'patterns' : JSON.stringify(text)} has no ${String(f.fm.field)} value in the sigma mapping`, span);
+        for (const t of [spellings[key]!].flat()) mapped.push({ tokens: lit(t) });
+      }
+      values = mapped;
+    }
     const out: Token[][] = [];
     let wider = false;
     let separatorUsed = false;
