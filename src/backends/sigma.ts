@@ -663,8 +663,9 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext, exact = fal
 
 /** Top-level fields that name a log source by themselves; a filter constraining one of them is not split. */
 const SOURCE_FIELDS = ['event.code', 'event.dataset', 'data_stream.dataset'];
-/** Fields a branch may constrain to stand alone as a Sigma rule. */
+/** Fields a branch may constrain to stand alone as a Sigma rule; inside a branch of one category, also its type. */
 const BRANCH_FIELDS = ['event.category', 'event.code'];
+const INNER_BRANCH_FIELDS = [...BRANCH_FIELDS, 'event.type', 'event.action'];
 
 const pseudoFilter = (where: Expr): EventFilter => ({ kind: 'EventFilter', category: null, where, span: where.span });
 
@@ -689,16 +690,17 @@ function alternatives(e: Expr): Expr[] | null {
  * (event.category == "process" and …)`, `event.category in ("library", "driver")`): the filter once per branch,
  * with the other conjuncts repeated in each. Null when the filter is not of that form.
  */
-function branches(filter: EventFilter): { filter: EventFilter; span: Span }[] | null {
+function branches(filter: EventFilter, inner = false): { filter: EventFilter; span: Span }[] | null {
   if (filter.category !== null) return null;
   const facts = filterFacts(filter);
   const cat = facts.values.get('event.category');
-  if ((cat && cat.values.length === 1) || SOURCE_FIELDS.some((f) => facts.values.has(f))) return null;
+  if (!inner && ((cat && cat.values.length === 1) || SOURCE_FIELDS.some((f) => facts.values.has(f)))) return null;
+  const fields = inner ? INNER_BRANCH_FIELDS : BRANCH_FIELDS;
   for (const [i, c] of facts.conjuncts.entries()) {
     const alts = alternatives(c);
     const standsAlone = (a: Expr) => {
       const v = filterFacts(pseudoFilter(a)).values;
-      return BRANCH_FIELDS.some((f) => v.get(f)?.values.length === 1);
+      return fields.some((f) => v.get(f)?.values.length === 1);
     };
     if (!alts || alts.length < 2 || !alts.every(standsAlone)) continue;
     const rest = facts.conjuncts.filter((_, j) => j !== i);
@@ -718,13 +720,18 @@ function detections(filter: EventFilter, ctx: TranslateContext, single: boolean)
   const kept: { d: Detection; span: Span }[] = [];
   const dropped: { span: Span; why: string }[] = [];
   const seen = new Set<string>();
-  for (const part of parts) {
+  // A branch of one category that ORs its event types (`event.category in ("file", "process") and ((event.type ==
+  // "creation" and …) or (event.type == "start" and …))`) is split once more.
+  const queue = parts.map((p) => ({ ...p, inner: false }));
+  for (let part = queue.shift(); part; part = queue.shift()) {
     const sub = new TranslateContext(ctx.target, ctx.mapping, ctx.options);
     try {
       kept.push({ d: translateFilter(part.filter, sub, true), span: part.span });
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
-      dropped.push({ span: part.span, why: sub.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message).join('; ') });
+      const deeper = part.inner ? null : branches(part.filter, true);
+      if (deeper) queue.unshift(...deeper.map((p) => ({ ...p, inner: true })));
+      else dropped.push({ span: part.span, why: sub.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message).join('; ') });
       continue;
     }
     // The shared conjuncts are translated once per branch: report each of their diagnostics once.
