@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
-import { encodeSigmaString, luceneToPcre } from '../../src/backends/sigma.js';
+import { encodeSigmaString, luceneToPcre, uuidV5 } from '../../src/backends/sigma.js';
 import type { RuleMeta } from '../../src/rules.js';
 import { goldenCases } from '../helpers/golden.js';
 import { parseSigma, sigmaSchemaErrors } from '../helpers/sigma-schema.js';
@@ -189,6 +189,61 @@ test('every golden Sigma output validates against the official schema', () => {
     const t = translateRule({ query: query!, meta: source.meta, text: source.query, path: source.path }, 'sigma');
     if (t.output) assert.equal(sigmaSchemaErrors(t.output), [], `golden/${c.name}`);
   }
+});
+
+test('UUIDv5 follows RFC 9562 (the DNS-namespace example)', () => {
+  assert.is(uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com'), '2ed6657d-e927-568b-95e1-2665a8aea6a2');
+});
+
+test('a query that ORs two log sources becomes two valid rules; the second has a derived id linked to the first', () => {
+  const eql = 'any where host.os.type == "windows" and ((event.category == "file" and event.type == "creation" and file.name : "a.txt") or (event.category == "process" and event.type == "start" and process.name : "b.exe"))';
+  const t = sigma(eql);
+  assert.is(t.status, 'exact');
+  assert.equal(sigmaSchemaErrors(t.output!), []);
+  const docs = parseSigma(t.output!);
+  assert.is(docs.length, 2);
+  assert.equal(docs[0]!.logsource, { category: 'file_event', product: 'windows' });
+  assert.equal((docs[0]!.detection as Record<string, unknown>).selection, { 'TargetFilename|endswith': '\\a.txt' });
+  assert.equal(docs[1]!.logsource, { category: 'process_creation', product: 'windows' });
+  assert.equal((docs[1]!.detection as Record<string, unknown>).selection, { 'Image|endswith': '\\b.exe' });
+  assert.is(docs[0]!.id, meta.rule_id);
+  assert.is(docs[1]!.id, uuidV5(meta.rule_id!, 'eqlport/sigma/part/2'));
+  assert.equal(docs[1]!.related, [{ id: meta.rule_id, type: 'derived' }]);
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3115' && d.severity === 'info'));
+});
+
+test('split branches of one log source share a detection; a branch without an exact source is left out (narrower)', () => {
+  const eql = 'any where host.os.type == "windows" and (event.category : ("library", "process") and dll.name : "x.dll")';
+  const wrapped = 'any where host.os.type == "windows" and event.category : ("library", "process") and dll.name : "x.dll"';
+  for (const q of [eql, wrapped]) {
+    const t = sigma(q);
+    const docs = parseSigma(t.output!);
+    assert.is(docs.length, 1, q);
+    assert.equal(docs[0]!.logsource, { category: 'image_load', product: 'windows' });
+    const left = t.diagnostics.find((d) => d.code === 'EQL3116');
+    assert.ok(left && left.direction === 'narrower', q);
+    assert.is(t.status, 'approximate');
+  }
+  // Two Security event ids: one rule, one condition per branch, no `1 of` glob reaching across branches.
+  const two = sigma('any where (event.code == "4738" and not user.name : "a") or (event.code == "5136" and not winlog.event_data.ObjectDN : "b")');
+  const docs = parseSigma(two.output!);
+  assert.is(docs.length, 1);
+  assert.equal(sigmaSchemaErrors(two.output!), []);
+  const d = docs[0]!.detection as Record<string, unknown>;
+  assert.is(d.condition, '(selection_1 and not filter_subject_user_name) or (selection_2 and not filter_object_dn)');
+});
+
+test('Windows Security chosen by event.action on Windows: actions and logon types become EventID and LogonType numbers', () => {
+  const t = sigma('authentication where host.os.type == "windows" and event.action == "logged-in" and winlog.logon.type : "network"');
+  const doc = parseSigma(t.output!)[0]!;
+  assert.equal(doc.logsource, { product: 'windows', service: 'security' });
+  assert.equal((doc.detection as Record<string, unknown>).selection, { EventID: 4624, LogonType: 3 });
+  assert.is(t.status, 'exact');
+  // An action several event ids share lists them all.
+  const group = parseSigma(sigma('iam where host.os.type == "windows" and event.action == "added-member-to-group" and group.name : "x"').output ?? 'x: 1')[0]!;
+  assert.equal(((group.detection ?? {}) as Record<string, Record<string, unknown>>).selection?.EventID, [4728, 4732, 4756]);
+  // "logged-in" is also a Linux auditd action: without a Windows host there is no Security log.
+  assert.is(sigma('authentication where event.action == "logged-in"').status, 'unsupported');
 });
 
 test.run();
