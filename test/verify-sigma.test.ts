@@ -22,8 +22,8 @@ const rec = (fields: Record<string, string | number | (string | number)[]>, logs
 /** A one-rule document with the given detection lines (indented under `detection:`). */
 const rule = (detection: string, logsource = 'category: process_creation') => {
   const p = parseSigma(`title: t\nlogsource:\n    ${logsource}\ndetection:\n${detection}\n`);
-  if (p.kind !== 'rule') throw new Error('not a rule');
-  return p.rule;
+  if (p.kind !== 'rules' || p.rules.length !== 1) throw new Error('not one rule');
+  return p.rules[0]!;
 };
 const matches = (detection: string, fields: Parameters<typeof rec>[0]) => ruleMatches(rule(detection), rec(fields));
 

@@ -133,7 +133,8 @@ export interface SigmaRule {
 }
 
 export type SigmaProgram =
-  | { kind: 'rule'; rule: SigmaRule }
+  /** Independent rules (a query split by log source): an event is detected when any of them matches. */
+  | { kind: 'rules'; rules: SigmaRule[] }
   | {
       kind: 'correlation';
       type: string;
@@ -356,8 +357,7 @@ export function parseSigma(text: string): SigmaProgram {
   const corr = values.filter((v) => 'correlation' in v);
   if (corr.length > 1) fail('more than one correlation rule in the stream');
   if (corr.length === 1) return compileCorrelation(corr[0]!, values.filter((v) => !('correlation' in v)).map(compileRule));
-  if (values.length !== 1) fail(`expected one rule, found ${values.length} documents`);
-  return { kind: 'rule', rule: compileRule(values[0]!) };
+  return { kind: 'rules', rules: values.map(compileRule) };
 }
 
 /** The join key of a record for one base rule: the group-by values (aliases resolved), or null when one is missing. */
@@ -613,7 +613,7 @@ export const sigmaInterpreter: Interpreter<SigmaProgram, SigmaRecord> = {
     if (program.kind === 'correlation') return runCorrelation(program, records);
     const matches: number[][] = [];
     records.forEach((r, i) => {
-      if (ruleMatches(program.rule, r)) matches.push([i]);
+      if (program.rules.some((rule) => ruleMatches(rule, r))) matches.push([i]);
     });
     return { matches };
   },
