@@ -9,6 +9,7 @@ import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } fro
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
+import { walk } from '../ir/walk.js';
 
 // ---- literals -------------------------------------------------------------------------------
 
@@ -957,9 +958,24 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
     cats = ec ? ec.values : [...new Set(ctx.mapping.classes.map((c) => [c.when.category].flat()[0]).filter((c): c is string => typeof c === 'string'))];
   }
   const out: { cls: EventClass; implied: Set<Expr>; filter: EventFilter }[] = [];
+  // The rule's data fields (classifying event.* fields are what chose the class in the first place).
+  const fields = [...new Set([...walk(filter.where)].flatMap((e) => (e.kind === 'Field' && !e.name.startsWith('event.') ? [e.name] : [])))];
+  const mapped = (cls: EventClass) => fields.filter((f) => fieldMapping(ctx.mapping, cls, f)).length;
   for (const cat of cats) {
-    const choice = chooseClass(ctx.mapping, { ...facts, category: cat });
-    if (!choice) continue;
+    let choice = chooseClass(ctx.mapping, { ...facts, category: cat });
+    if (!choice) {
+      // A category the rule lists but Defender has no table for: its events are not matched.
+      if (cats.length > 1 && filter.category === null && facts.values.has('event.category'))
+        ctx.approximate('EQL3210', `no Defender table holds ${cat} events; they are left out of the union`, facts.values.get('event.category')!.node.span, 'narrower');
+      continue;
+    }
+    // A class of the same category that maps more of the rule's fields wins (e.g. `network where
+    // dns.question.name ...` is a DNS lookup, FM §1), its narrowing declared like any other.
+    for (const cls of ctx.mapping.classes) {
+      if (cls === choice.cls || mapped(cls) <= mapped(choice.cls)) continue;
+      const alt = chooseClass({ ...ctx.mapping, classes: [cls] }, { ...facts, category: cat });
+      if (alt) choice = alt;
+    }
     if (out.some((o) => o.cls === choice.cls)) continue;
     for (const l of choice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
     out.push({ cls: choice.cls, implied: choice.implied, filter: { ...filter, category: cat } });
@@ -997,7 +1013,8 @@ function renderBranches(
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
       if (sub.diagnostics.some((d) => d.code === 'EQL3216')) {
-        ctx.note('EQL3217', `${cls.source.table} is left out of the union: it holds no event this filter can match`, filter.span);
+        // Nothing Defender records is lost, but the rule's events of a kind Defender does not record are.
+        ctx.approximate('EQL3217', `${cls.source.table} is left out of the union: it holds no event this filter can match`, filter.span, 'narrower');
         continue;
       }
       inexpressible++;
