@@ -76,6 +76,8 @@ export const CODES = {
   EQL3213: { severity: 'warning', title: 'missing-event step left out' },
   EQL3214: { severity: 'error', title: 'sequence step over several Defender tables' },
   EQL3215: { severity: 'warning', title: 'sequence matched with scan' },
+  EQL3216: { severity: 'error', title: 'no Defender event can match the filter' },
+  EQL3217: { severity: 'warning', title: 'table without matching events left out of a union' },
   // s1ql
   EQL3401: { severity: 'error', title: 'S1QL has no ordered event correlation' },
   EQL3402: { severity: 'error', title: 'field has no S1QL 1.0 name' },

@@ -9,6 +9,7 @@ import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } fro
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
+import { walk } from '../ir/walk.js';
 
 // ---- literals -------------------------------------------------------------------------------
 
@@ -642,6 +643,7 @@ class FilterRenderer {
       case 'endsWith':
       case 'stringContains': {
         const sub = rest[0];
+        if (a0 && sub && sub.kind !== 'Literal') return this.substringOfValue(e, a0, sub, pos);
         if (!a0 || !sub || sub.kind !== 'Literal' || typeof sub.value !== 'string') return this.unsupported(`${e.name} with a non-literal argument`, e.span);
         if (a0.kind === 'Field') {
           const s = this.special(a0, e, pos);
@@ -679,6 +681,24 @@ class FilterRenderer {
         return this.guarded(atom(v.t), v.guards);
       }
     }
+  }
+
+  /** startsWith/endsWith/stringContains whose second argument is a field or expression (compared row by row). */
+  private substringOfValue(e: Extract<Expr, { kind: 'Call' }>, a0: Expr, sub: Expr, pos: boolean): Cond {
+    for (const x of [a0, sub])
+      if (x.kind === 'Field') {
+        const s = this.special(x, e, pos);
+        if (s) return s;
+      }
+    const l = this.value(a0);
+    const r = this.value(sub);
+    if (l.type !== 'string' || r.type !== 'string') return this.unsupported(`${e.name} on a value that is not a string`, e.span);
+    const op = { startsWith: 'startswith_cs', endsWith: 'endswith_cs', stringContains: 'contains_cs' }[e.name as 'startsWith'];
+    // tolower on both sides: the case-insensitive operators fold ASCII only, and the value is not known here.
+    const [lt, rt] = e.caseInsensitive ? [`tolower(${l.t})`, `tolower(${r.t})`] : [l.t, r.t];
+    // Every string starts with "": the guards keep a missing second value false, as in Elasticsearch.
+    if (r.missing === '') this.approx('EQL3205', 'Defender stores a missing string as ""; a present but empty value counts as missing', e.span, pos, false);
+    return this.guarded(atom(`${lt} ${op} ${rt}`, `${lt} !${op} ${rt}`), [...l.guards, ...r.guards]);
   }
 
   callValue(e: Extract<Expr, { kind: 'Call' }>): Val {
@@ -873,6 +893,13 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
     r.touch('ActionType');
   }
   const conjuncts = conjunctsOf(filter.where).filter((c) => !implied.has(c));
+  // A conjunct that folds to false (a value the table never holds, e.g. an event.action with no Defender
+  // ActionType): no row can match, which is no rule at all.
+  const never = (cond: Cond, c: Expr) => {
+    if (cond.t !== 'false') return;
+    ctx.unsupported('EQL3216', `${table} holds no event this filter can match (this condition is never true there)`, c.span);
+    throw new Unsupported();
+  };
   // host.os.type as a plain top-level test: a semi-join with DeviceInfo (or, with --kql-os drop, nothing).
   const osConds: Cond[] = [];
   const rest: Expr[] = [];
@@ -886,6 +913,7 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
       const before = r.needsOsLookup;
       const cond = r.cond(c, true);
       r.needsOsLookup = before;
+      never(cond, c);
       osConds.push(cond);
       if (onlyWindows(c)) r.windowsOnly = true;
     } else rest.push(c);
@@ -894,6 +922,7 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   const wheres: string[] = [];
   for (const c of rest) {
     const cond = r.cond(c, true);
+    never(cond, c);
     if (cond.t === 'true') continue;
     wrote++;
     wheres.push(`| where ${cond.t}`);
@@ -929,9 +958,24 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
     cats = ec ? ec.values : [...new Set(ctx.mapping.classes.map((c) => [c.when.category].flat()[0]).filter((c): c is string => typeof c === 'string'))];
   }
   const out: { cls: EventClass; implied: Set<Expr>; filter: EventFilter }[] = [];
+  // The rule's data fields (classifying event.* fields are what chose the class in the first place).
+  const fields = [...new Set([...walk(filter.where)].flatMap((e) => (e.kind === 'Field' && !e.name.startsWith('event.') ? [e.name] : [])))];
+  const mapped = (cls: EventClass) => fields.filter((f) => fieldMapping(ctx.mapping, cls, f)).length;
   for (const cat of cats) {
-    const choice = chooseClass(ctx.mapping, { ...facts, category: cat });
-    if (!choice) continue;
+    let choice = chooseClass(ctx.mapping, { ...facts, category: cat });
+    if (!choice) {
+      // A category the rule lists but Defender has no table for: its events are not matched.
+      if (cats.length > 1 && filter.category === null && facts.values.has('event.category'))
+        ctx.approximate('EQL3210', `no Defender table holds ${cat} events; they are left out of the union`, facts.values.get('event.category')!.node.span, 'narrower');
+      continue;
+    }
+    // A class of the same category that maps more of the rule's fields wins (e.g. `network where
+    // dns.question.name ...` is a DNS lookup, FM §1), its narrowing declared like any other.
+    for (const cls of ctx.mapping.classes) {
+      if (cls === choice.cls || mapped(cls) <= mapped(choice.cls)) continue;
+      const alt = chooseClass({ ...ctx.mapping, classes: [cls] }, { ...facts, category: cat });
+      if (alt) choice = alt;
+    }
     if (out.some((o) => o.cls === choice.cls)) continue;
     for (const l of choice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
     out.push({ cls: choice.cls, implied: choice.implied, filter: { ...filter, category: cat } });
@@ -939,20 +983,28 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
   return out;
 }
 
-function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: string; touched: string[] } {
-  const classes = classesFor(filter, ctx);
-  if (!classes.length) {
-    ctx.unsupported('EQL3003', `no Defender table holds ${filter.category ?? 'any'} events of this kind`, filter.span);
-    throw new Unsupported();
-  }
+/**
+ * Render a filter over each of its classes. One class renders in place; with several, a branch none of whose
+ * conditions is expressible is left out (declared, narrower) and the rest are unioned. `extra` adds stages
+ * per branch (sequence step and key columns); a branch whose extra throws Unsupported abandons the query.
+ */
+function renderBranches(
+  filter: EventFilter,
+  classes: { cls: EventClass; implied: Set<Expr> }[],
+  ctx: TranslateContext,
+  extra: (cls: EventClass, ctx: TranslateContext) => { stages: string[]; touched: string[] } = () => ({ stages: [], touched: [] }),
+): { branches: string[][]; touched: string[] } {
+  const touched: string[] = [];
+  const add = (cols: string[]) => cols.forEach((t) => touched.includes(t) || touched.push(t));
   if (classes.length === 1) {
     const { cls, implied } = classes[0]!;
     const rf = renderFilter(filter, cls, implied, ctx);
-    return { text: [rf.table, ...rf.stages].join('\n'), touched: rf.touched };
+    const x = extra(cls, ctx);
+    add([...rf.touched, ...x.touched]);
+    return { branches: [[rf.table, ...rf.stages, ...x.stages]], touched };
   }
-  // `any`: one branch per table; a branch none of whose conditions is expressible is left out (declared).
-  const branches: string[] = [];
-  const touched: string[] = [];
+  const branches: string[][] = [];
+  let inexpressible = 0;
   for (const { cls, implied } of classes) {
     const sub = new Ledger(ctx.target, ctx.mapping, ctx.options);
     let rf: RenderedFilter;
@@ -960,18 +1012,39 @@ function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: s
       rf = renderFilter(filter, cls, implied, sub);
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
+      if (sub.diagnostics.some((d) => d.code === 'EQL3216')) {
+        // Nothing Defender records is lost, but the rule's events of a kind Defender does not record are.
+        ctx.approximate('EQL3217', `${cls.source.table} is left out of the union: it holds no event this filter can match`, filter.span, 'narrower');
+        continue;
+      }
+      inexpressible++;
       ctx.approximate('EQL3210', `${cls.source.table} is left out of the union: ${sub.diagnostics.find((d) => d.severity === 'error')?.message ?? 'not expressible'}`, filter.span, 'narrower');
       continue;
     }
     ctx.diagnostics.push(...sub.diagnostics);
-    branches.push(`(${[rf.table, ...rf.stages].join(' ')})`);
-    for (const t of rf.touched) if (!touched.includes(t)) touched.push(t);
+    const x = extra(cls, ctx);
+    branches.push([rf.table, ...rf.stages, ...x.stages]);
+    add([...rf.touched, ...x.touched]);
   }
   if (!branches.length) {
-    ctx.unsupported('EQL3003', 'no Defender table can express this filter', filter.span);
+    if (!inexpressible) ctx.unsupported('EQL3216', 'no Defender table holds an event this filter can match', filter.span);
+    else ctx.unsupported('EQL3003', 'no Defender table can express this filter', filter.span);
     throw new Unsupported();
   }
-  return { text: branches.length === 1 ? branches[0]!.slice(1, -1) : `union\n  ${branches.join(',\n  ')}`, touched };
+  return { branches, touched };
+}
+
+/** One branch as a pipeline on its own lines; several as a union of one-line branches. */
+const unionOf = (branches: string[][]) => (branches.length === 1 ? branches[0]!.join('\n') : `union\n  ${branches.map((b) => `(${b.join(' ')})`).join(',\n  ')}`);
+
+function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: string; touched: string[] } {
+  const classes = classesFor(filter, ctx);
+  if (!classes.length) {
+    ctx.unsupported('EQL3003', `no Defender table holds ${filter.category ?? 'any'} events of this kind`, filter.span);
+    throw new Unsupported();
+  }
+  const { branches, touched } = renderBranches(filter, classes, ctx);
+  return { text: unionOf(branches), touched };
 }
 
 /** The column mapping of a sequence key in one class, or null when Defender has no column for it. */
@@ -997,23 +1070,24 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
     ctx.unsupported('EQL3007', 'a sequence without positive steps', seq.span);
     throw new Unsupported();
   }
-  const branches: string[] = [];
+  const branches: string[][] = [];
   const touched: string[] = [];
   let keyCount = -1;
+  // A step over several tables (`any`, event.category lists) is a union of its branches, all with one step number.
   const chosen = positives.map((step) => {
     const classes = classesFor(step.filter, ctx);
-    if (classes.length !== 1) {
-      ctx.unsupported(classes.length ? 'EQL3214' : 'EQL3003', classes.length ? 'a sequence step over several Defender tables' : `no Defender table holds ${step.filter.category ?? 'any'} events of this kind`, step.filter.span);
+    if (!classes.length) {
+      ctx.unsupported('EQL3003', `no Defender table holds ${step.filter.category ?? 'any'} events of this kind`, step.filter.span);
       throw new Unsupported();
     }
-    return classes[0]!;
+    return classes;
   });
   // A key position Defender cannot fill in every step is left out: fewer keys can only join more events.
   const keyCountAll = seq.by.length + (positives[0]?.by.length ?? 0);
   const usable = Array.from({ length: keyCountAll }, (_, j) =>
     positives.every((step, i) => {
       const k = [...seq.by, ...step.by][j];
-      return k !== undefined && keyMapping(k, chosen[i]!.cls, ctx) !== null;
+      return k !== undefined && chosen[i]!.every(({ cls }) => keyMapping(k, cls, ctx) !== null);
     }),
   );
   usable.forEach((ok, j) => {
@@ -1022,17 +1096,18 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
     ctx.approximate('EQL3211', `the sequence key ${k.kind === 'Field' ? k.name : 'expression'} has no Defender column in every step and is left out`, k.span, 'wider');
   });
   positives.forEach((step, i) => {
-    const { cls, implied } = chosen[i]!;
-    const rf = renderFilter(step.filter, cls, implied, ctx);
-    const keys = [...seq.by, ...step.by].filter((_, j) => usable[j]).flatMap((k) => keyColumns(k, cls, ctx));
-    if (keyCount >= 0 && keys.length !== keyCount) {
-      ctx.unsupported('EQL3211', 'the sequence keys have different shapes in Defender tables', step.span);
-      throw new Unsupported();
-    }
-    keyCount = keys.length;
-    const ext = [`SequenceStep = ${i + 1}`, ...keys.map((k, j) => `SequenceKey${j + 1} = ${k}`)].join(', ');
-    branches.push(`(${[rf.table, ...rf.stages, `| extend ${ext}`].join(' ')})`);
-    for (const t of [...rf.touched, ...keys]) if (!touched.includes(t)) touched.push(t);
+    const rendered = renderBranches(step.filter, chosen[i]!, ctx, (cls, lctx) => {
+      const keys = [...seq.by, ...step.by].filter((_, j) => usable[j]).flatMap((k) => keyColumns(k, cls, lctx));
+      if (keyCount >= 0 && keys.length !== keyCount) {
+        lctx.unsupported('EQL3211', 'the sequence keys have different shapes in Defender tables', step.span);
+        throw new Unsupported();
+      }
+      keyCount = keys.length;
+      const ext = [`SequenceStep = ${i + 1}`, ...keys.map((k, j) => `SequenceKey${j + 1} = ${k}`)].join(', ');
+      return { stages: [`| extend ${ext}`], touched: keys };
+    });
+    branches.push(...rendered.branches);
+    for (const t of rendered.touched) if (!touched.includes(t)) touched.push(t);
   });
   const keyNames = Array.from({ length: keyCount }, (_, j) => `SequenceKey${j + 1}`);
   // runs=n repeats a step n times (as Elasticsearch expands it).
@@ -1047,7 +1122,7 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   });
   ctx.approximate('EQL3215', "scan keeps one partial match per step and key, replacing it when a newer event matches the same step; that this equals Elasticsearch's sequence bookkeeping is not verified", seq.span, 'different');
   const text = [
-    branches.length === 1 ? branches[0]!.slice(1, -1) : `union\n  ${branches.join(',\n  ')}`,
+    unionOf(branches),
     `| sort by ${[...keyNames, 'Timestamp'].map((k) => `${k} asc`).join(', ')}`,
     '| scan with_match_id = MatchId with (',
     ...steps,

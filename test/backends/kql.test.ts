@@ -181,6 +181,51 @@ test('sequences: scan over a union, keys compared, maxspan bounded; until and mi
   assertValid(t, 'sequence');
 });
 
+test('a sequence step over several tables is a union whose branches carry the same step number', () => {
+  const t = kql('sequence by process.entity_id [process where event.type == "start" and process.name == "a"] [any where event.category in ("file", "library") and process.name == "b"]');
+  const out = t.output!;
+  assert.ok(out.includes('(DeviceFileEvents | where InitiatingProcessFileName == "b" | extend SequenceStep = 2, SequenceKey1 = DeviceId, SequenceKey2 = InitiatingProcessId, SequenceKey3 = InitiatingProcessCreationTime)'), out);
+  assert.ok(out.includes('(DeviceImageLoadEvents | where InitiatingProcessFileName == "b" | extend SequenceStep = 2,'), out);
+  assert.ok(out.includes('(DeviceProcessEvents | where FileName == "a" | extend SequenceStep = 1, SequenceKey1 = DeviceId, SequenceKey2 = ProcessId, SequenceKey3 = ProcessCreationTime)'), out);
+  assertValid(t, 'sequence with a union step');
+});
+
+test('startsWith/endsWith/stringContains against another field: row-wise _cs operators, both values guarded', () => {
+  const ci = kql('process where event.type == "start" and startsWith~(process.executable, process.parent.executable)');
+  assert.equal(wheres(ci), ['isnotempty(FolderPath) and isnotempty(InitiatingProcessFolderPath) and tolower(FolderPath) startswith_cs tolower(InitiatingProcessFolderPath)']);
+  // Every string starts with "": a present but empty second value is indistinguishable from a missing one.
+  assert.is(ci.diagnostics.find((d) => d.code === 'EQL3205')?.direction, 'narrower');
+  const neg = kql('process where event.type == "start" and not endsWith(process.executable, process.name)');
+  assert.equal(wheres(neg), ['isempty(FolderPath) or isempty(FileName) or FolderPath !endswith_cs FileName']);
+  assertValid(ci, 'startsWith~');
+  assertValid(neg, 'not endsWith');
+});
+
+test('a filter no Defender event can match is unsupported, not `where false`; such union branches are left out', () => {
+  const t = kql('file where event.action == "open" and file.name == "x"');
+  assert.is(t.status, 'unsupported');
+  assert.ok(codes(t).includes('EQL3216'));
+  const u = kql('any where event.category in ("file", "process") and event.action == "exec" and process.name == "a"');
+  assert.not.ok(/\bwhere false\b/.test(u.output!), u.output!);
+  // Declared narrower: the rule's file events with action "exec", if any exist, are not matched.
+  assert.is(u.diagnostics.find((d) => d.code === 'EQL3217')?.direction, 'narrower');
+  assert.ok(u.output!.startsWith('DeviceProcessEvents\n'), u.output!);
+});
+
+test('a network filter on dns.question.name reads the DNS events; driver loads are DeviceEvents DriverLoad', () => {
+  const dns = kql('network where dns.question.name : "*.example"');
+  assert.ok(dns.output!.startsWith('DeviceEvents\n| where ActionType == "DnsQueryResponse"\n'), dns.output!);
+  assert.is(dns.diagnostics.find((d) => d.code === 'EQL3004')?.direction, 'narrower');
+  // An explicit event.action keeps its own class.
+  assert.ok(kql('network where event.action == "connection_attempted" and destination.port == 445').output!.startsWith('DeviceNetworkEvents\n'));
+  const drv = kql('driver where dll.name : "evil.sys"');
+  assert.equal(wheres(drv), ['ActionType == "DriverLoad"', 'FileName =~ "evil.sys"']);
+  assertValid(drv, 'driver');
+  // A listed category without a Defender table is declared, not silently left out of the union.
+  const u = kql('any where event.category in ("process", "iam") and process.name == "a"');
+  assert.is(u.diagnostics.find((d) => d.code === 'EQL3210')?.direction, 'narrower');
+});
+
 // ---- Microsoft's parser ----
 
 test("every golden case, in every variant, parses and binds with Microsoft's Kusto parser", () => {
@@ -192,9 +237,10 @@ test("every golden case, in every variant, parses and binds with Microsoft's Kus
     }
 });
 
-// The issue's target is 90%; 643/769 (83.6%) convert today (the rest: cloud/iam/config categories with no
-// Defender table, process end/change events, sequence steps over several tables). This is a regression floor.
-test('corpus: at least 83% of the rules convert, and every output parses and binds', () => {
+// The issue's target is 90%; 632/769 (82.2%) convert (the rest: cloud/iam/config categories with no Defender
+// table, process end/change and file open events Defender does not record, fields without columns). This is a
+// regression floor.
+test('corpus: at least 82% of the rules convert, and every output parses and binds', () => {
   const dir = shared('corpus');
   if (!dir) return;
   const { rules } = loadRules([dir]);
@@ -211,7 +257,7 @@ test('corpus: at least 83% of the rules convert, and every output parses and bin
     if (errs.length) problems.push(`${r.source.path}\n${t.output}\n${formatKustoProblems(errs)}`);
   }
   assert.ok(!problems.length, `${problems.length} outputs rejected:\n${problems.slice(0, 5).join('\n\n')}`);
-  assert.ok(converted / total >= 0.83, `${converted}/${total} converted`);
+  assert.ok(converted / total >= 0.82, `${converted}/${total} converted`);
 });
 
 test.run();
