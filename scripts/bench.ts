@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { compileMatcher, loadRules, parseQuery, readEvents, replay } from '../src/index.js';
 import { corpusDir } from './corpus.js';
 
+import { BACKENDS } from '../src/backends/index.js';
+import { convertRule } from '../src/convert.js';
+import type { TargetId } from '../src/translate/core.js';
+import { INTERPRETERS, verifyRules } from '../src/verify/index.js';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface BenchInput {
@@ -157,7 +162,53 @@ function benchSequence() {
   console.log(`  time ratio 4M/1M: ${(b!.ms / a!.ms).toFixed(2)} (linear = 4.00); heap ratio: ${(b!.heapMb / Math.max(a!.heapMb, 0.1)).toFixed(2)} (bounded ~ 1)`);
 }
 
-const SECTIONS: Record<string, (input: BenchInput) => void | Promise<void>> = { parse: benchParse, replay: benchReplay, sequence: benchSequence };
+/** Conversions per second per target, against the parse rate of the same rules measured in this run. */
+function benchConvert() {
+  const dir = corpusDir();
+  const { rules } = loadRules([dir ?? join(root, 'golden')]);
+  const parsed = rules.filter((r) => r.query);
+  const parse = measure(parsed.length, () => {
+    for (const r of parsed) parseQuery(r.source.query);
+  });
+  console.log(`## convert  (${parsed.length} rules from ${dir ?? 'golden/'})`);
+  console.log(`  baseline parseQuery: ${fmt(parse)} rules/s`);
+  for (const target of Object.keys(BACKENDS) as TargetId[]) {
+    const rate = measure(parsed.length, () => {
+      for (const r of parsed) convertRule(r, [target]);
+    }, 2000);
+    console.log(`  ${target.padEnd(5)}: ${fmt(rate)} conversions/s; whole set in ${((parsed.length / rate) * 1000).toFixed(0)} ms (${(parse / rate).toFixed(1)}x the parse time)`);
+  }
+}
+
+/** Verifying the whole corpus against every target with an interpreter (goal: under 5 minutes on 2 cores). */
+function benchVerify() {
+  const dir = corpusDir();
+  const { rules } = loadRules([dir ?? join(root, 'golden')]);
+  const parsed = rules.filter((r) => r.query);
+  const targets = (Object.keys(BACKENDS) as TargetId[]).filter((t) => INTERPRETERS[t]);
+  const t0 = performance.now();
+  for (const r of parsed) convertRule(r, targets);
+  const convertMs = performance.now() - t0;
+  console.log(`## verify  (${parsed.length} rules × ${targets.join(', ')})`);
+  let total = 0;
+  for (const target of targets) {
+    const start = performance.now();
+    const report = verifyRules(parsed, { targets: [target] });
+    const ms = performance.now() - start;
+    total += ms;
+    const s = report.summary[target]!;
+    console.log(`  ${target.padEnd(5)}: ${(ms / 1000).toFixed(1)} s (${s.agree} agree, ${s.disagree} disagree, ${s['not-checked']} not checked)`);
+  }
+  console.log(`  all targets: ${(total / 1000).toFixed(1)} s (goal < 300 s); ${(total / convertMs).toFixed(0)}x the time to only convert them`);
+}
+
+const SECTIONS: Record<string, (input: BenchInput) => void | Promise<void>> = {
+  parse: benchParse,
+  replay: benchReplay,
+  sequence: benchSequence,
+  convert: benchConvert,
+  verify: benchVerify,
+};
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in SECTIONS));

@@ -5,6 +5,10 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadRules, checkParsed, type ParsedRule, type Diagnostic } from '../src/index.js';
 import { CODES } from '../src/diagnostics.js';
+import { BACKENDS } from '../src/backends/index.js';
+import { convertRule } from '../src/convert.js';
+import type { TargetId } from '../src/translate/core.js';
+import { INTERPRETERS, verifyRules } from '../src/verify/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -44,7 +48,48 @@ function sectionCheck(rules: ParsedRule[]) {
   }
 }
 
-const SECTIONS: ((rules: ParsedRule[], files: Diagnostic[]) => void)[] = [sectionParse, sectionCheck];
+/** Per target and variant: how many rules convert exactly, approximately or not at all, and why not. */
+function sectionConvert(rules: ParsedRule[]) {
+  console.log('\n## convert');
+  for (const backend of Object.values(BACKENDS)) {
+    for (const variant of backend.variants) {
+      const results = rules.flatMap((r) => convertRule(r, [backend.id], variant.options));
+      const by = (s: string) => results.filter((r) => r.status === s).length;
+      const converted = by('exact') + by('approximate');
+      const label = `${backend.id}${backend.variants.length > 1 ? ` (${variant.name})` : ''}`;
+      console.log(`${label}: ${by('exact')} exact, ${by('approximate')} approximate, ${by('unsupported')} unsupported — ${((100 * converted) / results.length).toFixed(1)}% convert`);
+      const reasons = results
+        .filter((r) => r.status === 'unsupported')
+        .map((r) => r.diagnostics.find((d) => d.severity === 'error'))
+        .filter((d): d is Diagnostic => !!d);
+      for (const [why, n] of countBy(reasons, (d) => `${d.code} ${CODES[d.code as keyof typeof CODES]?.title ?? d.message}`).slice(0, 8)) console.log(`    ${n}\t${why}`);
+      const approx = results.flatMap((r) => (r.status === 'approximate' ? r.diagnostics.filter((d) => d.severity === 'warning' && d.code.startsWith('EQL3')) : []));
+      for (const [why, n] of countBy(approx, (d) => `${d.code} ${CODES[d.code as keyof typeof CODES]?.title ?? ''}`).slice(0, 5)) console.log(`    ~${n}\t${why}`);
+    }
+  }
+}
+
+/** Verify every rule against every target with an interpreter: agreement with the native matcher. */
+function sectionVerify(rules: ParsedRule[]) {
+  if (process.argv.includes('--no-verify')) return;
+  console.log('\n## verify');
+  for (const target of Object.keys(BACKENDS) as TargetId[]) {
+    if (!INTERPRETERS[target]) {
+      console.log(`${target}: no interpreter yet`);
+      continue;
+    }
+    const started = Date.now();
+    const report = verifyRules(rules.filter((r) => r.query), { targets: [target] });
+    const s = report.summary[target]!;
+    const bugs = report.results.filter((r) => r.bug);
+    const exactDisagree = report.results.filter((r) => r.status === 'exact' && r.verdict === 'disagree').length;
+    console.log(`${target}: ${s.agree} agree, ${s.disagree} disagree (${exactDisagree} on exact results, ${bugs.length} bugs), ${s['not-checked']} not checked — ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    for (const b of bugs.slice(0, 10)) console.log(`    BUG ${b.path}: ${b.reason ?? JSON.stringify(b.counterexample).slice(0, 300)}`);
+    for (const [why, n] of countBy(report.results.filter((r) => r.verdict === 'not-checked'), (r) => r.reason ?? '?').slice(0, 5)) console.log(`    not checked ${n}\t${why}`);
+  }
+}
+
+const SECTIONS: ((rules: ParsedRule[], files: Diagnostic[]) => void)[] = [sectionParse, sectionCheck, sectionConvert, sectionVerify];
 
 function run() {
   const dir = corpusDir();

@@ -13,7 +13,6 @@ import { BACKENDS } from './backends/index.js';
 import { diff, renderDiffText } from './diff.js';
 import { reportData, renderReport } from './report.js';
 import { renderVerifyText, verifyJson, verifyPairs, verifyRules, type VendorPair } from './verify/index.js';
-import './verify/interpreters.js';
 import { readEvents } from './matcher/events.js';
 import { replay, replayRules, resultLine } from './replay.js';
 

@@ -4,7 +4,6 @@ import * as assert from 'uvu/assert';
 import { BACKENDS } from '../src/backends/index.js';
 import type { TargetId } from '../src/translate/core.js';
 import { INTERPRETERS, verifyRules } from '../src/verify/index.js';
-import '../src/verify/interpreters.js';
 import { goldenCases } from './helpers/golden.js';
 
 const cases = goldenCases();

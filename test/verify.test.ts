@@ -100,6 +100,12 @@ test('an output that does not parse is a bug', () => {
   assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
 });
 
+test('a rule the native matcher cannot run has no reference: not checked, never a bug', () => {
+  const r = verify('process where process.name regex "a&b"');
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['not-checked', false]);
+  assert.match(r.results[0]!.reason!, /native matcher cannot run/);
+});
+
 test('user events join the generated ones', () => {
   mutate = (t) => t.replace('"x"', '"y"');
   const r = verifyRules(rule('process where process.name == "x"'), { targets: [FAKE], userEvents: [{ '@timestamp': 1, 'event.category': 'process', 'process.name': 'y' }] });

@@ -1,10 +1,11 @@
 // Sigma backend: one Sigma rule per event query; a sequence (or sample) becomes a correlation rule followed by
 // its base rules in one multi-document YAML. Field and log-source facts live in mappings/sigma.yaml.
 // Syntax facts: ../shared/research/target-syntax.md §2 (TS), semantics notes in docs/sigma.md.
+import { createHash } from 'node:crypto';
 import type { DiagCode } from '../diagnostics.js';
 import type { Duration, EventFilter, Expr, GlobPart, Pattern, Span } from '../ir/nodes.js';
 import type { RuleMeta } from '../rules.js';
-import { filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
+import { conjunctsOf, filterFacts, TranslateContext, Unsupported, type Backend, type Direction, type RuleInput } from '../translate/core.js';
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 
 // ---- tables ---------------------------------------------------------------------------------
@@ -101,6 +102,9 @@ function yamlText(s: string): string {
   return /^[A-Za-z0-9][A-Za-z0-9 ,()._/+-]*$/.test(s) && !s.endsWith(' ') ? s : yamlString(s);
 }
 
+/** Values without repeats (`?dll.name : "x" or file.name : "x"` can land on one Sigma field twice). */
+const uniqueValues = (vs: readonly Value[]) => vs.filter((v, i) => vs.findIndex((w) => yamlValue(w) === yamlValue(v)) === i);
+
 function yamlValue(v: Value): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return yamlString('raw' in v ? v.raw : encodeSigmaString(v.str));
@@ -164,10 +168,8 @@ const abbreviation = (field: string) => ABBREVIATION[field] ?? field.replace(/([
 
 interface Detection {
   logsource: Record<string, string>;
-  /** Search identifiers in order, then the condition. */
-  searches: [string, SearchValue][];
-  condition: string;
-  className: string;
+  /** One condition, or the alternatives of a query split over branches that share this log source. */
+  conds: Cond[];
   cls: EventClass;
 }
 type SearchMap = [string, Value[]][];
@@ -201,7 +203,7 @@ class FilterTranslator {
       this.ctx.unsupported('EQL3112', 'the event filter has no condition beyond its log source, and a Sigma detection needs one', span);
       throw new Unsupported();
     }
-    this.ctx.note('EQL3114', `the filter has no condition beyond its log source; every ${String(this.cls.source.category)} event carries ${always}, which selects them all`, span);
+    this.ctx.note('EQL3114', `the filter has no condition beyond its log source; every ${String(this.cls.source.category ?? this.cls.name)} event carries ${always}, which selects them all`, span);
     return { t: 'item', item: { field: always, modifiers: ['exists'], values: [true] } };
   }
 
@@ -229,7 +231,7 @@ class FilterTranslator {
     // a : "x" or a : "y" is one item with a list of values.
     const items = out.map((c) => (c.t === 'item' && !c.item.modifiers.includes('exists') ? c.item : null));
     if (op === 'or' && items.every((i) => i && itemKey(i) === itemKey(items[0]!)))
-      return { t: 'item', item: { ...items[0]!, values: items.flatMap((i) => i!.values) } };
+      return { t: 'item', item: { ...items[0]!, values: uniqueValues(items.flatMap((i) => i!.values)) } };
     return { t: op, args: out };
   }
 
@@ -279,7 +281,7 @@ class FilterTranslator {
   private field(e: Expr): { name: string; fm: FieldMapping } | null {
     if (e.kind !== 'Field') return this.unsupported('EQL3105', 'Sigma compares fields with values only; this operand is computed', e.span);
     const fm = fieldMapping(this.mapping, this.cls, e.name);
-    if (!fm) return this.cannot('EQL3101', `${e.name} has no field in Sigma's ${String(this.cls.source.category)} taxonomy`, e.span);
+    if (!fm) return this.cannot('EQL3101', `${e.name} has no field in Sigma's ${String(this.cls.source.category ?? this.cls.name)} taxonomy`, e.span);
     if (Array.isArray(fm.field)) return this.unsupported('EQL3105', `the mapping gives several Sigma fields for ${e.name}; the sigma backend needs one`, e.span);
     if (fm.lossy) this.approximate('EQL3006', `${e.name} is rendered as ${fm.field}: ${fm.lossy.reason}`, e.span, fm.lossy.direction);
     return { name: e.name, fm };
@@ -295,6 +297,19 @@ class FilterTranslator {
 
   /** Strings (as token lists) through the field's transform, then one item with the shape modifiers. */
   private strings(f: { name: string; fm: FieldMapping }, values: { tokens: Token[] }[], cased: boolean, span: Span): Cond | null {
+    // An enumeration spelled differently by the target (event.action -> EventID): exact values only.
+    const spellings = f.fm.values;
+    if (spellings) {
+      const mapped: { tokens: Token[] }[] = [];
+      for (const v of values) {
+        const shape = shapeOf(v.tokens);
+        const text = shape?.shape === 'exact' ? shape.text : null;
+        const key = text === null ? undefined : Object.keys(spellings).find((k) => (cased ? k === text : k.toLowerCase() === text.toLowerCase()));
+        if (key === undefined) return this.cannot('EQL3101', `${f.name} ${text === null ? 'patterns' : JSON.stringify(text)} has no ${String(f.fm.field)} value in the sigma mapping`, span);
+        for (const t of [spellings[key]!].flat()) mapped.push({ tokens: lit(t) });
+      }
+      values = mapped;
+    }
     const out: Token[][] = [];
     let wider = false;
     let separatorUsed = false;
@@ -325,6 +340,13 @@ class FilterTranslator {
         case 'cmdline':
           out.push(normalise([STAR, ...v.tokens, STAR]));
           break;
+        case 'first_segment': {
+          // The ECS value is the text before the first dot of the target field: `<value>.` is its prefix.
+          const shape = shapeOf(v.tokens);
+          if (shape?.shape !== 'exact' || shape.text.includes('.')) return this.cannot('EQL3101', `${f.name} is the part of ${String(f.fm.field)} before its first dot; only a plain value can be matched there`, span);
+          out.push([{ lit: shape.text + '.' }, STAR]);
+          break;
+        }
         case 'hive':
           out.push(this.hive(v.tokens, span));
           break;
@@ -340,6 +362,9 @@ class FilterTranslator {
     if (wider) this.approximate('EQL3104', `a wildcard in ${f.name} can match a path separator in ${String(f.fm.field)}`, span, 'wider');
     if (separatorUsed && !this.osKnown)
       this.approximate('EQL3103', `the rule's OS is unknown, so ${f.name} is matched after either path separator (\\ and /)`, span, 'wider');
+    // A numeric field (EventID) compared with a digit string: Sigma compares it as the number it is.
+    if (f.fm.type === 'number' && !transform && out.every((t) => t.length === 1 && 'lit' in t[0]! && /^(0|[1-9]\d{0,14})$/.test(t[0].lit)))
+      return { t: 'item', item: { field: f.fm.field as string, modifiers: [], values: out.map((t) => Number((t[0] as { lit: string }).lit)) } };
     const shapes = out.map(shapeOf);
     const modifiers: string[] = [];
     let rendered: Value[];
@@ -517,6 +542,9 @@ function firstField(s: SearchValue): string {
 class Layout {
   readonly searches: [string, SearchValue][] = [];
 
+  /** `globs`: exclusions may be written `not 1 of filter_*` (only when one condition owns every filter). */
+  constructor(private readonly globs = true) {}
+
   private add(prefix: string, s: SearchValue): string {
     const base = `${prefix}_${abbreviation(firstField(s))}`;
     let name = base;
@@ -537,7 +565,7 @@ class Layout {
   }
 
   /** SigmaHQ shape: `selection` (the positive items), `selection_*` for alternatives, `filter_*` for exclusions. */
-  top(c: Cond): string {
+  top(c: Cond, selection = 'selection'): string {
     const conjuncts = c.t === 'and' ? c.args : [c];
     // Positive items go into one `selection` while they merge; the others get their own identifiers.
     const parts: string[] = [];
@@ -548,8 +576,8 @@ class Layout {
       else rest.push(x);
     }
     if (merged.length) {
-      this.searches.push(['selection', asMap({ t: 'and', args: merged })!]);
-      parts.push('selection');
+      this.searches.push([selection, asMap({ t: 'and', args: merged })!]);
+      parts.push(selection);
     }
     const filters: string[] = [];
     for (const x of rest) {
@@ -566,7 +594,7 @@ class Layout {
         parts.push(x.t === 'or' && !asSearch(x) ? `(${text})` : text);
       }
     }
-    if (filters.length > 1 && this.searches.filter(([k]) => k.startsWith('filter_')).length === filters.length) parts.push('not 1 of filter_*');
+    if (this.globs && filters.length > 1 && this.searches.filter(([k]) => k.startsWith('filter_')).length === filters.length) parts.push('not 1 of filter_*');
     else parts.push(...filters.map((f) => `not ${f}`));
     return parts.join(' and ');
   }
@@ -578,7 +606,8 @@ function osOf(values: readonly string[] | undefined): string[] {
   return (values ?? []).map((v) => v.toLowerCase());
 }
 
-function translateFilter(filter: EventFilter, ctx: TranslateContext): Detection {
+/** `exact`: refuse a class that holds only part of the filter's events (a split branch is then left out instead). */
+function translateFilter(filter: EventFilter, ctx: TranslateContext, exact = false): Detection {
   const mapping = ctx.mapping;
   const facts = filterFacts(filter);
   const consumed = new Set<Expr>();
@@ -592,14 +621,21 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext): Detection 
     }
     if (eventCategory.values.length === 1 && eventCategory.values[0] === category) consumed.add(eventCategory.node);
   }
-  if (category === null) {
-    ctx.unsupported('EQL3003', '`any` events have no Sigma log source: constrain event.category', filter.span);
+  // A class with `requires` (a vendor or event-log source) is chosen only when the filter names those fields.
+  const requires = (c: EventClass) => (Array.isArray(c.source.requires) ? (c.source.requires as string[]) : []);
+  const candidates = { ...mapping, classes: mapping.classes.filter((c) => requires(c).every((f) => facts.values.has(f))) };
+  const choice = chooseClass(candidates, { ...facts, category });
+  if (!choice && category === null) {
+    ctx.unsupported('EQL3003', '`any` events have no Sigma log source: constrain event.category (or the event log, event.code, or integration dataset)', filter.span);
     throw new Unsupported();
   }
-  const choice = chooseClass(mapping, { ...facts, category });
   if (!choice) {
     const constraints = ['event.type', 'event.action'].flatMap((k) => (facts.values.get(k) ? [`${k} ${facts.values.get(k)!.values.join('/')}`] : []));
     ctx.unsupported('EQL3003', `no Sigma log source for ${category} events${constraints.length ? ` with ${constraints.join(', ')}` : ''}`, filter.span);
+    throw new Unsupported();
+  }
+  if (exact && choice.losses.length) {
+    ctx.unsupported('EQL3003', `no Sigma log source holds exactly these ${category ?? 'any'} events (${choice.losses.map((l) => l.message).join('; ')})`, filter.span);
     throw new Unsupported();
   }
   for (const loss of choice.losses) ctx.approximate('EQL3004', loss.message, loss.node?.span ?? filter.span, loss.direction);
@@ -620,10 +656,113 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext): Detection 
   const translator = new FilterTranslator(ctx, mapping, choice.cls, osKnown ? separators : ['\\', '/'], osKnown && separators.length === 1);
   const rest = facts.conjuncts.filter((c) => !choice.implied.has(c) && !consumed.has(c));
   const cond = translator.conjunction(rest, filter.span);
-  const layout = new Layout();
-  const condition = layout.top(cond!);
-  return { logsource, searches: layout.searches, condition, className: choice.cls.name, cls: choice.cls };
+  return { logsource, conds: [cond!], cls: choice.cls };
 }
+
+// ---- queries over several log sources -------------------------------------------------------
+
+/** Top-level fields that name a log source by themselves; a filter constraining one of them is not split. */
+const SOURCE_FIELDS = ['event.code', 'event.dataset', 'data_stream.dataset'];
+/** Fields a branch may constrain to stand alone as a Sigma rule; inside a branch of one category, also its type. */
+const BRANCH_FIELDS = ['event.category', 'event.code'];
+const INNER_BRANCH_FIELDS = [...BRANCH_FIELDS, 'event.type', 'event.action'];
+
+const pseudoFilter = (where: Expr): EventFilter => ({ kind: 'EventFilter', category: null, where, span: where.span });
+
+/** `event.category in ("a", "b")` (or `:` with plain values) as `event.category == "a"`, `== "b"`. */
+function categoryValues(e: Expr): Expr[] | null {
+  const facts = filterFacts(pseudoFilter(e));
+  const cat = facts.values.get('event.category');
+  if (facts.conjuncts.length !== 1 || !cat || cat.values.length < 2) return null;
+  const field = e.kind === 'In' ? e.arg : e.kind === 'Match' ? e.arg : null;
+  if (!field) return null;
+  return cat.values.map((v) => ({ kind: 'Compare', op: '==', left: field, right: { kind: 'Literal', type: 'string', value: v, span: e.span }, span: e.span }));
+}
+
+/** The alternatives of an or (nested ors and category lists flattened), or null when `e` has none. */
+function alternatives(e: Expr): Expr[] | null {
+  if (e.kind !== 'Or') return categoryValues(e);
+  return e.args.flatMap((a) => alternatives(a) ?? [a]);
+}
+
+/**
+ * An `any` filter that ORs branches of different log sources (`(event.category == "file" and …) or
+ * (event.category == "process" and …)`, `event.category in ("library", "driver")`): the filter once per branch,
+ * with the other conjuncts repeated in each. Null when the filter is not of that form.
+ */
+function branches(filter: EventFilter, inner = false): { filter: EventFilter; span: Span }[] | null {
+  if (filter.category !== null) return null;
+  const facts = filterFacts(filter);
+  const cat = facts.values.get('event.category');
+  if (!inner && ((cat && cat.values.length === 1) || SOURCE_FIELDS.some((f) => facts.values.has(f)))) return null;
+  const fields = inner ? INNER_BRANCH_FIELDS : BRANCH_FIELDS;
+  for (const [i, c] of facts.conjuncts.entries()) {
+    const alts = alternatives(c);
+    const standsAlone = (a: Expr) => {
+      const v = filterFacts(pseudoFilter(a)).values;
+      return fields.some((f) => v.get(f)?.values.length === 1);
+    };
+    if (!alts || alts.length < 2 || !alts.every(standsAlone)) continue;
+    const rest = facts.conjuncts.filter((_, j) => j !== i);
+    return alts.map((a) => ({ filter: { ...filter, where: { kind: 'And', args: [...rest, ...conjunctsOf(a)], span: filter.where.span } }, span: a.span }));
+  }
+  return null;
+}
+
+/**
+ * The Sigma detections of a filter: one, or one per log source when the filter ORs branches of different sources
+ * (branches of one source share a detection). A branch without an exact log source is left out (narrower).
+ * `single`: the caller has room for one detection (a correlation step); the others are left out (narrower).
+ */
+function detections(filter: EventFilter, ctx: TranslateContext, single: boolean): Detection[] {
+  const parts = branches(filter);
+  if (!parts) return [translateFilter(filter, ctx)];
+  const kept: { d: Detection; span: Span }[] = [];
+  const dropped: { span: Span; why: string }[] = [];
+  const seen = new Set<string>();
+  // A branch of one category that ORs its event types (`event.category in ("file", "process") and ((event.type ==
+  // "creation" and …) or (event.type == "start" and …))`) is split once more.
+  const queue = parts.map((p) => ({ ...p, inner: false }));
+  for (let part = queue.shift(); part; part = queue.shift()) {
+    const sub = new TranslateContext(ctx.target, ctx.mapping, ctx.options);
+    try {
+      kept.push({ d: translateFilter(part.filter, sub, true), span: part.span });
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      const deeper = part.inner ? null : branches(part.filter, true);
+      if (deeper) queue.unshift(...deeper.map((p) => ({ ...p, inner: true })));
+      else dropped.push({ span: part.span, why: sub.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message).join('; ') });
+      continue;
+    }
+    // The shared conjuncts are translated once per branch: report each of their diagnostics once.
+    for (const d of sub.diagnostics) {
+      const key = `${d.code} ${d.message} ${d.span?.start.offset}`;
+      if (!seen.has(key)) ctx.diagnostics.push(d);
+      seen.add(key);
+    }
+  }
+  if (!kept.length) {
+    for (const d of dropped) ctx.unsupported('EQL3003', `no branch of the query has a Sigma log source: ${d.why}`, d.span);
+    throw new Unsupported();
+  }
+  for (const d of dropped) ctx.approximate('EQL3116', `this branch has no Sigma log source and is left out: ${d.why}`, d.span, 'narrower');
+  const groups = new Map<string, { d: Detection; span: Span }[]>();
+  for (const k of kept) {
+    const key = JSON.stringify(k.d.logsource);
+    groups.set(key, [...(groups.get(key) ?? []), k]);
+  }
+  const merged = [...groups.values()].map((g) => ({ d: { ...g[0]!.d, conds: g.flatMap((x) => x.d.conds) }, spans: g.map((x) => x.span) }));
+  if (single && merged.length > 1) {
+    for (const m of merged.slice(1))
+      for (const span of m.spans) ctx.approximate('EQL3116', `a correlation step is one Sigma rule with one log source (${sourceName(merged[0]!.d)}); this ${sourceName(m.d)} branch is left out`, span, 'narrower');
+    return [merged[0]!.d];
+  }
+  if (merged.length > 1)
+    ctx.note('EQL3115', `the query ORs events of ${merged.length} Sigma log sources (${merged.map((m) => sourceName(m.d)).join(', ')}); Sigma rules have one log source and no rule can OR others, so each source is a rule of its own in this multi-document YAML`, filter.span);
+  return merged.map((m) => m.d);
+}
+
+const sourceName = (d: Detection) => Object.values(d.logsource).join('/');
 
 // ---- YAML documents --------------------------------------------------------------------------
 
@@ -667,10 +806,26 @@ function attackTags(meta: RuleMeta): string[] {
   return [...new Set(tags)];
 }
 
-/** The metadata lines of the main document, split around `logsource`/`detection` or `correlation`. */
-function metadata(meta: RuleMeta): { head: string; tail: string } {
-  let head = `title: ${yamlText(meta.name ?? 'Untitled EQL rule')}\n`;
-  if (meta.rule_id && UUID.test(meta.rule_id)) head += `id: ${meta.rule_id.toLowerCase()}\n`;
+/** UUID version 5 (RFC 9562 §5.5): SHA-1 of the namespace UUID's bytes and the name, with version and variant set. */
+export function uuidV5(namespace: string, name: string): string {
+  const hash = createHash('sha1').update(Buffer.from(namespace.replace(/-/g, ''), 'hex')).update(name, 'utf8').digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const x = hash.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/**
+ * The metadata lines of a document, split around `logsource`/`detection` or `correlation`. `part` n of a split
+ * rule: the first keeps the rule's id, the others get a stable id derived from it (UUIDv5 in the rule's id) and
+ * link back to it as `derived`.
+ */
+function metadata(meta: RuleMeta, part?: { index: number; count: number; source: string }): { head: string; tail: string } {
+  const name = meta.name ?? 'Untitled EQL rule';
+  let head = `title: ${yamlText(part ? `${name} (${part.source}, part ${part.index + 1} of ${part.count})` : name)}\n`;
+  const id = meta.rule_id && UUID.test(meta.rule_id) ? meta.rule_id.toLowerCase() : null;
+  if (id && part && part.index > 0) head += `id: ${uuidV5(id, `eqlport/sigma/part/${part.index + 1}`)}\nrelated:\n${IND}- id: ${id}\n${IND}  type: derived\n`;
+  else if (id) head += `id: ${id}\n`;
   const maturity = typeof meta.metadata.maturity === 'string' ? meta.metadata.maturity : '';
   head += `status: ${STATUS[maturity] ?? 'experimental'}\n`;
   if (meta.description) head += `description: ${yamlText(meta.description.replace(/\s+/g, ' ').trim())}\n`;
@@ -692,9 +847,13 @@ function metadata(meta: RuleMeta): { head: string; tail: string } {
 function detectionYaml(d: Detection): string {
   let out = 'logsource:\n';
   for (const [k, v] of Object.entries(d.logsource)) out += `${IND}${k}: ${yamlText(v)}\n`;
+  // Merged branches share one set of search identifiers: each gets its own `selection_<n>`, and no `1 of` glob
+  // may reach into another branch's filters.
+  const layout = new Layout(d.conds.length === 1);
+  const conditions = d.conds.map((c, i) => layout.top(c, d.conds.length > 1 ? `selection_${i + 1}` : 'selection'));
   out += 'detection:\n';
-  for (const [name, s] of d.searches) out += searchYaml(name, s) + '\n';
-  out += `${IND}condition: ${d.condition}\n`;
+  for (const [name, s] of layout.searches) out += searchYaml(name, s) + '\n';
+  out += `${IND}condition: ${conditions.length === 1 ? conditions[0] : conditions.map((c) => `(${c})`).join(' or ')}\n`;
   return out;
 }
 
@@ -746,7 +905,7 @@ function correlation(rule: RuleInput, ctx: TranslateContext): string {
     window = String(ctx.mapping.settings.default_timespan ?? '1h');
   }
   const base = slug(meta.name ?? 'eql rule');
-  const docs: { name: string; d: Detection }[] = steps.map((s, i) => ({ name: `${base}_step_${i + 1}`, d: translateFilter(s.filter, ctx) }));
+  const docs: { name: string; d: Detection }[] = steps.map((s, i) => ({ name: `${base}_step_${i + 1}`, d: detections(s.filter, ctx, true)[0]! }));
   // Join keys: one group-by field per key position, or an alias when the steps' Sigma fields differ.
   const groupBy: string[] = [];
   const aliases: [string, [string, string][]][] = [];
@@ -811,9 +970,13 @@ function emit(rule: RuleInput, ctx: TranslateContext): string {
   for (const p of rule.query.pipes) ctx.approximate('EQL3109', `Sigma has no result limit; every match is reported instead of "| ${p.name}${p.count !== null ? ' ' + p.count : ''}"`, p.span, 'wider');
   const body = rule.query.body;
   if (body.kind !== 'EventQuery') return correlation(rule, ctx);
-  const d = translateFilter(body.filter, ctx);
-  const { head, tail } = metadata(rule.meta);
-  return head + detectionYaml(d) + tail;
+  const ds = detections(body.filter, ctx, false);
+  return ds
+    .map((d, index) => {
+      const { head, tail } = metadata(rule.meta, ds.length > 1 ? { index, count: ds.length, source: sourceName(d) } : undefined);
+      return head + detectionYaml(d) + tail;
+    })
+    .join('---\n');
 }
 
 export const sigmaBackend: Backend = {

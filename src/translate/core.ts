@@ -120,7 +120,7 @@ export interface FilterFacts {
 }
 
 /** Fields whose top-level equality constraints classify an event. */
-export const CLASSIFYING_FIELDS = ['event.type', 'event.action', 'event.category', 'host.os.type', 'event.dataset', 'data_stream.dataset', 'event.module'];
+export const CLASSIFYING_FIELDS = ['event.type', 'event.action', 'event.category', 'host.os.type', 'event.dataset', 'data_stream.dataset', 'event.module', 'event.code', 'event.provider'];
 
 export function conjunctsOf(e: Expr): readonly Expr[] {
   return e.kind === 'And' ? e.args : e.kind === 'Literal' && e.value === true ? [] : [e];

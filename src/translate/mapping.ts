@@ -19,13 +19,18 @@ export interface FieldMapping {
   lossy?: { direction: Direction; reason: string };
   /** Where the fact comes from. */
   source?: string;
-  /** How ECS values are spelled in the target (`macos` → `osx`); a list means any of these spellings. */
+  /**
+   * How ECS values are spelled in the target (`macos` → `osx`); a list means any of these spellings.
+   * For enumerations an ECS value that is not listed matches nothing.
+   */
   values?: Record<string, string | string[]>;
   /**
    * The target stores no such field because the event class decides it: within the class the ECS field
    * would hold one of these values. Backends evaluate predicates on it at translation time.
    */
   constant?: string[];
+  /** Columns that together identify the entity when the field is a join key (e.g. pid + start time). */
+  key?: string[];
 }
 
 /** A log source / table / event type of the target, chosen from a filter's category and constraints. */
@@ -139,11 +144,23 @@ export function loadMapping(target: TargetId, userFiles: readonly string[] = [])
   return mapping;
 }
 
-/** The mapping of one ECS field in a class (class entries first, then the global table). */
+/**
+ * The mapping of one ECS field in a class (class entries first, then the global table). A class entry whose key
+ * ends in `.*` covers every field under that prefix; `*` in its target field stands for the rest of the name.
+ */
 export function fieldMapping(mapping: Mapping, cls: EventClass | null, name: string): FieldMapping | null | undefined {
-  const raw = cls?.fields && name in cls.fields ? cls.fields[name] : mapping.fields[name];
+  let raw = cls?.fields && name in cls.fields ? cls.fields[name] : mapping.fields[name];
+  let rest: string | null = null;
+  if (raw === undefined && cls?.fields) {
+    const covering = Object.keys(cls.fields).filter((k) => k.endsWith('.*') && name.startsWith(k.slice(0, -1)) && name.length > k.length - 1);
+    const prefix = covering.sort((a, b) => b.length - a.length)[0];
+    if (prefix) [raw, rest] = [cls.fields[prefix], name.slice(prefix.length - 1)];
+  }
   if (raw === undefined || raw === null) return raw;
-  return typeof raw === 'string' ? { field: raw } : raw;
+  const fm = typeof raw === 'string' ? { field: raw } : raw;
+  if (rest === null) return fm;
+  const field = (f: string) => f.replace('*', rest!);
+  return { ...fm, field: Array.isArray(fm.field) ? fm.field.map(field) : field(fm.field) };
 }
 
 export interface ClassChoice {

@@ -2,48 +2,19 @@
 // same events; their match sets must agree, or differ only in the direction the translation declared.
 import type { ParsedRule } from '../check.js';
 import { compilePred } from '../matcher/compile.js';
-import { matchEvents } from '../matcher/index.js';
+import { compileMatcher, matchEvents } from '../matcher/index.js';
 import type { Expr, Query } from '../ir/nodes.js';
+import { allExprs } from '../ir/walk.js';
 import { loadMapping, type Mapping } from '../translate/mapping.js';
 import { translateRule } from '../translate/index.js';
 import type { Direction, Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
 import { generate, type EcsEvent, type Scenario } from './generate.js';
+import { INTERPRETERS, InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext } from './interpreter.js';
+import './interpreters.js';
+
+export { INTERPRETERS, InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext, type InterpreterRun } from './interpreter.js';
 
 export type Verdict = 'agree' | 'disagree' | 'not-checked';
-
-/** What an interpreter of a target language reports for one scenario. */
-export type InterpreterRun =
-  /** Matches as tuples of event indexes (one index per event-query match; a sequence's events in order, -1 where missing). */
-  | { matches: number[][] }
-  | { notChecked: string };
-
-export interface InterpreterContext {
-  mapping: Mapping;
-  options: TranslateOptions;
-}
-
-/**
- * An independent interpreter of one target language: it parses the emitted text (never the IR) and
- * evaluates it with the product's documented semantics over records in the target's own schema. It
- * shares no code with the target's emitter (no escaping tables, no operator maps), so a bug there
- * cannot cancel itself out here.
- */
-export interface Interpreter<Program = unknown, Record = unknown> {
-  target: TargetId;
-  /** Parse emitted text; throws InterpreterError when it does not parse. */
-  parse(output: string, ctx: InterpreterContext): Program;
-  /** What the target would store for an ECS event (driven by the mapping data); null when it stores nothing. */
-  fromEcs(event: EcsEvent, ctx: InterpreterContext): Record | null;
-  /** A raw vendor event of a pair (../shared/vendor-pairs), when this target reads that source. */
-  fromVendor?(source: string, raw: unknown, ctx: InterpreterContext): Record | null;
-  /** Evaluate over records in time order (null = no record for that event). */
-  run(program: Program, records: readonly (Record | null)[], ctx: InterpreterContext): InterpreterRun;
-}
-
-/** Thrown by an interpreter when the emitted text does not parse: always a bug of the emitter. */
-export class InterpreterError extends Error {}
-
-export const INTERPRETERS: Partial<Record<TargetId, Interpreter>> = {};
 
 export interface Counterexample {
   scenario: string;
@@ -112,6 +83,12 @@ function declaredDirections(t: Translation): Set<Direction> {
 }
 
 /** Verify one rule against one target over the given scenarios. */
+/** Why the native matcher cannot run a rule (e.g. a regex it refuses), or null: without a reference there is no verdict. */
+function referenceProblem(rule: ParsedRule): string | null {
+  const { matcher, diagnostics } = compileMatcher(rule.query!, {}, rule.source.meta);
+  return matcher ? null : `the native matcher cannot run this rule: ${diagnostics.find((d) => d.severity === 'error')?.message ?? 'unknown reason'}`;
+}
+
 export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: Scenario[], options: TranslateOptions): VerifyResult {
   const meta = rule.source.meta;
   const base = { path: rule.source.path, id: meta.rule_id, name: meta.name, target: t.target, status: t.status };
@@ -121,6 +98,8 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   if (t.output === null) return notChecked('the translation is unsupported: there is no output to check');
   const interp = INTERPRETERS[t.target];
   if (!interp) return notChecked(`no interpreter for ${t.target} yet`);
+  const problem = referenceProblem(rule);
+  if (problem) return notChecked(problem);
   const mapping = loadMapping(t.target, options.mappingFiles);
   const directions = declaredDirections(t);
   const allowed = (side: 'eql' | 'target') =>
@@ -129,7 +108,8 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   let mismatches = 0;
   let counterexample: Counterexample | null = null;
   let bug = false;
-  const ctx: InterpreterContext = { mapping, options };
+  const ruleFields = new Set([...allExprs(rule.query)].flatMap((e) => (e.kind === 'Field' ? [e.name] : [])));
+  const ctx: InterpreterContext = { mapping, options, ruleFields };
   let program: unknown;
   try {
     program = interp.parse(t.output, ctx);
@@ -139,11 +119,15 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     throw e;
   }
   for (const scenario of scenarios) {
-    const run = interp.run(program, scenario.events.map((e) => interp.fromEcs(e, ctx)), ctx);
+    const records = scenario.events.map((e) => interp.fromEcs(e, ctx));
+    const impossible = new Set(records.flatMap((r, i) => (r instanceof Unrepresentable ? [i] : [])));
+    const run = interp.run(program, records.map((r) => (r instanceof Unrepresentable ? null : r)), ctx);
     if ('notChecked' in run) return notChecked(run.notChecked);
+    const skip = new Set([...impossible, ...(run.unrepresentable ?? [])]);
+    const comparable = (t: number[]) => !t.some((i) => skip.has(i));
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
-    const a = new Set(ref.map(key));
-    const b = new Set(run.matches.map(key));
+    const a = new Set(ref.filter(comparable).map(key));
+    const b = new Set(run.matches.filter(comparable).map(key));
     const onlyEql = [...a].filter((k) => !b.has(k));
     const onlyTarget = [...b].filter((k) => !a.has(k));
     for (const [side, keys] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
@@ -254,7 +238,7 @@ export function verifyPairs(rules: ParsedRule[], pairs: VendorPair[], options: V
       let r: VerifyResult;
       if (!readable.length && t.output !== null && interp && rule.query)
         r = { ...verifyTranslation(rule, t, [], options), verdict: 'not-checked', reason: `no vendor pair is read by the ${target} interpreter` };
-      else if (!rule.query || rule.query.body.kind !== 'EventQuery' || t.output === null || !interp)
+      else if (!rule.query || rule.query.body.kind !== 'EventQuery' || t.output === null || !interp || referenceProblem(rule))
         r = verifyTranslation(rule, t, [], options);
       else r = comparePairs(rule, t, interp, readable, ctx);
       summary[target]![r.verdict]++;

@@ -1,7 +1,11 @@
-// Registers every target interpreter; import this module before verifying.
-import { INTERPRETERS } from './index.js';
+// Registers every target interpreter; src/verify/index.ts imports this file, so the verifier always has them.
+import { INTERPRETERS } from './interpreter.js';
+import { kqlInterpreter } from './kql.js';
+import { sigmaInterpreter } from './sigma.js';
 import { splInterpreter } from './spl.js';
 import { tsInterpreter } from './ts.js';
 
-INTERPRETERS.spl = splInterpreter;
-INTERPRETERS.ts = tsInterpreter;
+INTERPRETERS.sigma = sigmaInterpreter as (typeof INTERPRETERS)['sigma'];
+INTERPRETERS.kql = kqlInterpreter as (typeof INTERPRETERS)['kql'];
+INTERPRETERS.spl = splInterpreter as (typeof INTERPRETERS)['spl'];
+INTERPRETERS.ts = tsInterpreter as (typeof INTERPRETERS)['ts'];

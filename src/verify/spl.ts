@@ -3,16 +3,13 @@
 // would store for each ECS event. The conversion is driven by the mapping data (mappings/spl.yaml); it
 // shares no code with the emitter.
 import type { EcsEvent } from './generate.js';
-import { InterpreterError, type Interpreter, type InterpreterContext } from './index.js';
+import { InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext } from './interpreter.js';
 import { parseSpl, type SplPipeline } from './spl-parse.js';
 import { runSpl, SplEvalError, type SplEvent } from './spl-eval.js';
 import { fieldMapping, mappingProfile, type EventClass, type Mapping } from '../translate/mapping.js';
 
 /** Hidden field carrying the event's position, so matches can be reported as event indexes. */
 const INDEX = '_eqlport_i';
-/** Hidden bookkeeping of the conversion: the event's ECS fields, and derived ones it lacks. */
-const KEYS = '_eqlport_keys';
-const LACKING = '_eqlport_lacking';
 
 const profileOf = (ctx: InterpreterContext): Mapping => mappingProfile(ctx.mapping, ctx.options.splProfile === 'cim' ? 'cim' : undefined);
 const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
@@ -34,8 +31,8 @@ function classOf(mapping: Mapping, ev: EcsEvent): EventClass | null {
   return null;
 }
 
-/** What the target stores for one event, or a reason the event is not one the source could produce. */
-function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | string | null {
+/** What the target stores for one event, or why the event is not one the source could produce. */
+function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresentable | null {
   const mapping = profileOf(ctx);
   const cls = classOf(mapping, ev);
   if (!cls) return null;
@@ -56,19 +53,15 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | string | nu
     // Sysmon and CIM fields hold one value; an ECS array becomes a Splunk multivalue field, which is how
     // Splunk would present the same data if a source repeated the field.
     const values = list(value);
-    if (m.type === 'number' && values.length > 1) return `${key} holds several values; the number field ${m.field} holds one`;
+    if (m.type === 'number' && values.length > 1) return new Unrepresentable(`${key} holds several values; the number field ${m.field} holds one`);
     if (m.transform) derived.push([m.transform, name(m.field), key, value]);
     else rec[name(m.field)] = values.length === 1 ? values[0]! : values;
   }
-  // Derived ECS fields (process.name of Image) this event lacks while their source is set: such an event
-  // exists in ECS but not in the target; run() declines scenarios where the rule reads such a field.
-  const lacking: string[] = [];
-  for (const [name2, m2] of Object.entries({ ...mapping.fields, ...cls.fields })) {
-    if (ev[name2] !== undefined || !m2 || typeof m2 !== 'object' || !m2.transform || m2.transform === 'cmdline-token') continue;
-    if (rec[name(String(m2.field))] !== undefined) lacking.push(name2);
+  // A derived field the rule reads (process.name of Image) cannot be missing while its source is set.
+  for (const [derivedName, m2] of Object.entries({ ...mapping.fields, ...cls.fields })) {
+    if (ev[derivedName] !== undefined || !ctx.ruleFields?.has(derivedName) || !m2 || typeof m2 !== 'object' || !m2.transform || m2.transform === 'cmdline-token') continue;
+    if (rec[name(String(m2.field))] !== undefined) return new Unrepresentable(`${derivedName} is missing while ${m2.field} is set; the target derives one from the other`);
   }
-  rec[LACKING] = lacking;
-  rec[KEYS] = Object.keys(ev);
   // Fields the target only holds inside another one: built into it, or checked against it.
   for (const [transform, field, key, value] of derived) {
     const have = rec[field] as string | string[] | undefined;
@@ -76,7 +69,7 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | string | nu
     if (transform === 'cmdline-token') {
       if (have === undefined) rec[field] = v.map((a) => (/[\s"]/.test(a) || a === '' ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
       // A command line is made of its arguments; one that lacks an argument is no event the target records.
-      else if (v.some((a) => !list(have).some((c) => c.includes(a)))) return `${key} ${JSON.stringify(value)} does not agree with ${field} ${JSON.stringify(have)}`;
+      else if (v.some((a) => !list(have).some((c) => c.includes(a)))) return new Unrepresentable(`${key} ${JSON.stringify(value)} does not agree with ${field} ${JSON.stringify(have)}`);
       continue;
     }
     const build = (x: string) => (transform === 'basename' ? `${key === 'user.name' ? 'EQLPORT' : `C:${sep}eqlport`}${sep}${x}` : transform === 'dirname' ? `${x}${sep}file` : `C:${sep}eqlport${sep}file.${x}`);
@@ -89,12 +82,12 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | string | nu
       return transform === 'basename' ? base : transform === 'dirname' ? p.slice(0, p.lastIndexOf(sep)) : base.includes('.') ? base.slice(base.lastIndexOf('.') + 1) : null;
     };
     const parts = list(have).map(part);
-    if (parts.length !== v.length || parts.some((p, i) => p !== v[i])) return `${key} ${JSON.stringify(value)} does not agree with ${field} ${JSON.stringify(have)}`;
+    if (parts.length !== v.length || parts.some((p, i) => p !== v[i])) return new Unrepresentable(`${key} ${JSON.stringify(value)} does not agree with ${field} ${JSON.stringify(have)}`);
   }
   return rec;
 }
 
-export const splInterpreter: Interpreter<SplPipeline, SplEvent | string> = {
+export const splInterpreter: Interpreter<SplPipeline, SplEvent> = {
   target: 'spl',
   parse(output) {
     const p = parseSpl(output);
@@ -103,14 +96,7 @@ export const splInterpreter: Interpreter<SplPipeline, SplEvent | string> = {
   },
   fromEcs: (event, ctx) => toRecord(event, ctx),
   run(program, records) {
-    const bad = records.find((r): r is string => typeof r === 'string');
-    if (bad) return { notChecked: `an event Sysmon/CIM cannot hold: ${bad}` };
-    const used = new Set(records.flatMap((r) => (r && typeof r !== 'string' ? list(r[KEYS]) : [])));
-    for (const r of records) {
-      const gap = r && typeof r !== 'string' ? list(r[LACKING]).find((f) => used.has(f)) : undefined;
-      if (gap) return { notChecked: `an event lacks ${gap} while the target derives it from a field the event has` };
-    }
-    const events = records.flatMap((r, i) => (r && typeof r !== 'string' ? [{ ...r, [INDEX]: String(i) }] : []));
+    const events = records.flatMap((r, i) => (r ? [{ ...r, [INDEX]: String(i) }] : []));
     // One tstats row per event, so rows map back to events.
     const commands = program.commands.map((c) => (c.kind === 'tstats' ? { ...c, by: [...c.by, INDEX] } : c));
     let out: SplEvent[];

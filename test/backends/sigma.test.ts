@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
-import { encodeSigmaString, luceneToPcre } from '../../src/backends/sigma.js';
+import { encodeSigmaString, luceneToPcre, uuidV5 } from '../../src/backends/sigma.js';
 import type { RuleMeta } from '../../src/rules.js';
 import { goldenCases } from '../helpers/golden.js';
 import { parseSigma, sigmaSchemaErrors } from '../helpers/sigma-schema.js';
@@ -141,12 +141,109 @@ test('Lucene regex: anchors are literal, operators without a PCRE form are refus
   assert.is(luceneToPcre('a<1-5>'), null);
 });
 
+const logsource = (eql: string) => parseSigma(sigma(eql).output!)[0]!.logsource;
+const lossCodes = (eql: string) => sigma(eql).diagnostics.filter((d) => d.direction).map((d) => `${d.code} ${d.direction}`);
+
+test('Windows Security: event.code picks product windows / service security, EventID is a number, winlog.event_data.X is X', () => {
+  const eql = 'any where host.os.type == "windows" and event.code == "4662" and winlog.event_data.AccessMask == "0x100" and not winlog.event_data.SubjectUserSid : "S-1-5-18"';
+  assert.equal(logsource(eql), { product: 'windows', service: 'security' });
+  const d = detection(eql);
+  assert.equal(d.selection, { EventID: 4662, 'AccessMask|cased': '0x100' });
+  assert.equal(d.filter_subject_user_sid, { SubjectUserSid: 'S-1-5-18' });
+  assert.is(sigma(eql).status, 'exact');
+  // Two Security ids are one list; a non-Security id (Sysmon 10) does not pick the Security log.
+  assert.equal(detection('iam where event.code in ("4728", "4732") and winlog.event_data.SubjectUserSid : "S-1-5-18"').selection, { EventID: [4728, 4732], SubjectUserSid: 'S-1-5-18' });
+  assert.is(sigma('any where event.code == "10" and winlog.event_data.CallTrace : "x"').status, 'unsupported');
+  // user.name is TargetUserName or SubjectUserName depending on the event: declared different.
+  assert.equal(lossCodes('authentication where event.code == "4624" and user.name : "bob"'), ['EQL3006 different']);
+});
+
+test('vendor sources are chosen only when the rule names their dataset, never as a fallback', () => {
+  const aws = 'iam where data_stream.dataset == "aws.cloudtrail" and event.provider == "iam.amazonaws.com" and event.action == "AttachUserPolicy" and event.outcome == "success"';
+  assert.equal(logsource(aws), { product: 'aws', service: 'cloudtrail' });
+  assert.equal(detection(aws).selection, { 'eventSource|cased': 'iam.amazonaws.com', 'eventName|cased': 'AttachUserPolicy' });
+  // event.outcome has no CloudTrail field: left out, wider.
+  assert.equal(lossCodes(aws), ['EQL3101 wider']);
+  // The Java-map text of request_parameters is not the recorded JSON: declared different.
+  assert.equal(lossCodes('info where event.dataset == "aws.cloudtrail" and aws.cloudtrail.request_parameters : "*x=y*"'), ['EQL3006 different']);
+  // Without a dataset an iam event has no Sigma log source (no vendor class is a lossy fallback).
+  assert.is(sigma('iam where event.action == "AttachUserPolicy"').status, 'unsupported');
+});
+
+test('GitHub audit: github.category is the action before its first dot; Kubernetes audit keeps the audit names', () => {
+  const gh = 'configuration where data_stream.dataset == "github.audit" and github.category == "protected_branch" and event.action != "protected_branch.create"';
+  assert.equal(logsource(gh), { product: 'github', service: 'audit' });
+  const d = detection(gh);
+  assert.equal(d.selection, { 'action|startswith|cased': 'protected_branch.' });
+  assert.equal(d.filter_action, { 'action|cased': 'protected_branch.create' });
+  // A wildcard category cannot be moved onto the action prefix: left out (wider), never guessed.
+  assert.ok(lossCodes('configuration where data_stream.dataset == "github.audit" and github.category : "prot*" and event.action : "x"').includes('EQL3101 wider'));
+  const k8s = 'any where data_stream.dataset == "kubernetes.audit_logs" and kubernetes.audit.verb == "create" and kubernetes.audit.objectRef.subresource == "exec"';
+  assert.equal(logsource(k8s), { product: 'kubernetes', service: 'audit' });
+  assert.equal(detection(k8s).selection, { 'verb|cased': 'create', 'objectRef.subresource|cased': 'exec' });
+});
+
 test('every golden Sigma output validates against the official schema', () => {
   for (const c of goldenCases()) {
     const { source, query } = c.rule;
     const t = translateRule({ query: query!, meta: source.meta, text: source.query, path: source.path }, 'sigma');
     if (t.output) assert.equal(sigmaSchemaErrors(t.output), [], `golden/${c.name}`);
   }
+});
+
+test('UUIDv5 follows RFC 9562 (the DNS-namespace example)', () => {
+  assert.is(uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com'), '2ed6657d-e927-568b-95e1-2665a8aea6a2');
+});
+
+test('a query that ORs two log sources becomes two valid rules; the second has a derived id linked to the first', () => {
+  const eql = 'any where host.os.type == "windows" and ((event.category == "file" and event.type == "creation" and file.name : "a.txt") or (event.category == "process" and event.type == "start" and process.name : "b.exe"))';
+  const t = sigma(eql);
+  assert.is(t.status, 'exact');
+  assert.equal(sigmaSchemaErrors(t.output!), []);
+  const docs = parseSigma(t.output!);
+  assert.is(docs.length, 2);
+  assert.equal(docs[0]!.logsource, { category: 'file_event', product: 'windows' });
+  assert.equal((docs[0]!.detection as Record<string, unknown>).selection, { 'TargetFilename|endswith': '\\a.txt' });
+  assert.equal(docs[1]!.logsource, { category: 'process_creation', product: 'windows' });
+  assert.equal((docs[1]!.detection as Record<string, unknown>).selection, { 'Image|endswith': '\\b.exe' });
+  assert.is(docs[0]!.id, meta.rule_id);
+  assert.is(docs[1]!.id, uuidV5(meta.rule_id!, 'eqlport/sigma/part/2'));
+  assert.equal(docs[1]!.related, [{ id: meta.rule_id, type: 'derived' }]);
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3115' && d.severity === 'info'));
+});
+
+test('split branches of one log source share a detection; a branch without an exact source is left out (narrower)', () => {
+  const eql = 'any where host.os.type == "windows" and (event.category : ("library", "process") and dll.name : "x.dll")';
+  const wrapped = 'any where host.os.type == "windows" and event.category : ("library", "process") and dll.name : "x.dll"';
+  for (const q of [eql, wrapped]) {
+    const t = sigma(q);
+    const docs = parseSigma(t.output!);
+    assert.is(docs.length, 1, q);
+    assert.equal(docs[0]!.logsource, { category: 'image_load', product: 'windows' });
+    const left = t.diagnostics.find((d) => d.code === 'EQL3116');
+    assert.ok(left && left.direction === 'narrower', q);
+    assert.is(t.status, 'approximate');
+  }
+  // Two Security event ids: one rule, one condition per branch, no `1 of` glob reaching across branches.
+  const two = sigma('any where (event.code == "4738" and not user.name : "a") or (event.code == "5136" and not winlog.event_data.ObjectDN : "b")');
+  const docs = parseSigma(two.output!);
+  assert.is(docs.length, 1);
+  assert.equal(sigmaSchemaErrors(two.output!), []);
+  const d = docs[0]!.detection as Record<string, unknown>;
+  assert.is(d.condition, '(selection_1 and not filter_subject_user_name) or (selection_2 and not filter_object_dn)');
+});
+
+test('Windows Security chosen by event.action on Windows: actions and logon types become EventID and LogonType numbers', () => {
+  const t = sigma('authentication where host.os.type == "windows" and event.action == "logged-in" and winlog.logon.type : "network"');
+  const doc = parseSigma(t.output!)[0]!;
+  assert.equal(doc.logsource, { product: 'windows', service: 'security' });
+  assert.equal((doc.detection as Record<string, unknown>).selection, { EventID: 4624, LogonType: 3 });
+  assert.is(t.status, 'exact');
+  // An action several event ids share lists them all.
+  const group = parseSigma(sigma('iam where host.os.type == "windows" and event.action == "added-member-to-group" and group.name : "x"').output ?? 'x: 1')[0]!;
+  assert.equal(((group.detection ?? {}) as Record<string, Record<string, unknown>>).selection?.EventID, [4728, 4732, 4756]);
+  // "logged-in" is also a Linux auditd action: without a Windows host there is no Security log.
+  assert.is(sigma('authentication where event.action == "logged-in"').status, 'unsupported');
 });
 
 test.run();

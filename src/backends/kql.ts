@@ -1,0 +1,1163 @@
+// Microsoft Defender XDR Advanced Hunting (KQL). Tables, columns and enumerations come from
+// mappings/kql.yaml; this file holds the operator tables, quoting and the structural rendering.
+// Missing values: a KQL string column holds "" when the value is absent (never null), numbers and booleans
+// hold null. Elasticsearch makes every predicate false on a missing field and every negation true
+// (docs/null-semantics.md), so each atom is rendered to be false on a missing value — guards are added
+// where the bare KQL operator could be true on "" or null in the atom's polarity.
+import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
+import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
+import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
+import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sequence, Span } from '../ir/nodes.js';
+import type { DiagCode } from '../diagnostics.js';
+import { walk } from '../ir/walk.js';
+
+// ---- literals -------------------------------------------------------------------------------
+
+/**
+ * A KQL string literal that no value can break out of: plain `"…"` when nothing needs escaping,
+ * verbatim `@"…"` (quotes doubled) for backslashes and quotes, and an escaped regular literal when the
+ * value holds control characters (a verbatim literal cannot hold a line break).
+ */
+export function kqlString(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s)) {
+    let out = '"';
+    for (const ch of s) {
+      const c = ch.codePointAt(0)!;
+      if (ch === '\\') out += '\\\\';
+      else if (ch === '"') out += '\\"';
+      else if (ch === '\n') out += '\\n';
+      else if (ch === '\r') out += '\\r';
+      else if (ch === '\t') out += '\\t';
+      else if (c < 0x20 || c === 0x7f || c === 0x2028 || c === 0x2029 || (c >= 0xd800 && c <= 0xdfff)) out += `\\u${c.toString(16).padStart(4, '0')}`;
+      else out += ch;
+    }
+    return out + '"';
+  }
+  if (/[\\"]/.test(s)) return `@"${s.replace(/"/g, '""')}"`;
+  return `"${s}"`;
+}
+
+const kqlNumber = (n: number) => (Number.isInteger(n) ? String(n) : `real(${n})`);
+
+// ---- operators ------------------------------------------------------------------------------
+
+type Shape = 'exact' | 'prefix' | 'suffix' | 'contains';
+/** [case-insensitive, case-sensitive] operator and its negation per pattern shape (learn.microsoft.com string operators). */
+const STRING_OPS: Record<Shape, { ci: [string, string]; cs: [string, string] }> = {
+  exact: { ci: ['=~', '!~'], cs: ['==', '!='] },
+  prefix: { ci: ['startswith', '!startswith'], cs: ['startswith_cs', '!startswith_cs'] },
+  suffix: { ci: ['endswith', '!endswith'], cs: ['endswith_cs', '!endswith_cs'] },
+  contains: { ci: ['contains', '!contains'], cs: ['contains_cs', '!contains_cs'] },
+};
+const LIST_OPS = { ci: ['in~', '!in~'], cs: ['in', '!in'] } as const;
+const NEGATE_COMPARE: Record<CompareOp, CompareOp> = { '==': '!=', '!=': '==', '<': '>=', '<=': '>', '>': '<=', '>=': '<' };
+
+/** KQL's case-insensitive operators fold ASCII only; other letters need tolower() on both sides. */
+const needsUnicodeFold = (s: string) => /[^\x00-\x7f]/.test(s) && s.toLowerCase() !== s.toUpperCase();
+
+// ---- regular expressions (Lucene RegExp → RE2) -----------------------------------------------
+
+const RE2_META = /[\\^$.|?*+()[\]{}]/;
+const reLit = (s: string) => [...s].map((c) => (RE2_META.test(c) ? '\\' + c : c)).join('');
+
+/** RE2 body (no anchors) for an EQL wildcard pattern; `dot` is the class one character may be. */
+function globToRe(parts: readonly GlobPart[], dot: string): string {
+  return parts.map((p) => (p.t === 'lit' ? reLit(p.v) : p.t === 'any' ? `${dot}*` : dot)).join('');
+}
+
+/**
+ * Translate a Lucene RegExp (the syntax of EQL `regex`, whole-value match) to an RE2 body. Groups become
+ * non-capturing (Kusto allows at most 16 groups). Refused: the optional Lucene operators `# @ & < > ~`
+ * (which flags EQL enables is unverified) and `\d \s \w`-style classes (not supported by all ES versions).
+ */
+export function luceneToRe2(src: string, dot = '.'): { re: string } | { error: string } {
+  let out = '';
+  let i = 0;
+  const err = (m: string) => ({ error: `${m} at offset ${i} of the regular expression` });
+  while (i < src.length) {
+    const c = src[i]!;
+    if (c === '\\') {
+      const n = src[i + 1];
+      if (n === undefined) return err('a trailing backslash');
+      if (/[dDsSwW]/.test(n)) return err(`the class \\${n}, whose meaning depends on the Elasticsearch version,`);
+      out += reLit(n);
+      i += 2;
+    } else if (c === '"') {
+      const end = src.indexOf('"', i + 1);
+      if (end < 0) return err('an unterminated quoted string');
+      out += reLit(src.slice(i + 1, end));
+      i = end + 1;
+    } else if (c === '.') {
+      out += dot;
+      i++;
+    } else if (c === '(') {
+      out += '(?:';
+      i++;
+    } else if (')|*+?'.includes(c)) {
+      out += c;
+      i++;
+    } else if (c === '{') {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i));
+      if (!m || Number(m[1]) > 1000 || (m[3] && Number(m[3]) > 1000)) return err('a repetition RE2 cannot express');
+      out += m[0];
+      i += m[0].length;
+    } else if (c === '[') {
+      let j = i + 1;
+      let cls = '[';
+      if (src[j] === '^') {
+        cls += '^';
+        j++;
+      }
+      let first = true;
+      while (j < src.length && (src[j] !== ']' || first)) {
+        const d = src[j]!;
+        if (d === ']' && first) return err('an empty character class');
+        if (d === '\\') {
+          const n = src[j + 1];
+          if (n === undefined) return err('a trailing backslash');
+          if (/[dDsSwW]/.test(n)) return err(`the class \\${n}, whose meaning depends on the Elasticsearch version,`);
+          cls += /[A-Za-z0-9]/.test(n) ? n : '\\' + n;
+          j += 2;
+        } else {
+          cls += '[]^\\'.includes(d) ? '\\' + d : d;
+          j++;
+        }
+        first = false;
+      }
+      if (src[j] !== ']') return err('an unterminated character class');
+      // Lucene's `.` matches any character, so a negated class must not exclude what `dot` excludes.
+      out += cls + (dot !== '.' && cls.startsWith('[^') ? '\\x00]' : ']');
+      i = j + 1;
+    } else if ('#@&<>~'.includes(c)) {
+      return err(`the optional Lucene operator "${c}"`);
+    } else if (c === ']' || c === '}') {
+      return err(`an unbalanced "${c}"`);
+    } else {
+      out += reLit(c);
+      i++;
+    }
+  }
+  return { re: out };
+}
+
+/** Whether an RE2 body has a `|` outside groups and classes (so it needs a group before anchoring). */
+function topLevelAlternation(body: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === '\\') i++;
+    else if (c === '[') {
+      for (i++; i < body.length && body[i] !== ']'; i++) if (body[i] === '\\') i++;
+    } else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return true;
+  }
+  return false;
+}
+
+/** Whether an RE2 body we produced matches the empty string (checked with JavaScript's engine, same subset). */
+function matchesEmpty(body: string): boolean {
+  try {
+    return new RegExp(`^(?:${body})$`, 's').test('');
+  } catch {
+    return true;
+  }
+}
+
+// ---- the rendering of one filter ---------------------------------------------------------------
+
+/** A rendered condition: text, its preferred negated form, and how it binds. */
+interface Cond {
+  t: string;
+  prec: 'atom' | 'and' | 'or';
+  neg?: { t: string; prec: 'atom' | 'and' | 'or' };
+}
+const TRUE: Cond = { t: 'true', prec: 'atom' };
+const FALSE: Cond = { t: 'false', prec: 'atom' };
+const atom = (t: string, neg?: string): Cond => ({ t, prec: 'atom', ...(neg ? { neg: { t: neg, prec: 'atom' as const } } : {}) });
+/** Presence tests and their complements. */
+const GUARD_NEG: [RegExp, string][] = [
+  [/^isnotnull\((.*)\)$/s, 'isnull'],
+  [/^isnotempty\((.*)\)$/s, 'isempty'],
+];
+function negGuard(g: string): string | null {
+  for (const [re, fn] of GUARD_NEG) {
+    const m = re.exec(g);
+    if (m && !m[1]!.includes('(')) return `${fn}(${m[1]})`;
+  }
+  return null;
+}
+
+/** A rendered value: text, KQL type, and the conditions under which Elasticsearch's value would be non-null. */
+interface Val {
+  t: string;
+  type: 'string' | 'number' | 'bool' | 'dynamic';
+  guards: string[];
+  /** What the KQL expression yields when Elasticsearch's value is missing (null = KQL null); absent = unknown. */
+  missing?: string | number | boolean | null;
+}
+
+interface Resolved {
+  fm: FieldMapping;
+  column: string;
+}
+
+class FilterRenderer {
+  /** Real columns the condition touched, for the final `project`. */
+  readonly touched: string[] = [];
+  readonly extends: Map<string, string> = new Map();
+  /** Set when `host.os.type` is tested somewhere a semi-join cannot express it. */
+  needsOsLookup = false;
+  /** The filter keeps only Windows events (so parse_command_line's Windows rules are the right ones). */
+  windowsOnly = false;
+  dropped = 0;
+  private readonly seen = new Set<string>();
+  /** Extension expressions and the file-name column they read. */
+  private readonly extensionOf = new Map<string, string>();
+
+  constructor(
+    readonly ctx: TranslateContext,
+    readonly cls: EventClass,
+  ) {}
+
+  private approx(code: DiagCode, msg: string, span: Span, pos: boolean, wideIfPositive = true) {
+    const dir: Direction = wideIfPositive === pos ? 'wider' : 'narrower';
+    this.approxOnce(code, msg, span, dir);
+  }
+
+  touch(col: string) {
+    if (!this.touched.includes(col)) this.touched.push(col);
+  }
+
+  resolve(f: Field): Resolved | null {
+    const fm = fieldMapping(this.ctx.mapping, this.cls, f.name);
+    if (!fm) return null;
+    if (Array.isArray(fm.field)) return null;
+    return { fm, column: fm.field };
+  }
+
+  /** Render a condition in the given polarity (false = under an odd number of negations). */
+  cond(e: Expr, pos: boolean): Cond {
+    switch (e.kind) {
+      case 'Literal':
+        if (typeof e.value === 'boolean') return e.value ? TRUE : FALSE;
+        return this.unsupported(`the literal ${JSON.stringify(e.value)} is not a condition`, e.span);
+      case 'And':
+      case 'Or':
+        return this.logic(e.kind, e.args.map((a) => this.cond(a, pos)));
+      case 'Not':
+        return negate(this.cond(e.arg, !pos));
+      case 'Field':
+        return this.compare({ kind: 'Compare', op: '==', left: e, right: { kind: 'Literal', type: 'boolean', value: true, span: e.span }, span: e.span }, pos);
+      case 'Compare':
+        if (e.op === '!=') return negate(this.compare({ ...e, op: '==' }, !pos));
+        return this.compare(e, pos);
+      case 'Exists':
+        return this.exists(e, pos);
+      case 'In':
+        return this.inList(e, pos);
+      case 'Match':
+        return this.match(e, pos);
+      case 'Call':
+        return this.callCond(e, pos);
+      default:
+        return this.unsupported(`a ${e.kind} expression is not a condition`, e.span);
+    }
+  }
+
+  logic(kind: 'And' | 'Or', parts: Cond[]): Cond {
+    const unit = kind === 'And' ? TRUE : FALSE;
+    const zero = kind === 'And' ? FALSE : TRUE;
+    const kept = parts.filter((p) => p.t !== unit.t);
+    if (kept.some((p) => p.t === zero.t)) return zero;
+    if (!kept.length) return unit;
+    if (kept.length === 1) return kept[0]!;
+    const sep = kind === 'And' ? ' and ' : ' or ';
+    return { t: kept.map((p) => (kind === 'And' && p.prec === 'or' ? `(${p.t})` : p.t)).join(sep), prec: kind === 'And' ? 'and' : 'or' };
+  }
+
+  unsupported(msg: string, span: Span, code: DiagCode = 'EQL3007'): never {
+    this.ctx.unsupported(code, msg, span);
+    throw new Unsupported();
+  }
+
+  /** A condition on a field Defender does not record: dropped so the result only widens (declared). */
+  drop(f: Field, e: Expr, pos: boolean): Cond {
+    this.dropped++;
+    // true in a positive position, false under a negation: either way the result can only widen.
+    this.approxOnce('EQL3201', `${f.name} has no Defender column; the condition on it is left out`, e.span, 'wider');
+    return pos ? TRUE : FALSE;
+  }
+
+  /** Fold a condition on a field the class fixes (`when`, e.g. event.category) or maps through `values`. */
+  private enumeration(f: Field, e: Expr, pos: boolean): Cond | null {
+    const fm = fieldMapping(this.ctx.mapping, this.cls, f.name);
+    if (fm?.values && typeof fm.field === 'string') {
+      const targets = new Set<string>();
+      for (const [ecs, tv] of Object.entries(fm.values)) {
+        const ok = accepts(e, ecs);
+        if (ok === null) return null;
+        if (ok) for (const v of [tv].flat()) targets.add(v);
+      }
+      this.touch(fm.field);
+      const list = [...targets];
+      if (!list.length) return FALSE;
+      if (list.length === 1) return atom(`${fm.field} == ${kqlString(list[0]!)}`, `${fm.field} != ${kqlString(list[0]!)}`);
+      const items = list.map(kqlString).join(', ');
+      return atom(`${fm.field} in (${items})`, `${fm.field} !in (${items})`);
+    }
+    const key = f.name === 'event.category' ? 'category' : f.name;
+    const fixed = this.cls.when[key];
+    if (fm === undefined && fixed !== undefined) {
+      const vals = [fixed].flat();
+      const oks = vals.map((v) => accepts(e, v));
+      if (oks.some((o) => o === null)) return null;
+      if (oks.every((o) => o)) return TRUE;
+      if (oks.every((o) => !o)) return FALSE;
+      this.approxOnce('EQL3202', `the Defender source holds events with several ${f.name} values and cannot tell them apart`, e.span, 'wider');
+      return pos ? TRUE : FALSE;
+    }
+    return null;
+  }
+
+  private os(f: Field, e: Expr, pos: boolean): Cond {
+    const platforms = (this.ctx.mapping.settings.os_platform ?? {}) as Record<string, { op: string; value: string }>;
+    const parts: Cond[] = [];
+    for (const [os, p] of Object.entries(platforms)) {
+      const ok = accepts(e, os);
+      if (ok === null) return this.drop(f, e, pos);
+      if (ok) parts.push(atom(`OSPlatform ${p.op} ${kqlString(p.value)}`));
+    }
+    this.needsOsLookup = true;
+    return this.logic('Or', parts);
+  }
+
+  /** Conditions on fields without a plain column: unmapped, enumerations, host.os.type. */
+  private special(f: Field, e: Expr, pos: boolean): Cond | null {
+    if (f.name === 'host.os.type') return this.os(f, e, pos);
+    const en = this.enumeration(f, e, pos);
+    if (en) return en;
+    const r = this.resolve(f);
+    if (!r) return this.drop(f, e, pos);
+    if (r.fm.lossy) this.approxOnce('EQL3006', `${f.name} → ${r.column}: ${r.fm.lossy.reason}`, f.span, r.fm.lossy.direction);
+    return null;
+  }
+
+  // ---- values ----
+
+  value(e: Expr): Val {
+    switch (e.kind) {
+      case 'Literal':
+        if (typeof e.value === 'string') return { t: kqlString(e.value), type: 'string', guards: [] };
+        if (typeof e.value === 'number') return { t: kqlNumber(e.value), type: 'number', guards: [] };
+        if (typeof e.value === 'boolean') return { t: String(e.value), type: 'bool', guards: [] };
+        return this.unsupported('a null value inside an expression', e.span);
+      case 'Field':
+        return this.fieldValue(e);
+      case 'Arith': {
+        const l = this.value(e.left);
+        const r = this.value(e.right);
+        if (l.type !== 'number' || r.type !== 'number') return this.unsupported('arithmetic on a value that is not a number', e.span);
+        // A missing column makes the result null, as in Elasticsearch.
+        const nullWhenMissing = [l, r].every((v) => !v.guards.length || v.missing === null);
+        return { t: `${paren(l.t)} ${e.op} ${paren(r.t)}`, type: 'number', guards: [...l.guards, ...r.guards], ...(nullWhenMissing ? { missing: null } : {}) };
+      }
+      case 'Neg': {
+        const v = this.value(e.arg);
+        return { ...v, t: `-${paren(v.t)}` };
+      }
+      case 'Call':
+        return this.callValue(e);
+      default:
+        return this.unsupported(`a ${e.kind} used as a value`, e.span);
+    }
+  }
+
+  fieldValue(f: Field): Val {
+    if (f.name === 'host.os.type') return this.unsupported('host.os.type used inside an expression', f.span);
+    const r = this.resolve(f);
+    if (!r) return this.unsupported(`${f.name} has no Defender column`, f.span, 'EQL3002');
+    if (r.fm.lossy) this.approxOnce('EQL3006', `${f.name} → ${r.column}: ${r.fm.lossy.reason}`, f.span, r.fm.lossy.direction);
+    this.touch(r.column);
+    const c = r.column;
+    switch (r.fm.transform) {
+      case undefined:
+        if (r.fm.type === 'number' || r.fm.type === 'boolean') return { t: c, type: r.fm.type === 'number' ? 'number' : 'bool', guards: [`isnotnull(${c})`], missing: null };
+        return { t: c, type: 'string', guards: [`isnotempty(${c})`], missing: '' };
+      case 'args':
+        this.argsFidelity(f);
+        return { t: `parse_command_line(${c}, "windows")`, type: 'dynamic', guards: [`isnotempty(${c})`], missing: '' };
+      case 'args_count':
+        this.argsFidelity(f);
+        return { t: `array_length(parse_command_line(${c}, "windows"))`, type: 'number', guards: [`isnotempty(${c})`], missing: 0 };
+      case 'extension':
+        this.extensionOf.set(`extract(@"\\.([^.\\\\/]*)$", 1, ${c})`, c);
+        return { t: `extract(@"\\.([^.\\\\/]*)$", 1, ${c})`, type: 'string', guards: [`${c} contains "."`], missing: '' };
+      case 'registry_path': {
+        this.touch('RegistryValueName');
+        this.extends.set('RegistryPath', `iff(isempty(RegistryValueName), ${c}, strcat(${c}, @"\\", RegistryValueName))`);
+        return { t: 'RegistryPath', type: 'string', guards: ['isnotempty(RegistryPath)'], missing: '' };
+      }
+      default:
+        if (r.fm.transform.startsWith('json:')) {
+          const key = r.fm.transform.slice(5);
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return this.unsupported(`invalid JSON key in the mapping of ${f.name}`, f.span, 'EQL3203');
+          const t = `tostring(parse_json(${c}).${key})`;
+          return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
+        }
+        return this.unsupported(`unknown transform "${r.fm.transform}" in the mapping of ${f.name}`, f.span, 'EQL3203');
+    }
+  }
+
+  private argsFidelity(f: Field) {
+    if (!this.windowsOnly)
+      this.approxOnce('EQL3204', `${f.name} is read from the command line with Windows parsing rules (parse_command_line); on Linux and macOS Defender joins argv with spaces, so arguments containing spaces split differently`, f.span, 'different');
+  }
+
+  // ---- atoms ----
+
+  /** Wrap an atom so that it is false whenever Elasticsearch's value would be missing. */
+  private guarded(p: Cond, guards: readonly string[]): Cond {
+    guards = [...new Set(guards)];
+    if (!guards.length) return p;
+    const t = [...guards, p.prec === 'or' ? `(${p.t})` : p.t].join(' and ');
+    const negs = guards.map(negGuard);
+    if (p.neg && negs.every((n) => n !== null)) return { t, prec: 'and', neg: { t: [...negs, p.neg.prec === 'and' || p.neg.prec === 'or' ? `(${p.neg.t})` : p.neg.t].join(' or '), prec: 'or' } };
+    return { t, prec: 'and' };
+  }
+
+  /** Guards an atom needs: none when the bare KQL test already gives Elasticsearch's answer on a missing value. */
+  private needed(l: Val, pos: boolean, test: (missing: string | number | boolean) => boolean): string[] {
+    if (l.missing === undefined) return l.guards;
+    if (l.missing === null) return pos ? [] : l.guards;
+    return test(l.missing) ? l.guards : [];
+  }
+
+  private approxOnce(code: DiagCode, msg: string, span: Span, dir: Direction) {
+    const key = `${code}@${span.start.offset}:${msg}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.ctx.approximate(code, msg, span, dir);
+  }
+
+  compare(e: Extract<Expr, { kind: 'Compare' }>, pos: boolean): Cond {
+    let { left, right, op } = e;
+    if (left.kind === 'Literal' && right.kind !== 'Literal') [left, right, op] = [right, left, flip(op)];
+    if (left.kind === 'Field') {
+      const s = this.special(left, e, pos);
+      if (s) return s;
+    }
+    if (right.kind !== 'Literal') return this.unsupported('a comparison between two fields', e.span);
+    const l = this.value(left);
+    const lit = right.value;
+    if (l.type === 'dynamic') {
+      // process.args == "x": any element equals x.
+      if (op !== '==' || typeof lit !== 'string') return this.unsupported('an ordering comparison on an argument list', e.span);
+      return this.argsMatch(left as Field, [{ kind: 'exact', value: lit, text: lit, span: right.span }], false, pos);
+    }
+    if (l.type === 'string') {
+      if (typeof lit !== 'string' && typeof lit !== 'number') return this.unsupported(`comparing a string with ${JSON.stringify(lit)}`, e.span);
+      const s = String(lit);
+      if (op === '==') return this.textMatch(l, { kind: 'exact', value: s, text: s, span: right.span }, false, pos, e.span);
+      return this.guarded(atom(`strcmp(${l.t}, ${kqlString(s)}) ${op} 0`), this.needed(l, pos, (m) => compareJs(String(m) < s ? -1 : String(m) > s ? 1 : 0, op, 0)));
+    }
+    // numbers and booleans: null when missing, so guard in negative polarity.
+    let v: string;
+    if (l.type === 'number') {
+      const n = typeof lit === 'number' ? lit : typeof lit === 'string' && /^-?\d+(\.\d+)?$/.test(lit) ? Number(lit) : NaN;
+      if (Number.isNaN(n)) return this.unsupported(`comparing a number with ${JSON.stringify(lit)}`, e.span);
+      v = kqlNumber(n);
+    } else {
+      if (typeof lit !== 'boolean' && lit !== 'true' && lit !== 'false') return this.unsupported(`comparing a boolean with ${JSON.stringify(lit)}`, e.span);
+      v = String(lit);
+    }
+    const a = atom(`${l.t} ${op} ${v}`, `${l.t} ${NEGATE_COMPARE[op]} ${v}`);
+    return this.guarded(a, this.needed(l, pos, (m) => compareJs(m, op, l.type === 'number' ? Number(v) : v === 'true')));
+  }
+
+  exists(e: Extract<Expr, { kind: 'Exists' }>, pos: boolean): Cond {
+    if (e.arg.kind === 'Field') {
+      const s = this.special(e.arg, e, pos);
+      if (s) return s;
+    }
+    const v = this.value(e.arg);
+    if (v.type === 'string' || v.type === 'dynamic')
+      this.approx('EQL3205', 'Defender stores a missing string as ""; a present but empty value counts as missing', e.span, pos, false);
+    return this.logic('And', v.guards.map((g) => atom(g, negGuard(g) ?? undefined)));
+  }
+
+  inList(e: Extract<Expr, { kind: 'In' }>, pos: boolean): Cond {
+    if (e.arg.kind === 'Field') {
+      const s = this.special(e.arg, e, pos);
+      if (s) return s;
+    }
+    const vals = e.values.filter((v) => !(v.kind === 'Literal' && v.value === null));
+    if (!vals.every((v) => v.kind === 'Literal')) return this.unsupported('a list with values that are not literals', e.span);
+    const lits = vals.map((v) => (v as { value: unknown }).value);
+    if (!lits.length) return FALSE;
+    const l = this.value(e.arg);
+    if (l.type === 'dynamic' || l.type === 'string') {
+      if (!lits.every((x) => typeof x === 'string' || typeof x === 'number')) return this.unsupported('a list mixing strings with other values', e.span);
+      const pats: Pattern[] = lits.map((x) => ({ kind: 'exact', value: String(x), text: String(x), span: e.span }));
+      if (l.type === 'dynamic') return this.argsMatch(e.arg as Field, pats, e.caseInsensitive, pos);
+      return this.textPatterns(l, pats, e.caseInsensitive, pos, e.span);
+    }
+    if (l.type === 'number') {
+      if (!lits.every((x) => typeof x === 'number')) return this.unsupported('a list of non-numbers for a numeric column', e.span);
+      const items = (lits as number[]).map(kqlNumber).join(', ');
+      const a = lits.length === 1 ? atom(`${l.t} == ${items}`, `${l.t} != ${items}`) : atom(`${l.t} in (${items})`, `${l.t} !in (${items})`);
+      return this.guarded(a, this.needed(l, pos, (m) => (lits as unknown[]).includes(m)));
+    }
+    return this.unsupported('a list test on a boolean', e.span);
+  }
+
+  match(e: Extract<Expr, { kind: 'Match' }>, pos: boolean): Cond {
+    if (e.arg.kind === 'Field') {
+      const s = this.special(e.arg, e, pos);
+      if (s) return s;
+    }
+    const l = this.value(e.arg);
+    if (l.type === 'dynamic') return this.argsMatch(e.arg as Field, e.patterns, e.caseInsensitive, pos);
+    if (l.type !== 'string') return this.unsupported(`${e.op} on a ${l.type} value`, e.span);
+    return this.textPatterns(l, e.patterns, e.caseInsensitive, pos, e.span);
+  }
+
+  private registryPatterns(pats: readonly Pattern[], ci: boolean): Pattern[] {
+    if (!this.extends.has('RegistryPath')) return [...pats];
+    return pats.map((p) => rewriteHive(p, ci));
+  }
+
+  /** Patterns ORed against a string value: exact values grouped into one `in`/`in~`, globs and regexes into one regex. */
+  textPatterns(l: Val, pats: readonly Pattern[], ci: boolean, pos: boolean, span: Span): Cond {
+    pats = this.registryPatterns(pats, ci);
+    const ext = this.extensionOf.get(l.t);
+    if (ext && pats.every((p) => p.kind === 'exact' && p.value !== '' && !/[.\\/]/.test(p.value))) {
+      // file.extension == "exe" is FileName ending in ".exe" (an extension holds no dot or separator).
+      this.touch(ext);
+      return this.logic('Or', pats.map((p) => this.textMatch({ t: ext, type: 'string', guards: [], missing: '' }, { ...p, kind: 'suffix', text: '.' + p.value } as Pattern, ci, pos, span)));
+    }
+    const exact = pats.filter((p) => p.kind === 'exact');
+    const regexy = pats.filter((p) => p.kind === 'glob' || p.kind === 'regex');
+    const parts: Cond[] = [];
+    if (exact.length > 1) {
+      const values = exact.map((p) => p.value);
+      const fold = ci && values.some(needsUnicodeFold);
+      const subject = fold ? `tolower(${l.t})` : l.t;
+      const items = values.map((v) => kqlString(fold ? v.toLowerCase() : v)).join(', ');
+      const [op, nop] = fold || !ci ? LIST_OPS.cs : LIST_OPS.ci;
+      parts.push(this.guardEmpty(l, atom(`${subject} ${op} (${items})`, `${subject} ${nop} (${items})`), values.includes(''), pos, span));
+    } else if (exact.length === 1) parts.push(this.textMatch(l, exact[0]!, ci, pos, span));
+    for (const p of pats) if (p.kind === 'prefix' || p.kind === 'suffix' || p.kind === 'contains') parts.push(this.textMatch(l, p, ci, pos, span));
+    if (regexy.length) {
+      const bodies: string[] = [];
+      for (const p of regexy) {
+        if (p.kind === 'glob') bodies.push(globToRe(p.parts, '.'));
+        else {
+          const r = luceneToRe2(p.value);
+          if ('error' in r) return this.unsupported(`cannot translate the regular expression to RE2: ${r.error}`, p.span, 'EQL3206');
+          bodies.push(r.re);
+        }
+      }
+      const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
+      const flags = (ci ? 'i' : '') + (body.includes('.') ? 's' : '');
+      const re = `${flags ? `(?${flags})` : ''}^${topLevelAlternation(body) ? `(?:${body})` : body}$`;
+      parts.push(this.guardEmpty(l, atom(`${l.t} matches regex ${kqlString(re)}`), matchesEmpty(body), pos, span));
+    }
+    return this.logic('Or', parts);
+  }
+
+  /** One analysed pattern against a string value with the cheapest exact operator. */
+  textMatch(l: Val, p: Pattern, ci: boolean, pos: boolean, span: Span): Cond {
+    if (p.kind === 'glob' || p.kind === 'regex' || (p.kind === 'exact' && this.extensionOf.has(l.t))) return this.textPatterns(l, [p], ci, pos, span);
+    if (p.kind === 'prefix' && p.text === '') return this.guardEmpty(l, TRUE, true, pos, span);
+    const fold = ci && needsUnicodeFold(p.text);
+    const subject = fold ? `tolower(${l.t})` : l.t;
+    const text = fold ? p.text.toLowerCase() : p.text;
+    const [op, nop] = STRING_OPS[p.kind][fold || !ci ? 'cs' : 'ci'];
+    // contains/startswith/endswith with "" are true on any value; == "" is true on a missing one.
+    return this.guardEmpty(l, atom(`${subject} ${op} ${kqlString(text)}`, `${subject} ${nop} ${kqlString(text)}`), text === '', pos, span);
+  }
+
+  /** Add the presence guards when the bare operator would be true on a missing ("") value. */
+  private guardEmpty(l: Val, a: Cond, acceptsEmpty: boolean, pos: boolean, span: Span): Cond {
+    const guards = l.missing === '' && !acceptsEmpty ? [] : l.guards;
+    if (acceptsEmpty && l.missing === '' && guards.length) this.approx('EQL3205', 'Defender stores a missing string as ""; a present but empty value counts as missing', span, pos, false);
+    return this.guarded(a, guards);
+  }
+
+  // ---- process.args ----
+
+  argsMatch(f: Field, pats: readonly Pattern[], ci: boolean, pos: boolean): Cond {
+    const r = this.resolve(f)!;
+    const c = r.column;
+    const span = pats[0]?.span ?? f.span;
+    if (this.ctx.options.kqlArgs === 'fast' && pats.every((p) => p.kind !== 'glob' && p.kind !== 'regex')) {
+      this.approx('EQL3207', `${f.name} is matched against the whole command line (has/contains), not against each argument`, span, pos);
+      const parts = pats.map((p) => {
+        const text = (p as { text: string }).text;
+        if (p.kind === 'exact' && /^[A-Za-z0-9]+$/.test(text)) return atom(`${c} ${ci ? 'has' : 'has_cs'} ${kqlString(text)}`, `${c} ${ci ? '!has' : '!has_cs'} ${kqlString(text)}`);
+        return atom(`${c} ${ci ? 'contains' : 'contains_cs'} ${kqlString(text)}`, `${c} ${ci ? '!contains' : '!contains_cs'} ${kqlString(text)}`);
+      });
+      return this.logic('Or', parts);
+    }
+    const fold = (s: string) => (ci ? s.toLowerCase() : s);
+    const args = `parse_command_line(${ci ? `tolower(${c})` : c}, "windows")`;
+    const exact = pats.filter((p) => p.kind === 'exact');
+    const parts: Cond[] = [];
+    if (exact.length === 1) parts.push(atom(`set_has_element(${args}, ${kqlString(fold(exact[0]!.value))})`));
+    else if (exact.length > 1) parts.push(atom(`array_length(set_intersect(${args}, pack_array(${exact.map((p) => kqlString(fold(p.value))).join(', ')}))) > 0`));
+    // Other shapes: one regex over the arguments joined with NUL, which no Windows command line contains.
+    const bodies: string[] = [];
+    const el = '[^\\x00]';
+    for (const p of pats) {
+      if (p.kind === 'exact') continue;
+      if (p.kind === 'glob') bodies.push(globToRe(p.parts, el));
+      else if (p.kind === 'regex') {
+        const t = luceneToRe2(p.value, el);
+        if ('error' in t) return this.unsupported(`cannot translate the regular expression to RE2: ${t.error}`, p.span, 'EQL3206');
+        bodies.push(t.re);
+      } else {
+        const lit = reLit(p.text);
+        bodies.push(p.kind === 'prefix' ? `${lit}${el}*` : p.kind === 'suffix' ? `${el}*${lit}` : `${el}*${lit}${el}*`);
+      }
+    }
+    if (bodies.length) {
+      const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
+      const re = `${ci ? '(?i)' : ''}(?:^|\\x00)(?:${body})(?:\\x00|$)`;
+      const a = atom(`strcat_array(parse_command_line(${c}, "windows"), "\\0") matches regex ${kqlString(re)}`);
+      parts.push(matchesEmpty(body) ? this.guarded(a, [`isnotempty(${c})`]) : a);
+    }
+    this.touch(c);
+    this.argsFidelity(f);
+    return this.logic('Or', parts);
+  }
+
+  // ---- functions ----
+
+  callCond(e: Extract<Expr, { kind: 'Call' }>, pos: boolean): Cond {
+    const ci = e.caseInsensitive;
+    const [a0, ...rest] = e.args;
+    switch (e.name) {
+      case 'startsWith':
+      case 'endsWith':
+      case 'stringContains': {
+        const sub = rest[0];
+        if (a0 && sub && sub.kind !== 'Literal') return this.substringOfValue(e, a0, sub, pos);
+        if (!a0 || !sub || sub.kind !== 'Literal' || typeof sub.value !== 'string') return this.unsupported(`${e.name} with a non-literal argument`, e.span);
+        if (a0.kind === 'Field') {
+          const s = this.special(a0, e, pos);
+          if (s) return s;
+        }
+        const kind = e.name === 'startsWith' ? 'prefix' : e.name === 'endsWith' ? 'suffix' : 'contains';
+        const p = { kind, value: sub.value, text: sub.value, span: sub.span } as Pattern;
+        const l = this.value(a0);
+        if (l.type === 'dynamic') return this.argsMatch(a0 as Field, [p], ci, pos);
+        if (l.type !== 'string') return this.unsupported(`${e.name} on a ${l.type}`, e.span);
+        if (sub.value === '') return this.guardEmpty(l, TRUE, true, pos, e.span);
+        return this.textMatch(l, p, ci, pos, e.span);
+      }
+      case 'cidrMatch': {
+        if (!a0) return this.unsupported('cidrMatch without arguments', e.span);
+        if (a0.kind === 'Field') {
+          const s = this.special(a0, e, pos);
+          if (s) return s;
+        }
+        const l = this.value(a0);
+        const nets = rest.map((r) => (r.kind === 'Literal' && typeof r.value === 'string' ? r.value : null));
+        if (nets.some((n) => n === null)) return this.unsupported('cidrMatch with a non-literal block', e.span);
+        const v4 = (nets as string[]).filter((n) => !n.includes(':'));
+        const v6 = (nets as string[]).filter((n) => n.includes(':'));
+        // The ipv*_is_in_any_range functions return null for an address of the other family or "".
+        const parts: Cond[] = [];
+        if (v4.length) parts.push(atom(`coalesce(ipv4_is_in_any_range(${l.t}, ${v4.map(kqlString).join(', ')}), false)`));
+        if (v6.length) parts.push(atom(`coalesce(ipv6_is_in_any_range(${l.t}, ${v6.map(kqlString).join(', ')}), false)`));
+        return this.logic('Or', parts);
+      }
+      default: {
+        // Other functions yield values; as a condition Elasticsearch compares them with true.
+        const v = this.value(e);
+        if (v.type !== 'bool') return this.unsupported(`${e.name} is not a condition`, e.span);
+        return this.guarded(atom(v.t), v.guards);
+      }
+    }
+  }
+
+  /** startsWith/endsWith/stringContains whose second argument is a field or expression (compared row by row). */
+  private substringOfValue(e: Extract<Expr, { kind: 'Call' }>, a0: Expr, sub: Expr, pos: boolean): Cond {
+    for (const x of [a0, sub])
+      if (x.kind === 'Field') {
+        const s = this.special(x, e, pos);
+        if (s) return s;
+      }
+    const l = this.value(a0);
+    const r = this.value(sub);
+    if (l.type !== 'string' || r.type !== 'string') return this.unsupported(`${e.name} on a value that is not a string`, e.span);
+    const op = { startsWith: 'startswith_cs', endsWith: 'endswith_cs', stringContains: 'contains_cs' }[e.name as 'startsWith'];
+    // tolower on both sides: the case-insensitive operators fold ASCII only, and the value is not known here.
+    const [lt, rt] = e.caseInsensitive ? [`tolower(${l.t})`, `tolower(${r.t})`] : [l.t, r.t];
+    // Every string starts with "": the guards keep a missing second value false, as in Elasticsearch.
+    if (r.missing === '') this.approx('EQL3205', 'Defender stores a missing string as ""; a present but empty value counts as missing', e.span, pos, false);
+    return this.guarded(atom(`${lt} ${op} ${rt}`, `${lt} !${op} ${rt}`), [...l.guards, ...r.guards]);
+  }
+
+  callValue(e: Extract<Expr, { kind: 'Call' }>): Val {
+    const ci = e.caseInsensitive;
+    const args = e.args;
+    const lit = (x: Expr | undefined) => (x?.kind === 'Literal' ? x.value : undefined);
+    const str = (v: Val) => (v.type === 'string' ? v.t : `tostring(${v.t})`);
+    switch (e.name) {
+      case 'length': {
+        const v = this.value(args[0]!);
+        return { t: v.type === 'dynamic' ? `array_length(${v.t})` : `strlen(${str(v)})`, type: 'number', guards: v.guards, ...(v.missing !== undefined ? { missing: 0 } : {}) };
+      }
+      case 'concat': {
+        const vs = args.map((a) => this.value(a));
+        return { t: `strcat(${vs.map(str).join(', ')})`, type: 'string', guards: vs.flatMap((v) => v.guards) };
+      }
+      case 'string': {
+        const v = this.value(args[0]!);
+        return { t: str(v), type: 'string', guards: v.guards, ...(v.missing === null || v.missing === '' ? { missing: '' } : {}) };
+      }
+      case 'number': {
+        if (args.length > 1) return this.unsupported('number() with a base', e.span);
+        const v = this.value(args[0]!);
+        if (v.type === 'number') return v;
+        const t = `todouble(${v.t})`;
+        return { t, type: 'number', guards: [...v.guards, `isnotnull(${t})`], ...(v.missing === '' ? { missing: null } : {}) };
+      }
+      case 'substring': {
+        const v = this.value(args[0]!);
+        const s = lit(args[1]);
+        const end = lit(args[2]);
+        if (typeof s !== 'number' || s < 0 || (args[2] && (typeof end !== 'number' || end < 0))) return this.unsupported('substring with negative or non-literal offsets', e.span);
+        const t = typeof end === 'number' ? (end <= s ? '""' : `substring(${str(v)}, ${s}, ${end - s})`) : `substring(${str(v)}, ${s})`;
+        return { t, type: 'string', guards: v.guards, ...(v.missing === '' ? { missing: '' } : {}) };
+      }
+      case 'indexOf': {
+        const v = this.value(args[0]!);
+        const sub = this.value(args[1]!);
+        const start = args[2] ? this.value(args[2]) : null;
+        const subject = ci ? `tolower(${str(v)})` : str(v);
+        const needleLit = lit(args[1]);
+        const needle = ci ? (typeof needleLit === 'string' ? kqlString(needleLit.toLowerCase()) : `tolower(${sub.t})`) : sub.t;
+        const t = `indexof(${subject}, ${needle}${start ? `, ${start.t}` : ''})`;
+        // Elasticsearch returns null when there is no match, Kusto -1: guard unless the test is false on -1.
+        return { t, type: 'number', guards: [...v.guards, ...sub.guards, `${t} >= 0`], ...(v.missing === '' && typeof needleLit === 'string' && needleLit !== '' && !start ? { missing: -1 } : {}) };
+      }
+      case 'between': {
+        const v = this.value(args[0]!);
+        const left = lit(args[1]);
+        const right = lit(args[2]);
+        const greedy = args[3] ? lit(args[3]) : false;
+        if (typeof left !== 'string' || typeof right !== 'string' || typeof greedy !== 'boolean') return this.unsupported('between with non-literal arguments', e.span);
+        const re = `(?s${ci ? 'i' : ''})${reLit(left)}(.${greedy ? '*' : '*?'})${reLit(right)}`;
+        return { t: `extract(${kqlString(re)}, 1, ${str(v)})`, type: 'string', guards: v.guards, ...(v.missing === '' ? { missing: '' } : {}) };
+      }
+      case 'add':
+      case 'subtract':
+      case 'multiply':
+      case 'divide':
+      case 'modulo': {
+        const op = { add: '+', subtract: '-', multiply: '*', divide: '/', modulo: '%' }[e.name] as '+';
+        return this.value({ kind: 'Arith', op, left: args[0]!, right: args[1]!, span: e.span });
+      }
+      case 'startsWith':
+      case 'endsWith':
+      case 'stringContains':
+      case 'cidrMatch':
+        return this.unsupported(`${e.name} used as a value`, e.span);
+      default:
+        return this.unsupported(`the function ${e.name} has no KQL rendering`, e.span);
+    }
+  }
+}
+
+function paren(t: string): string {
+  return /^[\w.()", @]+$/.test(t) && !/\s[-+*/%]\s/.test(t) ? t : `(${t})`;
+}
+function flip(op: CompareOp): CompareOp {
+  return ({ '<': '>', '>': '<', '<=': '>=', '>=': '<=', '==': '==', '!=': '!=' } as const)[op];
+}
+function compareJs(a: unknown, op: CompareOp, b: unknown): boolean {
+  if (typeof a !== typeof b) return false;
+  const x = a as number;
+  const y = b as number;
+  return op === '==' ? x === y : op === '!=' ? x !== y : op === '<' ? x < y : op === '<=' ? x <= y : op === '>' ? x > y : x >= y;
+}
+
+function negate(c: Cond): Cond {
+  if (c.t === 'true') return FALSE;
+  if (c.t === 'false') return TRUE;
+  if (c.neg) return { ...c.neg, neg: { t: c.t, prec: c.prec } };
+  return { t: `not(${c.t})`, prec: 'atom', neg: { t: c.t, prec: c.prec } };
+}
+
+// Defender's hive spellings (field-mappings.md §5): Elastic writes HKLM\, HKU\, HKCU\ or \REGISTRY\MACHINE\...
+const HIVES: [RegExp, string][] = [
+  [/^HKLM\\/i, 'HKEY_LOCAL_MACHINE\\'],
+  [/^\\REGISTRY\\MACHINE\\/i, 'HKEY_LOCAL_MACHINE\\'],
+  [/^HKU\\/i, 'HKEY_USERS\\'],
+  [/^\\REGISTRY\\USER\\/i, 'HKEY_USERS\\'],
+  [/^HKCU\\/i, 'HKEY_CURRENT_USER\\'],
+];
+function rewriteHive(p: Pattern, ci: boolean): Pattern {
+  const fix = (s: string) => {
+    for (const [re, to] of HIVES) if (re.test(s) && (ci || re.exec(s)![0] === re.exec(s)![0].toUpperCase())) return s.replace(re, to);
+    return s;
+  };
+  switch (p.kind) {
+    case 'exact':
+    case 'prefix':
+      return { ...p, value: fix(p.value), text: fix(p.text) };
+    case 'glob': {
+      const first = p.parts[0];
+      if (first?.t !== 'lit') return p;
+      return { ...p, value: fix(p.value), parts: [{ t: 'lit', v: fix(first.v) }, ...p.parts.slice(1)] };
+    }
+    default:
+      return p;
+  }
+}
+
+/**
+ * Whether a condition on one field is true for an event whose field has exactly `value`; null when the
+ * condition is not a simple test of that field. Used for enumerations the mapping translates.
+ */
+export function accepts(e: Expr, value: string): boolean | null {
+  const lower = (s: string) => s.toLowerCase();
+  switch (e.kind) {
+    case 'Compare': {
+      const lit = e.left.kind === 'Literal' ? e.left : e.right.kind === 'Literal' ? e.right : null;
+      if (!lit || typeof lit.value !== 'string' || (e.op !== '==' && e.op !== '!=')) return null;
+      return (lit.value === value) === (e.op === '==');
+    }
+    case 'In':
+      if (!e.values.every((v) => v.kind === 'Literal')) return null;
+      return e.values.some((v) => typeof (v as { value: unknown }).value === 'string' && (e.caseInsensitive ? lower((v as { value: string }).value) === lower(value) : (v as { value: string }).value === value));
+    case 'Match':
+      return e.patterns.some((p) => {
+        if (p.kind === 'regex') {
+          const r = luceneToRe2(p.value);
+          return 're' in r && new RegExp(`^(?:${r.re})$`, e.caseInsensitive ? 'is' : 's').test(value);
+        }
+        const v = e.caseInsensitive ? lower(value) : value;
+        const f = (s: string) => (e.caseInsensitive ? lower(s) : s);
+        if (p.kind === 'glob') return new RegExp(`^${globToRe(p.parts, '.')}$`, e.caseInsensitive ? 'is' : 's').test(value);
+        const t = f(p.text);
+        return p.kind === 'exact' ? v === t : p.kind === 'prefix' ? v.startsWith(t) : p.kind === 'suffix' ? v.endsWith(t) : v.includes(t);
+      });
+    case 'Call': {
+      const sub = e.args[1];
+      if (!sub || sub.kind !== 'Literal' || typeof sub.value !== 'string') return null;
+      const v = e.caseInsensitive ? lower(value) : value;
+      const t = e.caseInsensitive ? lower(sub.value) : sub.value;
+      if (e.name === 'startsWith') return v.startsWith(t);
+      if (e.name === 'endsWith') return v.endsWith(t);
+      if (e.name === 'stringContains') return v.includes(t);
+      return null;
+    }
+    case 'Exists':
+      return true;
+    default:
+      return null;
+  }
+}
+
+// ---- queries ---------------------------------------------------------------------------------------
+
+const ALWAYS = ['Timestamp', 'DeviceId', 'ReportId'];
+
+interface RenderedFilter {
+  table: string;
+  /** Pipeline stages after the table name (each starts with `| `). */
+  stages: string[];
+  touched: string[];
+  r: FilterRenderer;
+}
+
+function osPlatformTest(r: FilterRenderer, conds: Cond[]): string {
+  return `| join kind=leftsemi (DeviceInfo | where ${r.logic('And', conds).t} | distinct DeviceId) on DeviceId`;
+}
+
+/** Render one event filter against one class: table, class filter, conditions, OS join. */
+function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, ctx: TranslateContext): RenderedFilter {
+  const r = new FilterRenderer(ctx, cls);
+  const table = String(cls.source.table);
+  const stages: string[] = [];
+  const lossy = cls.source.lossy as { direction: Direction; reason: string } | undefined;
+  if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction);
+  const actionTypes = cls.source.action_types as string[] | undefined;
+  if (actionTypes?.length) {
+    stages.push(actionTypes.length === 1 ? `| where ActionType == ${kqlString(actionTypes[0]!)}` : `| where ActionType in (${actionTypes.map(kqlString).join(', ')})`);
+    r.touch('ActionType');
+  }
+  const conjuncts = conjunctsOf(filter.where).filter((c) => !implied.has(c));
+  // A conjunct that folds to false (a value the table never holds, e.g. an event.action with no Defender
+  // ActionType): no row can match, which is no rule at all.
+  const never = (cond: Cond, c: Expr) => {
+    if (cond.t !== 'false') return;
+    ctx.unsupported('EQL3216', `${table} holds no event this filter can match (this condition is never true there)`, c.span);
+    throw new Unsupported();
+  };
+  // host.os.type as a plain top-level test: a semi-join with DeviceInfo (or, with --kql-os drop, nothing).
+  const osConds: Cond[] = [];
+  const rest: Expr[] = [];
+  for (const c of conjuncts) {
+    const f = singleField(c);
+    if (f?.name === 'host.os.type') {
+      if (ctx.options.kqlOs === 'drop') {
+        ctx.approximate('EQL3208', 'host.os.type is left out (--kql-os drop): Defender tables have no OS column', c.span, 'wider');
+        continue;
+      }
+      const before = r.needsOsLookup;
+      const cond = r.cond(c, true);
+      r.needsOsLookup = before;
+      never(cond, c);
+      osConds.push(cond);
+      if (onlyWindows(c)) r.windowsOnly = true;
+    } else rest.push(c);
+  }
+  let wrote = 0;
+  const wheres: string[] = [];
+  for (const c of rest) {
+    const cond = r.cond(c, true);
+    never(cond, c);
+    if (cond.t === 'true') continue;
+    wrote++;
+    wheres.push(`| where ${cond.t}`);
+  }
+  if (r.dropped && !wrote && conjuncts.length) {
+    ctx.unsupported('EQL3209', 'no condition of this event filter can be expressed in Defender columns', filter.span);
+    throw new Unsupported();
+  }
+  if (r.needsOsLookup) stages.push('| lookup kind=leftouter (DeviceInfo | summarize arg_max(Timestamp, OSPlatform) by DeviceId | project DeviceId, OSPlatform) on DeviceId');
+  // Filters that do not read a computed column run before the (costlier) extend.
+  const usesExtend = (w: string) => [...r.extends.keys()].some((n) => new RegExp(`\\b${n}\\b`).test(w));
+  stages.push(...wheres.filter((w) => !usesExtend(w)));
+  for (const [name, expr] of r.extends) stages.push(`| extend ${name} = ${expr}`);
+  stages.push(...wheres.filter(usesExtend));
+  if (osConds.length) stages.push(osPlatformTest(r, osConds));
+  return { table, stages, touched: r.touched, r };
+}
+
+function singleField(e: Expr): Field | null {
+  const arg = e.kind === 'Compare' ? (e.left.kind === 'Field' ? e.left : e.right.kind === 'Field' ? e.right : null) : e.kind === 'In' || e.kind === 'Match' ? e.arg : null;
+  return arg?.kind === 'Field' ? arg : null;
+}
+function onlyWindows(e: Expr): boolean {
+  return accepts(e, 'windows') === true && accepts(e, 'linux') === false && accepts(e, 'macos') === false;
+}
+
+/** The classes a filter reads: one, or for `any` (and event.category lists) one per category, unioned. */
+function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventClass; implied: Set<Expr>; filter: EventFilter }[] {
+  const facts = filterFacts(filter);
+  let cats: (string | null)[] = [filter.category];
+  if (filter.category === null) {
+    const ec = facts.values.get('event.category');
+    cats = ec ? ec.values : [...new Set(ctx.mapping.classes.map((c) => [c.when.category].flat()[0]).filter((c): c is string => typeof c === 'string'))];
+  }
+  const out: { cls: EventClass; implied: Set<Expr>; filter: EventFilter }[] = [];
+  // The rule's data fields (classifying event.* fields are what chose the class in the first place).
+  const fields = [...new Set([...walk(filter.where)].flatMap((e) => (e.kind === 'Field' && !e.name.startsWith('event.') ? [e.name] : [])))];
+  const mapped = (cls: EventClass) => fields.filter((f) => fieldMapping(ctx.mapping, cls, f)).length;
+  for (const cat of cats) {
+    let choice = chooseClass(ctx.mapping, { ...facts, category: cat });
+    if (!choice) {
+      // A category the rule lists but Defender has no table for: its events are not matched.
+      if (cats.length > 1 && filter.category === null && facts.values.has('event.category'))
+        ctx.approximate('EQL3210', `no Defender table holds ${cat} events; they are left out of the union`, facts.values.get('event.category')!.node.span, 'narrower');
+      continue;
+    }
+    // A class of the same category that maps more of the rule's fields wins (e.g. `network where
+    // dns.question.name ...` is a DNS lookup, FM §1), its narrowing declared like any other.
+    for (const cls of ctx.mapping.classes) {
+      if (cls === choice.cls || mapped(cls) <= mapped(choice.cls)) continue;
+      const alt = chooseClass({ ...ctx.mapping, classes: [cls] }, { ...facts, category: cat });
+      if (alt) choice = alt;
+    }
+    if (out.some((o) => o.cls === choice.cls)) continue;
+    for (const l of choice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
+    out.push({ cls: choice.cls, implied: choice.implied, filter: { ...filter, category: cat } });
+  }
+  return out;
+}
+
+/**
+ * Render a filter over each of its classes. One class renders in place; with several, a branch none of whose
+ * conditions is expressible is left out (declared, narrower) and the rest are unioned. `extra` adds stages
+ * per branch (sequence step and key columns); a branch whose extra throws Unsupported abandons the query.
+ */
+function renderBranches(
+  filter: EventFilter,
+  classes: { cls: EventClass; implied: Set<Expr> }[],
+  ctx: TranslateContext,
+  extra: (cls: EventClass, ctx: TranslateContext) => { stages: string[]; touched: string[] } = () => ({ stages: [], touched: [] }),
+): { branches: string[][]; touched: string[] } {
+  const touched: string[] = [];
+  const add = (cols: string[]) => cols.forEach((t) => touched.includes(t) || touched.push(t));
+  if (classes.length === 1) {
+    const { cls, implied } = classes[0]!;
+    const rf = renderFilter(filter, cls, implied, ctx);
+    const x = extra(cls, ctx);
+    add([...rf.touched, ...x.touched]);
+    return { branches: [[rf.table, ...rf.stages, ...x.stages]], touched };
+  }
+  const branches: string[][] = [];
+  let inexpressible = 0;
+  for (const { cls, implied } of classes) {
+    const sub = new Ledger(ctx.target, ctx.mapping, ctx.options);
+    let rf: RenderedFilter;
+    try {
+      rf = renderFilter(filter, cls, implied, sub);
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+      if (sub.diagnostics.some((d) => d.code === 'EQL3216')) {
+        // Nothing Defender records is lost, but the rule's events of a kind Defender does not record are.
+        ctx.approximate('EQL3217', `${cls.source.table} is left out of the union: it holds no event this filter can match`, filter.span, 'narrower');
+        continue;
+      }
+      inexpressible++;
+      ctx.approximate('EQL3210', `${cls.source.table} is left out of the union: ${sub.diagnostics.find((d) => d.severity === 'error')?.message ?? 'not expressible'}`, filter.span, 'narrower');
+      continue;
+    }
+    ctx.diagnostics.push(...sub.diagnostics);
+    const x = extra(cls, ctx);
+    branches.push([rf.table, ...rf.stages, ...x.stages]);
+    add([...rf.touched, ...x.touched]);
+  }
+  if (!branches.length) {
+    if (!inexpressible) ctx.unsupported('EQL3216', 'no Defender table holds an event this filter can match', filter.span);
+    else ctx.unsupported('EQL3003', 'no Defender table can express this filter', filter.span);
+    throw new Unsupported();
+  }
+  return { branches, touched };
+}
+
+/** One branch as a pipeline on its own lines; several as a union of one-line branches. */
+const unionOf = (branches: string[][]) => (branches.length === 1 ? branches[0]!.join('\n') : `union\n  ${branches.map((b) => `(${b.join(' ')})`).join(',\n  ')}`);
+
+function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: string; touched: string[] } {
+  const classes = classesFor(filter, ctx);
+  if (!classes.length) {
+    ctx.unsupported('EQL3003', `no Defender table holds ${filter.category ?? 'any'} events of this kind`, filter.span);
+    throw new Unsupported();
+  }
+  const { branches, touched } = renderBranches(filter, classes, ctx);
+  return { text: unionOf(branches), touched };
+}
+
+/** The column mapping of a sequence key in one class, or null when Defender has no column for it. */
+function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMapping | null {
+  if (key.kind !== 'Field') return null;
+  const fm = fieldMapping(ctx.mapping, cls, key.name);
+  return !fm || Array.isArray(fm.field) || fm.transform || fm.values ? null : fm;
+}
+
+/** The columns that identify a sequence key in one class: one expression per key column. */
+function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): string[] {
+  const fm = keyMapping(key, cls, ctx)!;
+  if (key.kind !== 'Field' || typeof fm.field !== 'string') throw new Error('keyColumns on a key without a column');
+  if (fm.lossy) ctx.approximate('EQL3006', `${key.name} → ${fm.key?.join(' + ') ?? fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction);
+  return fm.key ?? [fm.field];
+}
+
+function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; touched: string[] } {
+  if (seq.until) ctx.approximate('EQL3212', 'until is left out: matches an until event would have cancelled are kept', seq.until.span, 'wider');
+  const positives = seq.steps.filter((s) => !s.missing);
+  for (const s of seq.steps) if (s.missing) ctx.approximate('EQL3213', 'a missing-event step is left out: sequences with the event in between are kept', s.span, 'wider');
+  if (positives.length < 1) {
+    ctx.unsupported('EQL3007', 'a sequence without positive steps', seq.span);
+    throw new Unsupported();
+  }
+  const branches: string[][] = [];
+  const touched: string[] = [];
+  let keyCount = -1;
+  // A step over several tables (`any`, event.category lists) is a union of its branches, all with one step number.
+  const chosen = positives.map((step) => {
+    const classes = classesFor(step.filter, ctx);
+    if (!classes.length) {
+      ctx.unsupported('EQL3003', `no Defender table holds ${step.filter.category ?? 'any'} events of this kind`, step.filter.span);
+      throw new Unsupported();
+    }
+    return classes;
+  });
+  // A key position Defender cannot fill in every step is left out: fewer keys can only join more events.
+  const keyCountAll = seq.by.length + (positives[0]?.by.length ?? 0);
+  const usable = Array.from({ length: keyCountAll }, (_, j) =>
+    positives.every((step, i) => {
+      const k = [...seq.by, ...step.by][j];
+      return k !== undefined && chosen[i]!.every(({ cls }) => keyMapping(k, cls, ctx) !== null);
+    }),
+  );
+  usable.forEach((ok, j) => {
+    if (ok) return;
+    const k = [...seq.by, ...positives[0]!.by][j]!;
+    ctx.approximate('EQL3211', `the sequence key ${k.kind === 'Field' ? k.name : 'expression'} has no Defender column in every step and is left out`, k.span, 'wider');
+  });
+  positives.forEach((step, i) => {
+    const rendered = renderBranches(step.filter, chosen[i]!, ctx, (cls, lctx) => {
+      const keys = [...seq.by, ...step.by].filter((_, j) => usable[j]).flatMap((k) => keyColumns(k, cls, lctx));
+      if (keyCount >= 0 && keys.length !== keyCount) {
+        lctx.unsupported('EQL3211', 'the sequence keys have different shapes in Defender tables', step.span);
+        throw new Unsupported();
+      }
+      keyCount = keys.length;
+      const ext = [`SequenceStep = ${i + 1}`, ...keys.map((k, j) => `SequenceKey${j + 1} = ${k}`)].join(', ');
+      return { stages: [`| extend ${ext}`], touched: keys };
+    });
+    branches.push(...rendered.branches);
+    for (const t of rendered.touched) if (!touched.includes(t)) touched.push(t);
+  });
+  const keyNames = Array.from({ length: keyCount }, (_, j) => `SequenceKey${j + 1}`);
+  // runs=n repeats a step n times (as Elasticsearch expands it).
+  const stepIds: number[] = positives.flatMap((s, i) => Array.from({ length: s.runs ?? 1 }, () => i + 1));
+  const steps = stepIds.map((id, n) => {
+    const conds = [`SequenceStep == ${id}`];
+    if (n > 0) {
+      conds.push(...keyNames.map((k) => `${k} == s1.${k}`));
+      if (seq.maxspan) conds.push(`Timestamp - s1.Timestamp <= ${seq.maxspan.value}${seq.maxspan.unit}`);
+    }
+    return `    step s${n + 1}: ${conds.join(' and ')};`;
+  });
+  ctx.approximate('EQL3215', "scan keeps one partial match per step and key, replacing it when a newer event matches the same step; that this equals Elasticsearch's sequence bookkeeping is not verified", seq.span, 'different');
+  const text = [
+    unionOf(branches),
+    `| sort by ${[...keyNames, 'Timestamp'].map((k) => `${k} asc`).join(', ')}`,
+    '| scan with_match_id = MatchId with (',
+    ...steps,
+    '  )',
+  ].join('\n');
+  return { text, touched: ['MatchId', 'SequenceStep', ...touched] };
+}
+
+export const kqlBackend: Backend = {
+  id: 'kql',
+  title: 'Microsoft Defender XDR Advanced Hunting (KQL)',
+  extension: 'kql',
+  variants: [
+    { name: 'default', options: { kqlArgs: 'exact', kqlOs: 'join' } },
+    { name: 'fast', options: { kqlArgs: 'fast', kqlOs: 'join' } },
+    { name: 'drop-os', options: { kqlArgs: 'exact', kqlOs: 'drop' } },
+  ],
+  emit(rule: RuleInput, ctx: TranslateContext): string | null {
+    const { body, pipes } = rule.query;
+    let q: { text: string; touched: string[] };
+    if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
+    else if (body.kind === 'Sequence') q = renderSequence(body, ctx);
+    else {
+      ctx.unsupported('EQL3007', 'sample has no KQL rendering in eqlport', body.span);
+      throw new Unsupported();
+    }
+    const stages: string[] = [];
+    for (const p of pipes) {
+      if ((p.name === 'head' || p.name === 'tail') && p.count !== null && body.kind === 'EventQuery') stages.push(`| top ${p.count} by Timestamp ${p.name === 'head' ? 'asc' : 'desc'}`);
+      else {
+        ctx.unsupported('EQL3007', `the pipe ${p.name} has no KQL rendering here`, p.span);
+        throw new Unsupported();
+      }
+    }
+    const cols = [...ALWAYS, ...q.touched.filter((c) => !ALWAYS.includes(c))];
+    return [q.text, ...stages, `| project ${cols.join(', ')}`].join('\n') + '\n';
+  },
+};

@@ -1,0 +1,849 @@
+// An independent interpreter of the KQL (Defender Advanced Hunting) that eqlport emits, for the verifier.
+// Semantics are written from Microsoft's Kusto reference (learn.microsoft.com/kusto; the facts used are
+// summarised in ../shared/research/target-syntax.md §3 and §7), never from src/backends/kql.ts: this file
+// shares no escaping table, operator map or helper with the emitter, so a bug there cannot cancel out here.
+import { RE2JS } from 're2js';
+import { parse, SyntaxError as PeggySyntaxError } from '../generated/kql-parser.js';
+import type { FieldMapping, Mapping } from '../translate/mapping.js';
+import type { EcsEvent } from './generate.js';
+import { InterpreterError, type Interpreter, type InterpreterContext, type InterpreterRun } from './interpreter.js';
+
+// ---- values ---------------------------------------------------------------------------------
+
+/** Kusto datetime and timespan (milliseconds; the probes never need ticks). */
+class KDate {
+  constructor(readonly ms: number) {}
+}
+class KSpan {
+  constructor(readonly ms: number) {}
+}
+/** long is a bigint, real a number, dynamic a JS array or object. */
+type V = null | boolean | bigint | number | string | KDate | KSpan | V[] | { [k: string]: V };
+
+const INDEX = Symbol('event index');
+type Row = { [col: string]: V; [INDEX]?: number };
+
+/** A Defender row derived from one event, plus the DeviceInfo row its device reports (ECS events only). */
+export interface KqlRecord {
+  table: string;
+  row: Row;
+  /** The DeviceInfo row of the event's device: undefined when the event does not say (no host.os.type)... */
+  deviceInfo?: Row;
+  /** ...and false when the record cannot say (vendor rows come without DeviceInfo). */
+  modelsDeviceInfo: boolean;
+  /** Why Defender cannot store this event as it is (an ECS array where a column holds one value). */
+  unrepresentable?: string;
+}
+
+class NotChecked extends Error {}
+
+// ---- syntax tree (grammar/targets/kql.peggy) -------------------------------------------------
+
+type Node =
+  | { k: 'lit'; v: V }
+  | { k: 'long'; v: number }
+  | { k: 'real'; v: number }
+  | { k: 'timespan'; ms: number }
+  | { k: 'col'; name: string }
+  | { k: 'neg'; e: Node }
+  | { k: 'bin'; op: string; l: Node; r: Node }
+  | { k: 'list'; op: string; l: Node; items: Node[] }
+  | { k: 'call'; name: string; args: Node[] }
+  | { k: 'member'; obj: Node; key: Node };
+interface Assign {
+  name: string | null;
+  e: Node;
+}
+interface Step {
+  name: string;
+  output: string | null;
+  cond: Node;
+  assign: Assign[];
+}
+type Op =
+  | { k: 'where'; e: Node }
+  | { k: 'project' | 'extend' | 'distinct'; cols: Assign[] }
+  | { k: 'join' | 'lookup'; kind: string | null; right: Tab; on: { l: string; r: string }[] }
+  | { k: 'sort'; by: { e: Node; dir: 'asc' | 'desc' }[] }
+  | { k: 'top'; n: number; by: { e: Node; dir: 'asc' | 'desc' } }
+  | { k: 'take'; n: number }
+  | { k: 'summarize'; aggs: Assign[]; by: Assign[] }
+  | { k: 'scan'; matchId: string | null; declare: unknown[]; steps: Step[] };
+type Tab = { k: 'table'; name: string } | { k: 'union'; parts: Tab[] } | { k: 'pipe'; src: Tab; op: Op };
+export interface KqlProgram {
+  lets: { name: string; value: Tab | Node }[];
+  body: Tab;
+}
+
+// ---- column types ---------------------------------------------------------------------------
+
+/** Columns the mapping compares as numbers; datetimes by Defender's naming (Timestamp, *CreationTime). */
+function numericColumns(m: Mapping): Set<string> {
+  const out = new Set<string>(['ReportId']);
+  const add = (fields: Record<string, FieldMapping | string | null> | undefined) => {
+    for (const fm of Object.values(fields ?? {}))
+      if (fm && typeof fm === 'object' && fm.type === 'number' && !fm.transform) for (const c of [fm.field].flat()) out.add(c);
+  };
+  add(m.fields);
+  for (const c of m.classes) add(c.fields);
+  return out;
+}
+const isDateColumn = (c: string) => c === 'Timestamp' || c.endsWith('CreationTime');
+
+// ---- helpers --------------------------------------------------------------------------------
+
+/** Kusto's case-insensitive operators fold ASCII letters only (target-syntax.md §3.3). */
+const foldAscii = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+const isStr = (v: V): v is string => typeof v === 'string';
+const isNum = (v: V): v is bigint | number => typeof v === 'bigint' || typeof v === 'number';
+
+function toStr(v: V): string {
+  if (v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(v);
+  if (v instanceof KDate) return new Date(v.ms).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z');
+  if (v instanceof KSpan) return `${v.ms}ms`;
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? Number(x) : x));
+}
+
+/** Terms are maximal runs of ASCII letters and digits (datatypes-string-operators; target-syntax.md §3.3). */
+const isTermChar = (c: string | undefined) => c !== undefined && /[A-Za-z0-9]/.test(c);
+function hasTerm(text: string, needle: string, cs: boolean): boolean {
+  const t = cs ? text : foldAscii(text);
+  const n = cs ? needle : foldAscii(needle);
+  if (n === '') return true;
+  for (let i = t.indexOf(n); i >= 0; i = t.indexOf(n, i + 1)) {
+    const startOk = !isTermChar(n[0]) || !isTermChar(t[i - 1]);
+    const endOk = !isTermChar(n[n.length - 1]) || !isTermChar(t[i + n.length]);
+    if (startOk && endOk) return true;
+  }
+  return false;
+}
+const terms = (s: string) => s.match(/[A-Za-z0-9]+/g) ?? [];
+
+const regexCache = new Map<string, RE2JS>();
+function re2(pattern: string): RE2JS {
+  let re = regexCache.get(pattern);
+  if (!re) {
+    try {
+      re = RE2JS.compile(pattern);
+    } catch (e) {
+      throw new NotChecked(`the regular expression ${JSON.stringify(pattern)} does not compile in RE2: ${(e as Error).message}`);
+    }
+    regexCache.set(pattern, re);
+  }
+  return re;
+}
+
+function equal(a: V, b: V): boolean | null {
+  if (a === null || b === null) return null;
+  if (isNum(a) && isNum(b)) return Number(a) === Number(b);
+  if (a instanceof KDate && b instanceof KDate) return a.ms === b.ms;
+  if (a instanceof KSpan && b instanceof KSpan) return a.ms === b.ms;
+  if (typeof a === typeof b && (isStr(a) || typeof a === 'boolean')) return a === b;
+  if (typeof a === 'object' || typeof b === 'object') return toStr(a) === toStr(b);
+  throw new NotChecked(`comparing ${typeof a} with ${typeof b} is a type error in Kusto`);
+}
+
+function order(a: V, b: V): number | null {
+  if (a === null || b === null) return null;
+  if (isNum(a) && isNum(b)) return Math.sign(Number(a) - Number(b));
+  if (a instanceof KDate && b instanceof KDate) return Math.sign(a.ms - b.ms);
+  if (a instanceof KSpan && b instanceof KSpan) return Math.sign(a.ms - b.ms);
+  if (isStr(a) && isStr(b)) return a < b ? -1 : a > b ? 1 : 0;
+  throw new NotChecked(`ordering ${typeof a} against ${typeof b} is a type error in Kusto`);
+}
+
+function arith(op: string, a: V, b: V): V {
+  if (a === null || b === null) return null;
+  if (typeof a === 'bigint' && typeof b === 'bigint') {
+    if ((op === '/' || op === '%') && b === 0n) return null;
+    return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : op === '/' ? a / b : a % b;
+  }
+  if (isNum(a) && isNum(b)) {
+    const x = Number(a);
+    const y = Number(b);
+    return op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : x % y;
+  }
+  if (a instanceof KDate && b instanceof KDate && op === '-') return new KSpan(a.ms - b.ms);
+  if (a instanceof KDate && b instanceof KSpan) return op === '+' ? new KDate(a.ms + b.ms) : op === '-' ? new KDate(a.ms - b.ms) : null;
+  if (a instanceof KSpan && b instanceof KSpan) return op === '+' ? new KSpan(a.ms + b.ms) : op === '-' ? new KSpan(a.ms - b.ms) : null;
+  throw new NotChecked(`${op} on ${typeof a} and ${typeof b}`);
+}
+
+/** CommandLineToArgvW's rules (parse_command_line with "windows"; learn.microsoft.com "Parsing C++ command-line arguments"). */
+export function windowsArgv(cmd: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const n = cmd.length;
+  const ws = (c: string | undefined) => c === ' ' || c === '\t';
+  while (i < n && ws(cmd[i])) i++;
+  if (i >= n) return out;
+  // The program name: quotes group, backslashes are literal.
+  let prog = '';
+  if (cmd[i] === '"') {
+    i++;
+    while (i < n && cmd[i] !== '"') prog += cmd[i++];
+    i++;
+  } else while (i < n && !ws(cmd[i])) prog += cmd[i++];
+  out.push(prog);
+  for (;;) {
+    while (i < n && ws(cmd[i])) i++;
+    if (i >= n) return out;
+    let arg = '';
+    let quoted = false;
+    while (i < n && (quoted || !ws(cmd[i]))) {
+      if (cmd[i] === '\\') {
+        let k = 0;
+        while (cmd[i] === '\\') (k++, i++);
+        if (cmd[i] === '"') {
+          arg += '\\'.repeat(k >> 1);
+          if (k % 2) (arg += '"'), i++;
+        } else arg += '\\'.repeat(k);
+      } else if (cmd[i] === '"') {
+        if (quoted && cmd[i + 1] === '"') (arg += '"'), (i += 2);
+        else (quoted = !quoted), i++;
+      } else arg += cmd[i++];
+    }
+    out.push(arg);
+  }
+}
+
+/** The command line a Windows program would have for argv (the inverse of the rules above). */
+export function windowsCommandLine(args: readonly string[]): string {
+  return args
+    .map((a, idx) => {
+      if (idx === 0) return /[ \t]/.test(a) || a === '' ? `"${a}"` : a;
+      if (a !== '' && !/[ \t\n\v"]/.test(a)) return a;
+      let out = '"';
+      let slashes = 0;
+      for (const c of a) {
+        if (c === '\\') slashes++;
+        else {
+          out += '\\'.repeat(c === '"' ? slashes * 2 + 1 : slashes) + c;
+          slashes = 0;
+        }
+      }
+      return out + '\\'.repeat(slashes * 2) + '"';
+    })
+    .join(' ');
+}
+
+function ipv4(s: V): number | null {
+  if (!isStr(s)) return null;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
+  if (!m) return null;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return null;
+  return parts.reduce((a, p) => a * 256 + p, 0);
+}
+function ipv4InRange(ip: V, range: V): boolean | null {
+  const a = ipv4(ip);
+  if (!isStr(range)) return null;
+  const [base, bits = '32'] = range.split('/');
+  const b = ipv4(base!);
+  const n = Number(bits);
+  if (a === null || b === null || !(n >= 0 && n <= 32)) return null;
+  const size = 2 ** (32 - n);
+  return Math.floor(a / size) === Math.floor(b / size);
+}
+function ipv6(s: V): bigint | null {
+  if (!isStr(s)) return null;
+  let text = s.trim().replace(/%.*$/, '');
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const n = ipv4(v4[1]!);
+    if (n === null) return null;
+    if (text === v4[1]) return 0xffff00000000n + BigInt(n);
+    text = text.slice(0, -v4[1]!.length) + ((n >>> 16).toString(16) + ':' + (n & 0xffff).toString(16));
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const groups = (h: string) => (h === '' ? [] : h.split(':'));
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const fill = 8 - head.length - tail.length;
+  if ((halves.length === 1 && fill !== 0) || fill < 0) return null;
+  const all = [...head, ...Array<string>(halves.length === 2 ? fill : 0).fill('0'), ...tail];
+  if (!all.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return null;
+  return all.reduce((a, g) => (a << 16n) + BigInt(parseInt(g, 16)), 0n);
+}
+function ipv6InRange(ip: V, range: V): boolean | null {
+  const a = ipv6(ip);
+  if (!isStr(range)) return null;
+  const [base, bits = '128'] = range.split('/');
+  const b = ipv6(base!);
+  const n = Number(bits);
+  if (a === null || b === null || !(n >= 0 && n <= 128)) return null;
+  const shift = BigInt(128 - n);
+  return a >> shift === b >> shift;
+}
+/** The ranges of an *_in_any_range call: further arguments, or one dynamic array. */
+const rangesOf = (args: V[]) => args.flatMap((a) => (Array.isArray(a) ? a : [a]));
+
+function toLong(v: V): bigint | null {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? BigInt(Math.trunc(v)) : null;
+  if (typeof v === 'boolean') return v ? 1n : 0n;
+  if (isStr(v) && /^\s*[+-]?\d+\s*$/.test(v)) return BigInt(v.trim());
+  return null;
+}
+function toReal(v: V): number | null {
+  if (isNum(v)) return Number(v);
+  if (isStr(v) && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return null;
+}
+const cp = (s: string) => [...s];
+
+// ---- expression evaluation ------------------------------------------------------------------
+
+interface Scope {
+  row: Row;
+  /** Column defaults when a row lacks the column: "" for strings, null otherwise. */
+  absent: (col: string) => V;
+  /** Scan: the state of earlier steps by name. */
+  steps?: Map<string, Row>;
+}
+
+function truth(v: V): boolean | null {
+  if (v === null) return null;
+  if (typeof v === 'boolean') return v;
+  throw new NotChecked(`a ${typeof v} used as a condition`);
+}
+
+function evaluate(n: Node, s: Scope): V {
+  switch (n.k) {
+    case 'lit':
+      return n.v;
+    case 'long':
+      return BigInt(n.v);
+    case 'real':
+      return n.v;
+    case 'timespan':
+      return new KSpan(n.ms);
+    case 'col':
+      if (n.name in s.row) return s.row[n.name]!;
+      return s.absent(n.name);
+    case 'neg': {
+      const v = evaluate(n.e, s);
+      return v === null ? null : typeof v === 'bigint' ? -v : typeof v === 'number' ? -v : v instanceof KSpan ? new KSpan(-v.ms) : null;
+    }
+    case 'member': {
+      if (n.obj.k === 'col' && s.steps?.has(n.obj.name) && n.key.k === 'lit' && isStr(n.key.v)) {
+        const st = s.steps.get(n.obj.name)!;
+        return n.key.v in st ? st[n.key.v]! : s.absent(n.key.v);
+      }
+      const obj = evaluate(n.obj, s);
+      const key = evaluate(n.key, s);
+      if (Array.isArray(obj) && typeof key === 'bigint') return obj[Number(key < 0n ? BigInt(obj.length) + key : key)] ?? null;
+      if (obj && typeof obj === 'object' && !Array.isArray(obj) && !(obj instanceof KDate) && !(obj instanceof KSpan) && isStr(key))
+        return (obj as Record<string, V>)[key] ?? null;
+      return null;
+    }
+    case 'list':
+      return listOp(n.op, evaluate(n.l, s), n.items.map((i) => evaluate(i, s)));
+    case 'bin':
+      return binary(n, s);
+    case 'call':
+      return call(n.name, n.args, s);
+  }
+}
+
+function binary(n: Extract<Node, { k: 'bin' }>, s: Scope): V {
+  if (n.op === 'and' || n.op === 'or') {
+    const a = truth(evaluate(n.l, s));
+    if (n.op === 'and' && a === false) return false;
+    if (n.op === 'or' && a === true) return true;
+    const b = truth(evaluate(n.r, s));
+    if (n.op === 'and') return b === false ? false : a === null || b === null ? null : true;
+    return b === true ? true : a === null || b === null ? null : false;
+  }
+  const l = evaluate(n.l, s);
+  const r = evaluate(n.r, s);
+  switch (n.op) {
+    case '==':
+      return equal(l, r);
+    case '!=': {
+      const e = equal(l, r);
+      return e === null ? null : !e;
+    }
+    case '<':
+    case '<=':
+    case '>':
+    case '>=': {
+      const o = order(l, r);
+      if (o === null) return null;
+      return n.op === '<' ? o < 0 : n.op === '<=' ? o <= 0 : n.op === '>' ? o > 0 : o >= 0;
+    }
+    case '+':
+    case '-':
+    case '*':
+    case '/':
+    case '%':
+      return arith(n.op, l, r);
+    case 'matches regex':
+      if (!isStr(r)) throw new NotChecked('matches regex needs a string pattern');
+      return re2(r).matcher(toStr(l)).find();
+  }
+  const neg = n.op.startsWith('!');
+  const op = neg ? n.op.slice(1) : n.op;
+  const res = stringOp(op, toStr(l), toStr(r));
+  return neg ? !res : res;
+}
+
+/** The string operators; `_cs` forms compare exactly, the others fold ASCII case. */
+function stringOp(op: string, l: string, r: string): boolean {
+  const cs = op.endsWith('_cs') || op === '=='; // '=~' and '!~' arrive as '=~' / '~' below
+  const a = cs ? l : foldAscii(l);
+  const b = cs ? r : foldAscii(r);
+  switch (op) {
+    case '=~':
+    case '~':
+      return foldAscii(l) === foldAscii(r);
+    case 'contains':
+    case 'contains_cs':
+      return a.includes(b);
+    case 'startswith':
+    case 'startswith_cs':
+      return a.startsWith(b);
+    case 'endswith':
+    case 'endswith_cs':
+      return a.endsWith(b);
+    case 'has':
+    case 'has_cs':
+      return hasTerm(l, r, cs);
+    case 'hasprefix':
+    case 'hasprefix_cs':
+      return terms(a).some((t) => t.startsWith(b));
+    case 'hassuffix':
+    case 'hassuffix_cs':
+      return terms(a).some((t) => t.endsWith(b));
+    default:
+      throw new NotChecked(`the operator ${op} is outside the interpreted subset`);
+  }
+}
+
+function listOp(op: string, l: V, rawItems: V[]): V {
+  const items = rawItems.flatMap((i) => (Array.isArray(i) ? i : [i]));
+  switch (op) {
+    case 'in':
+    case '!in': {
+      if (l === null) return null;
+      const hit = items.some((i) => equal(l, i) === true);
+      return op === 'in' ? hit : !hit;
+    }
+    case 'in~':
+    case '!in~': {
+      const hit = items.some((i) => foldAscii(toStr(l)) === foldAscii(toStr(i)));
+      return op === 'in~' ? hit : !hit;
+    }
+    case 'has_any':
+      return items.some((i) => hasTerm(toStr(l), toStr(i), false));
+    case 'has_all':
+      return items.every((i) => hasTerm(toStr(l), toStr(i), false));
+  }
+  throw new NotChecked(`the operator ${op} is outside the interpreted subset`);
+}
+
+function call(name: string, argNodes: Node[], s: Scope): V {
+  if (name === 'not') {
+    const v = truth(evaluate(argNodes[0]!, s));
+    return v === null ? null : !v;
+  }
+  if (name === 'iff' || name === 'iif') return truth(evaluate(argNodes[0]!, s)) === true ? evaluate(argNodes[1]!, s) : evaluate(argNodes[2]!, s);
+  const a = argNodes.map((x) => evaluate(x, s));
+  const str0 = () => toStr(a[0]!);
+  switch (name) {
+    case 'isempty':
+      return a[0] === null || a[0] === '';
+    case 'isnotempty':
+      return !(a[0] === null || a[0] === '');
+    case 'isnull':
+      return a[0] === null;
+    case 'isnotnull':
+      return a[0] !== null;
+    case 'tostring':
+      return str0();
+    case 'tolower':
+      return str0().toLowerCase();
+    case 'toupper':
+      return str0().toUpperCase();
+    case 'strcat':
+      return a.map(toStr).join('');
+    case 'strlen':
+      return BigInt(cp(str0()).length);
+    case 'substring': {
+      const chars = cp(str0());
+      const start = Math.max(0, Number(toLong(a[1]!) ?? 0n));
+      const len = a[2] === undefined ? chars.length : Number(toLong(a[2]) ?? 0n);
+      return chars.slice(start, start + Math.max(0, len)).join('');
+    }
+    case 'indexof': {
+      if (a[0] === null || a[1] === null) return null;
+      const chars = cp(str0());
+      const needle = cp(toStr(a[1]!));
+      const start = a[2] === undefined ? 0 : Number(toLong(a[2]) ?? 0n);
+      for (let i = Math.max(0, start); i + needle.length <= chars.length; i++)
+        if (needle.every((c, j) => chars[i + j] === c)) return BigInt(i);
+      return -1n;
+    }
+    case 'strcmp': {
+      const x = str0();
+      const y = toStr(a[1]!);
+      return x < y ? -1n : x > y ? 1n : 0n;
+    }
+    case 'extract': {
+      const m = re2(toStr(a[0]!)).matcher(toStr(a[2]!));
+      if (!m.find()) return '';
+      return m.group(Number(toLong(a[1]!) ?? 0n)) ?? '';
+    }
+    case 'parse_json':
+    case 'todynamic': {
+      const v = a[0]!;
+      if (!isStr(v)) return v;
+      if (v === '') return null;
+      try {
+        return JSON.parse(v) as V;
+      } catch {
+        return v;
+      }
+    }
+    case 'parse_command_line':
+      if (toStr(a[1]!) !== 'windows') throw new NotChecked('parse_command_line supports only "windows"');
+      return windowsArgv(str0());
+    case 'strcat_array':
+      return Array.isArray(a[0]) ? a[0].map(toStr).join(toStr(a[1]!)) : '';
+    case 'array_length':
+      return Array.isArray(a[0]) ? BigInt(a[0].length) : null;
+    case 'set_has_element':
+      return Array.isArray(a[0]) ? a[0].some((x) => x !== null && a[1] !== null && typeof x === typeof a[1] && equal(x, a[1]!) === true) : false;
+    case 'pack_array':
+      return a;
+    case 'set_intersect': {
+      const arrays = a.map((x) => (Array.isArray(x) ? x : []));
+      const seen = new Set<string>();
+      return arrays[0]!.filter((x) => {
+        const k = JSON.stringify([typeof x, toStr(x)]);
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return arrays.slice(1).every((arr) => arr.some((y) => typeof y === typeof x && toStr(y) === toStr(x)));
+      });
+    }
+    case 'coalesce':
+      // The first value that is not null (and, for strings, not empty).
+      return a.find((v) => v !== null && v !== '') ?? a[a.length - 1] ?? null;
+    case 'ipv4_is_in_range':
+      return ipv4InRange(a[0]!, a[1]!);
+    case 'ipv4_is_in_any_range': {
+      const rs = rangesOf(a.slice(1)).map((r) => ipv4InRange(a[0]!, r));
+      return rs.some((r) => r === true) ? true : rs.some((r) => r === null) ? null : false;
+    }
+    case 'ipv6_is_in_range':
+      return ipv6InRange(a[0]!, a[1]!);
+    case 'ipv6_is_in_any_range': {
+      const rs = rangesOf(a.slice(1)).map((r) => ipv6InRange(a[0]!, r));
+      return rs.some((r) => r === true) ? true : rs.some((r) => r === null) ? null : false;
+    }
+    case 'toint':
+    case 'tolong':
+      return toLong(a[0]!);
+    case 'todouble':
+    case 'toreal':
+    case 'real':
+      return toReal(a[0]!);
+    default:
+      throw new NotChecked(`the function ${name} is outside the interpreted subset`);
+  }
+}
+
+// ---- tabular evaluation ---------------------------------------------------------------------
+
+interface Env {
+  tables: Map<string, Row[]>;
+  absent: (col: string) => V;
+  /** Tables the records do not model (DeviceInfo for vendor events). */
+  unmodelled: Set<string>;
+}
+
+const scope = (env: Env, row: Row): Scope => ({ row, absent: env.absent });
+const withIndex = (from: Row, to: Row): Row => {
+  if (from[INDEX] !== undefined) to[INDEX] = from[INDEX];
+  return to;
+};
+
+function sortRows(env: Env, rows: Row[], by: { e: Node; dir: 'asc' | 'desc' }[]): Row[] {
+  const keyed = rows.map((r) => ({ r, k: by.map((b) => evaluate(b.e, scope(env, r))) }));
+  keyed.sort((x, y) => {
+    for (const [i, b] of by.entries()) {
+      const a = x.k[i]!;
+      const c = y.k[i]!;
+      // Kusto sorts nulls first in ascending order, last in descending order.
+      const o = a === null && c === null ? 0 : a === null ? -1 : c === null ? 1 : order(a, c)!;
+      if (o) return b.dir === 'asc' ? o : -o;
+    }
+    return 0;
+  });
+  return keyed.map((x) => x.r);
+}
+
+function runTab(t: Tab, env: Env): Row[] {
+  switch (t.k) {
+    case 'table':
+      if (env.unmodelled.has(t.name)) throw new NotChecked(`the events carry no ${t.name} rows`);
+      return env.tables.get(t.name) ?? [];
+    case 'union':
+      return t.parts.flatMap((p) => runTab(p, env));
+    case 'pipe':
+      return runOp(t.op, runTab(t.src, env), env);
+  }
+}
+
+function runOp(op: Op, rows: Row[], env: Env): Row[] {
+  switch (op.k) {
+    case 'where':
+      return rows.filter((r) => truth(evaluate(op.e, scope(env, r))) === true);
+    case 'extend':
+      return rows.map((r) => {
+        const out: Row = withIndex(r, { ...r });
+        for (const c of op.cols) out[c.name ?? 'Column1'] = evaluate(c.e, scope(env, out));
+        return out;
+      });
+    case 'project':
+      return rows.map((r) => withIndex(r, Object.fromEntries(op.cols.map((c) => [c.name ?? 'Column1', evaluate(c.e, scope(env, r))]))));
+    case 'distinct': {
+      const seen = new Set<string>();
+      const out: Row[] = [];
+      for (const r of rows) {
+        const row: Row = Object.fromEntries(op.cols.map((c) => [c.name ?? 'Column1', evaluate(c.e, scope(env, r))]));
+        const k = JSON.stringify(Object.values(row).map(toStr));
+        if (!seen.has(k)) (seen.add(k), out.push(row));
+      }
+      return out;
+    }
+    case 'join':
+    case 'lookup': {
+      const right = runTab(op.right, env);
+      const kind = op.kind ?? (op.k === 'lookup' ? 'leftouter' : 'innerunique');
+      const matches = (l: Row, r: Row) => op.on.every((o) => equal(evaluate({ k: 'col', name: o.l }, scope(env, l)), evaluate({ k: 'col', name: o.r }, scope(env, r))) === true);
+      if (kind === 'leftsemi') return rows.filter((l) => right.some((r) => matches(l, r)));
+      if (kind === 'leftanti') return rows.filter((l) => !right.some((r) => matches(l, r)));
+      if (op.k === 'lookup' && kind === 'leftouter')
+        return rows.map((l) => {
+          const r = right.find((x) => matches(l, x));
+          const out: Row = withIndex(l, { ...l });
+          for (const [c, v] of Object.entries(r ?? {})) if (!op.on.some((o) => o.r === c)) out[c] = v;
+          if (!r) for (const c of Object.keys(right[0] ?? {})) if (!(c in out)) out[c] = isDateColumn(c) ? null : env.absent(c);
+          return out;
+        });
+      throw new NotChecked(`join kind=${kind} is outside the interpreted subset`);
+    }
+    case 'sort':
+      return sortRows(env, rows, op.by);
+    case 'top':
+      return sortRows(env, rows, [op.by]).slice(0, op.n);
+    case 'take':
+      return rows.slice(0, op.n);
+    case 'summarize':
+      return summarize(op, rows, env);
+    case 'scan':
+      throw new NotChecked('scan is outside the interpreted subset');
+  }
+}
+
+/** `summarize arg_max(X, cols...) by keys` (the only aggregation eqlport emits: the latest DeviceInfo row). */
+function summarize(op: Extract<Op, { k: 'summarize' }>, rows: Row[], env: Env): Row[] {
+  const agg = op.aggs[0]!.e;
+  if (op.aggs.length !== 1 || agg.k !== 'call' || (agg.name !== 'arg_max' && agg.name !== 'arg_min'))
+    throw new NotChecked('summarize other than one arg_max/arg_min is outside the interpreted subset');
+  const groups = new Map<string, { keys: Row; best: Row; v: V }>();
+  for (const r of rows) {
+    const keys: Row = Object.fromEntries(op.by.map((b) => [b.name ?? 'Column1', evaluate(b.e, scope(env, r))]));
+    const k = JSON.stringify(Object.values(keys).map(toStr));
+    const v = evaluate(agg.args[0]!, scope(env, r));
+    const g = groups.get(k);
+    const better = g === undefined || (v !== null && (g.v === null || (order(v, g.v)! > 0) === (agg.name === 'arg_max')));
+    if (better) groups.set(k, { keys, best: r, v });
+  }
+  return [...groups.values()].map((g) => {
+    const out: Row = { ...g.keys };
+    for (const a of agg.args) {
+      if (a.k !== 'col') throw new NotChecked('arg_max over expressions is outside the interpreted subset');
+      out[a.name] = a.name in g.best ? g.best[a.name]! : env.absent(a.name);
+    }
+    return out;
+  });
+}
+
+// ---- ECS -> Defender rows (driven by mappings/kql.yaml) ---------------------------------------
+
+function ecsValue(ev: EcsEvent, path: string): unknown {
+  if (path in ev) return ev[path];
+  let cur: unknown = ev;
+  const parts = path.split('.');
+  for (let i = 0; i < parts.length; i++) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    const obj = cur as Record<string, unknown>;
+    // Dotted keys may sit at any level of a nested document.
+    const rest = parts.slice(i).join('.');
+    if (rest in obj) return obj[rest];
+    cur = obj[parts[i]!];
+  }
+  return cur;
+}
+const valuesOf = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.filter((x) => x !== null && x !== undefined) : [v]);
+
+/**
+ * The class of an event: every classifying field of the class must hold one of its values (an event
+ * without event.type is no process creation); the most specific class wins.
+ */
+function classOf(m: Mapping, ev: EcsEvent) {
+  let best: Mapping['classes'][number] | null = null;
+  for (const cls of m.classes) {
+    const fits = Object.entries(cls.when).every(([k, want]) => {
+      const have = valuesOf(ecsValue(ev, k === 'category' ? 'event.category' : k)).map(String);
+      return have.some((h) => [want].flat().includes(h));
+    });
+    if (fits && (!best || Object.keys(cls.when).length > Object.keys(best.when).length)) best = cls;
+  }
+  return best;
+}
+
+/** Defender's hive spellings (field-mappings.md §5): RegistryKey starts with HKEY_*. */
+function defenderHive(path: string): string {
+  const m = /^(HKLM|HKEY_LOCAL_MACHINE|\\REGISTRY\\MACHINE|HKU|HKEY_USERS|\\REGISTRY\\USER|HKCU|HKEY_CURRENT_USER)(\\|$)/i.exec(path);
+  if (!m) return path;
+  const hive = m[1]!.toUpperCase();
+  const full = hive.includes('MACHINE') || hive === 'HKLM' ? 'HKEY_LOCAL_MACHINE' : hive === 'HKCU' || hive === 'HKEY_CURRENT_USER' ? 'HKEY_CURRENT_USER' : 'HKEY_USERS';
+  return full + path.slice(m[1]!.length);
+}
+
+// Defender's DeviceInfo OSPlatform values (learn.microsoft.com DeviceInfo table: e.g. Windows10, Linux, macOS).
+const OS_PLATFORM: Record<string, string> = { windows: 'Windows10', linux: 'Linux', macos: 'macOS' };
+
+export function defenderRecord(ev: EcsEvent, m: Mapping): KqlRecord | null {
+  const cls = classOf(m, ev);
+  if (!cls || typeof cls.source.table !== 'string') return null;
+  const numeric = numericColumns(m);
+  const row: Row = {};
+  const fields: Record<string, FieldMapping | string | null> = { ...m.fields, ...cls.fields };
+  const entries = Object.entries(fields).flatMap(([ecs, fm]) => (fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }]));
+  let unrepresentable: string | undefined;
+  const set = (col: string, v: V) => {
+    if (!(col in row)) row[col] = v;
+  };
+  const scalar = (vals: unknown[], col: string): V => {
+    const v = vals[0];
+    if (numeric.has(col) || isDateColumn(col)) {
+      if (isDateColumn(col)) return typeof v === 'string' || typeof v === 'number' ? new KDate(new Date(v).getTime()) : null;
+      const n = Number(v);
+      return typeof v === 'boolean' || !Number.isFinite(n) ? null : Number.isInteger(n) ? BigInt(n) : n;
+    }
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  };
+  // Plain columns first, so a value ECS holds directly wins over one rebuilt from another field.
+  for (const { ecs, fm } of [...entries.filter((e) => !e.fm.transform), ...entries.filter((e) => e.fm.transform)]) {
+    const vals = valuesOf(ecsValue(ev, ecs));
+    if (!vals.length) continue;
+    const cols = [fm.field].flat();
+    if (vals.length > 1 && fm.transform !== 'args') unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
+    if (fm.values) {
+      const mapped = vals.flatMap((v) => [fm.values![String(v)] ?? []].flat());
+      for (const c of cols) set(c, mapped[0] ?? String(vals[0]));
+      continue;
+    }
+    const tr = fm.transform ?? '';
+    for (const c of cols) {
+      if (tr === 'args') set(c, windowsCommandLine(vals.map(String)));
+      else if (tr === 'extension') set(c, `file.${String(vals[0])}`);
+      else if (tr === 'registry_path') {
+        const path = defenderHive(String(vals[0]));
+        const value = valuesOf(ecsValue(ev, 'registry.value')).map(String)[0];
+        const splitAt = value !== undefined && path.toLowerCase().endsWith('\\' + value.toLowerCase()) ? path.length - value.length - 1 : -1;
+        set(c, splitAt >= 0 ? path.slice(0, splitAt) : path);
+        if (splitAt >= 0) set('RegistryValueName', path.slice(splitAt + 1));
+      } else if (tr.startsWith('json:')) {
+        const obj = (row[c] ? JSON.parse(row[c] as string) : {}) as Record<string, unknown>;
+        obj[tr.slice(5)] = vals[0];
+        row[c] = JSON.stringify(obj);
+      } else if (tr === '') set(c, scalar(vals, c));
+      // args_count and unknown transforms hold no value of their own.
+    }
+  }
+  if (!('ActionType' in row)) {
+    const types = cls.source.action_types;
+    if (Array.isArray(types) && types.length) row.ActionType = String(types[0]);
+  }
+  const os = valuesOf(ecsValue(ev, 'host.os.type')).map(String);
+  const platform = os.map((o) => OS_PLATFORM[o]).find((p) => p !== undefined) ?? os[0];
+  // Every Defender row has a device; without host.id, devices are told apart by their OS.
+  if (!isStr(row.DeviceId ?? null)) row.DeviceId = `device-without-id/${platform ?? ''}`;
+  const ts = ecsValue(ev, '@timestamp');
+  row.Timestamp = typeof ts === 'string' || typeof ts === 'number' ? new KDate(new Date(ts).getTime()) : null;
+  return { table: cls.source.table, row, modelsDeviceInfo: true, ...(unrepresentable ? { unrepresentable } : {}), ...(platform !== undefined ? { deviceInfo: { DeviceId: row.DeviceId, OSPlatform: platform, Timestamp: row.Timestamp } } : {}) };
+}
+
+// ---- the interpreter ------------------------------------------------------------------------
+
+function absentFor(m: Mapping): (col: string) => V {
+  const numeric = numericColumns(m);
+  return (col) => (numeric.has(col) || isDateColumn(col) ? null : '');
+}
+
+export function parseKql(text: string): KqlProgram {
+  try {
+    return parse(text) as KqlProgram;
+  } catch (e) {
+    if (e instanceof PeggySyntaxError) throw new InterpreterError(`${e.location.start.line}:${e.location.start.column}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Run a program over records; rows are traced back to the events they came from. */
+export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)[], mapping: Mapping): InterpreterRun {
+  if (program.lets.length) return { notChecked: 'let statements are outside the interpreted subset' };
+  const tables = new Map<string, Row[]>();
+  const unmodelled = new Set<string>();
+  for (const [i, rec] of records.entries()) {
+    if (!rec) continue;
+    const row: Row = { ...rec.row, [INDEX]: i };
+    tables.set(rec.table, [...(tables.get(rec.table) ?? []), row]);
+    if (rec.deviceInfo) tables.set('DeviceInfo', [...(tables.get('DeviceInfo') ?? []), rec.deviceInfo]);
+    if (!rec.modelsDeviceInfo) unmodelled.add('DeviceInfo');
+  }
+  try {
+    const rows = runTab(program.body, { tables, absent: absentFor(mapping), unmodelled });
+    const seen = new Set<number>();
+    for (const r of rows) {
+      const i = r[INDEX];
+      if (i === undefined) return { notChecked: 'a result row cannot be traced back to an event' };
+      seen.add(i);
+    }
+    const unrepresentable = records.flatMap((r, i) => (r?.unrepresentable ? [i] : []));
+    return { matches: [...seen].sort((a, b) => a - b).map((i) => [i]), ...(unrepresentable.length ? { unrepresentable } : {}) };
+  } catch (e) {
+    if (e instanceof NotChecked) return { notChecked: e.message };
+    throw e;
+  }
+}
+
+export const kqlInterpreter: Interpreter<KqlProgram, KqlRecord> = {
+  target: 'kql',
+  parse: (output) => parseKql(output),
+  fromEcs: (event, ctx: InterpreterContext) => defenderRecord(event, ctx.mapping),
+  fromVendor(source, raw, ctx) {
+    if (source !== 'm365_defender/event') return null;
+    const r = raw as { category?: unknown; properties?: Record<string, unknown> };
+    if (typeof r?.category !== 'string' || !r.category.startsWith('AdvancedHunting-') || !r.properties) return null;
+    const numeric = numericColumns(ctx.mapping);
+    const row: Row = {};
+    for (const [c, v] of Object.entries(r.properties)) {
+      if (isDateColumn(c)) row[c] = typeof v === 'string' ? new KDate(new Date(v).getTime()) : null;
+      else if (numeric.has(c) || typeof v === 'number') row[c] = v === null || v === undefined ? null : Number.isInteger(Number(v)) ? BigInt(Number(v)) : Number(v);
+      // Defender string columns are never null: a missing string is "" (target-syntax.md §3.4).
+      else row[c] = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    }
+    return { table: r.category.slice('AdvancedHunting-'.length), row, modelsDeviceInfo: false };
+  },
+  run: (program, records, ctx) => runKql(program, records, ctx.mapping),
+};

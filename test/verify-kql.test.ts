@@ -1,0 +1,217 @@
+// The KQL interpreter of the verifier: Kusto's own semantics on hand-written queries (expected values
+// reasoned from Microsoft's Kusto reference, ../shared/research/target-syntax.md §3), then the verifier
+// with it over every golden case, injected bugs, and real Defender events.
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BACKENDS } from '../src/backends/index.js';
+import { loadRules, parseRuleText } from '../src/check.js';
+import type { Backend } from '../src/translate/core.js';
+import { loadMapping } from '../src/translate/mapping.js';
+import { INTERPRETERS, InterpreterError, verifyPairs, verifyRules, type VendorPair } from '../src/verify/index.js';
+import { defenderRecord, parseKql, runKql, windowsArgv, windowsCommandLine, type KqlRecord } from '../src/verify/kql.js';
+import { goldenCases } from './helpers/golden.js';
+import { shared } from './helpers/shared.js';
+
+const mapping = loadMapping('kql');
+
+/** Indexes of the rows (all in DeviceProcessEvents unless a table is named) that a query returns. */
+function rows(kql: string, ...data: (Record<string, unknown> & { $table?: string })[]): number[] | string {
+  const records: KqlRecord[] = data.map(({ $table, ...row }) => ({
+    table: $table ?? 'DeviceProcessEvents',
+    row: Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? BigInt(v) : v])) as KqlRecord['row'],
+    modelsDeviceInfo: true,
+  }));
+  const r = runKql(parseKql(kql), records, mapping);
+  return 'notChecked' in r ? r.notChecked : r.matches.map((m) => m[0]!);
+}
+const where = (cond: string, ...data: Record<string, unknown>[]) => rows(`DeviceProcessEvents | where ${cond}`, ...data);
+
+test('case rules per operator: == in _cs are exact, =~ in~ contains startswith endswith has fold ASCII case', () => {
+  const names = [{ FileName: 'cmd.exe' }, { FileName: 'CMD.EXE' }, { FileName: 'xcmd.exe' }];
+  assert.equal(where('FileName == "cmd.exe"', ...names), [0]);
+  assert.equal(where('FileName =~ "cmd.exe"', ...names), [0, 1]);
+  assert.equal(where('FileName !~ "cmd.exe"', ...names), [2]);
+  assert.equal(where('FileName != "cmd.exe"', ...names), [1, 2]);
+  assert.equal(where('FileName in ("cmd.exe", "x")', ...names), [0]);
+  assert.equal(where('FileName in~ ("CMD.exe", "x")', ...names), [0, 1]);
+  assert.equal(where('FileName !in~ ("CMD.exe")', ...names), [2]);
+  assert.equal(where('FileName !in ("cmd.exe")', ...names), [1, 2]);
+  assert.equal(where('FileName contains "MD.e"', ...names), [0, 1, 2]);
+  assert.equal(where('FileName contains_cs "MD.E"', ...names), [1]);
+  assert.equal(where('FileName !contains_cs "md"', ...names), [1]);
+  assert.equal(where('FileName startswith "CMD"', ...names), [0, 1]);
+  assert.equal(where('FileName startswith_cs "cmd"', ...names), [0]);
+  assert.equal(where('FileName endswith ".EXE"', ...names), [0, 1, 2]);
+  assert.equal(where('FileName endswith_cs ".EXE"', ...names), [1]);
+  assert.equal(where('FileName !startswith "x"', ...names), [0, 1]);
+  // Case-insensitive operators fold ASCII only; tolower() folds everything.
+  assert.equal(where('FileName =~ "ä.exe"', { FileName: 'Ä.exe' }), []);
+  assert.equal(where('tolower(FileName) == "ä.exe"', { FileName: 'Ä.exe' }), [0]);
+});
+
+test('has: whole terms of ASCII letters and digits, case-insensitive; has_cs exact', () => {
+  const r = { ProcessCommandLine: 'North America' };
+  assert.equal(where('ProcessCommandLine has "america"', r), [0]);
+  assert.equal(where('ProcessCommandLine !has "amer"', r), [0]);
+  assert.equal(where('ProcessCommandLine has_cs "america"', r), []);
+  const cmd = { ProcessCommandLine: 'C:\\Windows\\svchost.exe -k UsoSvc_1' };
+  assert.equal(where('ProcessCommandLine has "usosvc"', cmd), [0], '_ is a delimiter: the terms are UsoSvc and 1');
+  assert.equal(where('ProcessCommandLine has "usosvc"', { ProcessCommandLine: 'x -k UsoSvc1' }), [], 'digits belong to the term');
+  assert.equal(where('ProcessCommandLine has "svchost"', cmd), [0]);
+  assert.equal(where('ProcessCommandLine has "svc"', cmd), []);
+  assert.equal(where('ProcessCommandLine has "svchost.exe"', cmd), [0], 'a phrase of terms');
+  assert.equal(where('ProcessCommandLine has_any ("nope", "WINDOWS")', cmd), [0]);
+});
+
+test('literals: regular strings with escapes, verbatim @"" and @\'\' with doubled quotes, adjacent literals', () => {
+  assert.equal(where('FolderPath == @"C:\\Temp\\"', { FolderPath: 'C:\\Temp\\' }), [0]);
+  assert.equal(where('FolderPath == "C:\\\\Temp\\\\"', { FolderPath: 'C:\\Temp\\' }), [0]);
+  assert.equal(where('FileName == @"a""b"', { FileName: 'a"b' }), [0]);
+  assert.equal(where("FileName == @'it''s'", { FileName: "it's" }), [0]);
+  assert.equal(where('FileName == "a\\"b\\n\\t"', { FileName: 'a"b\n\t' }), [0]);
+  assert.equal(where("FileName == 'a\\'b'", { FileName: "a'b" }), [0]);
+  assert.equal(where('FileName == "ab" "cd"', { FileName: 'abcd' }), [0]);
+  // A verbatim literal cannot end in a lone quote-escaping backslash, and a regular one cannot hold a line break.
+  for (const bad of ['FileName == "C:\\Temp\\"', 'FileName == "a\nb"', 'FileName == @"a\nb"', 'FileName == "\\q"'])
+    assert.throws(() => parseKql(`DeviceProcessEvents | where ${bad}`), (e: unknown) => e instanceof InterpreterError, bad);
+});
+
+test('missing values: an absent string column is "", an absent number is null (comparisons drop the row)', () => {
+  assert.equal(where('FolderPath == ""', {}), [0]);
+  assert.equal(where('isempty(FolderPath) and isnotnull(FolderPath)', {}), [0]);
+  assert.equal(where('not(FolderPath =~ "x")', {}), [0]);
+  assert.equal(where('FolderPath !contains "x"', {}), [0]);
+  assert.equal(where('ProcessId != 4', {}), []);
+  assert.equal(where('not(ProcessId == 4)', {}), [], 'not(null) is null');
+  assert.equal(where('isnull(ProcessId) or ProcessId != 4', {}), [0]);
+  assert.equal(where('ProcessId == 4 or FileName == ""', {}), [0], 'null or true is true');
+});
+
+test('matches regex: RE2, case-sensitive, a search unless anchored; (?i) and (?s) flags', () => {
+  const r = { FileName: 'ARKANSAS' };
+  assert.equal(where('FileName matches regex "K.*S"', r), [0]);
+  assert.equal(where('FileName matches regex "^K.*S$"', r), []);
+  assert.equal(where('FileName matches regex "k.*s"', r), []);
+  assert.equal(where('FileName matches regex "(?i)^ark.*s$"', r), [0]);
+  assert.equal(where('ProcessCommandLine matches regex "^a.b$"', { ProcessCommandLine: 'a\nb' }), []);
+  assert.equal(where('ProcessCommandLine matches regex "(?s)^a.b$"', { ProcessCommandLine: 'a\nb' }), [0]);
+  assert.equal(where('FolderPath matches regex @"^C:\\\\Temp\\\\"', { FolderPath: 'C:\\Temp\\x' }), [0]);
+});
+
+test('functions: parse_command_line as CommandLineToArgvW, sets, CIDR, JSON, numbers', () => {
+  assert.equal(windowsArgv('"C:\\Program Files\\a.exe" -enc "a b" \\"q\\" x\\\\"y z"'), ['C:\\Program Files\\a.exe', '-enc', 'a b', '"q"', 'x\\y z']);
+  assert.equal(windowsArgv('C:\\a\\b.exe'), ['C:\\a\\b.exe']);
+  for (const args of [['a.exe', ''], ['C:\\x y\\b.exe', 'a"b', 'c\\', 'd\\\\"e', 'tab\there']]) assert.equal(windowsArgv(windowsCommandLine(args)), args);
+  const cmd = { ProcessCommandLine: 'a.exe -NoP "x y"' };
+  assert.equal(where('set_has_element(parse_command_line(ProcessCommandLine, "windows"), "x y")', cmd), [0]);
+  assert.equal(where('set_has_element(parse_command_line(ProcessCommandLine, "windows"), "-nop")', cmd), []);
+  assert.equal(where('set_has_element(parse_command_line(tolower(ProcessCommandLine), "windows"), "-nop")', cmd), [0]);
+  assert.equal(where('array_length(parse_command_line(ProcessCommandLine, "windows")) == 3', cmd), [0]);
+  assert.equal(where('array_length(set_intersect(parse_command_line(ProcessCommandLine, "windows"), pack_array("-NoP", "z"))) > 0', cmd), [0]);
+  const ip = (RemoteIP: string) => ({ RemoteIP, $table: 'DeviceNetworkEvents' });
+  const cidr = 'DeviceNetworkEvents | where coalesce(ipv4_is_in_any_range(RemoteIP, "10.0.0.0/8", "192.168.0.0/16"), false) or coalesce(ipv6_is_in_any_range(RemoteIP, "fe80::/10"), false)';
+  assert.equal(rows(cidr, ip('10.255.255.255'), ip('11.0.0.0'), ip('fe80::1'), ip('fec0::1'), ip(''), ip('192.168.1.1')), [0, 2, 5]);
+  const dns = 'DeviceEvents | where tostring(parse_json(AdditionalFields).DnsQueryString) endswith ".onion"';
+  assert.equal(rows(dns, { $table: 'DeviceEvents', AdditionalFields: '{"DnsQueryString":"x.ONION"}' }, { $table: 'DeviceEvents', AdditionalFields: '' }), [0]);
+  assert.equal(where('ProcessId / 2 == 2 and ProcessId % 4 == 1', { ProcessId: 5 }), [0], 'long division truncates');
+  assert.equal(where('strcat(FileName, ":", tostring(ProcessId)) == "a:1"', { FileName: 'a', ProcessId: 1 }), [0]);
+  assert.equal(where('indexof(FileName, "z") == -1 and substring(FileName, 1, 2) == "bc"', { FileName: 'abcd' }), [0]);
+});
+
+test('tables: union, leftsemi join with DeviceInfo, extend, top, project keep rows traced to events', () => {
+  const q = `union (DeviceProcessEvents | where FileName == "a"), (DeviceFileEvents | where FileName == "a")
+| join kind=leftsemi (DeviceInfo | where OSPlatform startswith_cs "Windows" | distinct DeviceId) on DeviceId
+| project Timestamp, DeviceId`;
+  const got = rows(
+    q,
+    { FileName: 'a', DeviceId: 'w' },
+    { $table: 'DeviceFileEvents', FileName: 'a', DeviceId: 'l' },
+    { $table: 'DeviceInfo', DeviceId: 'w', OSPlatform: 'Windows10' },
+    { $table: 'DeviceInfo', DeviceId: 'l', OSPlatform: 'Linux' },
+  );
+  assert.equal(got, [0]);
+  assert.match(String(rows('DeviceProcessEvents | scan with_match_id = M with (\n step s1: true;\n)', {})), /scan/);
+});
+
+test('ECS -> Defender rows from the mapping: classes, columns, command lines from args, "" for absent strings', () => {
+  const r = defenderRecord({ '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'process', 'event.type': 'start', 'host.os.type': 'windows', process: { executable: 'C:\\a b\\x.exe', args: ['C:\\a b\\x.exe', '-c', 'y z'], parent: { name: 'p.exe' } } }, mapping)!;
+  assert.is(r.table, 'DeviceProcessEvents');
+  assert.equal([r.row.FolderPath, r.row.ProcessCommandLine, r.row.InitiatingProcessFileName, r.row.ActionType], ['C:\\a b\\x.exe', '"C:\\a b\\x.exe" -c "y z"', 'p.exe', 'ProcessCreated']);
+  assert.is(r.deviceInfo!.OSPlatform, 'Windows10');
+  assert.is(defenderRecord({ 'event.category': 'process', 'event.type': 'end' }, mapping), null, 'Defender keeps process creations only');
+  const file = defenderRecord({ 'event.category': 'file', 'event.type': 'creation', 'file.path': 'C:\\t\\a.exe', 'process.name': 'w.exe' }, mapping)!;
+  assert.equal([file.table, file.row.ActionType, file.row.InitiatingProcessFileName], ['DeviceFileEvents', 'FileCreated', 'w.exe']);
+  const reg = defenderRecord({ 'event.category': 'registry', 'registry.path': 'HKLM\\SOFTWARE\\Run\\evil', 'registry.value': 'evil' }, mapping)!;
+  assert.equal([reg.row.RegistryKey, reg.row.RegistryValueName], ['HKEY_LOCAL_MACHINE\\SOFTWARE\\Run', 'evil']);
+  const net = defenderRecord({ 'event.category': 'network', 'event.action': 'lookup_requested', 'dns.question.name': 'x.onion' }, mapping)!;
+  assert.equal([net.table, net.row.AdditionalFields, net.row.ActionType], ['DeviceEvents', '{"DnsQueryString":"x.onion"}', 'DnsQueryResponse']);
+  assert.ok(defenderRecord({ 'event.category': 'process', 'event.type': 'start', 'process.name': ['a', 'b'] }, mapping)!.unrepresentable);
+});
+
+// ---- the verifier with this interpreter -----------------------------------------------------------
+
+test('registered as the kql interpreter', () => {
+  assert.ok(INTERPRETERS.kql);
+});
+
+test('every golden case, every KQL variant: no bug; sequences (scan) are not checked yet', () => {
+  for (const v of BACKENDS.kql!.variants)
+    for (const c of goldenCases()) {
+      const r = verifyRules([c.rule], { targets: ['kql'], ...v.options }).results[0]!;
+      assert.not.ok(r.bug, `${c.name} (${v.name}): ${r.reason ?? ''} ${JSON.stringify(r.counterexample)}`);
+      if (r.status !== 'unsupported' && !/scan/.test(r.reason ?? '')) assert.is.not(r.verdict, 'not-checked', `${c.name} (${v.name}): ${r.reason}`);
+    }
+});
+
+function withMutation<T>(mutate: (text: string) => string, f: () => T): T {
+  const kql = BACKENDS.kql as Backend;
+  const emit = kql.emit;
+  kql.emit = (rule, ctx) => {
+    const out = emit.call(kql, rule, ctx);
+    return out === null ? null : mutate(out);
+  };
+  try {
+    return f();
+  } finally {
+    kql.emit = emit;
+  }
+}
+
+test('an injected case bug (=~ swapped for ==) is caught', () => {
+  const rule = parseRuleText('case.eql', 'process where event.type == "start" and process.name : "cmd.exe"');
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+  const r = withMutation((t) => t.replace('=~', '=='), () => verifyRules(rule, { targets: ['kql'] }));
+  const res = r.results[0]!;
+  assert.equal([res.verdict, res.bug, r.exitCode, res.counterexample!.matched_by], ['disagree', true, 1, 'eql']);
+  assert.is((res.counterexample!.event as Record<string, unknown>)['process.name'], 'CMD.EXE');
+});
+
+test('an injected dropped not() is caught', () => {
+  const rule = parseRuleText('not.eql', 'process where event.type == "start" and process.name : "a.exe" and not (process.parent.name : "c.exe" and user.name == "SYSTEM")');
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+  const r = withMutation((t) => t.replace('not(', '('), () => verifyRules(rule, { targets: ['kql'] }));
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+});
+
+test('an output the interpreter cannot parse is a bug', () => {
+  const rule = parseRuleText('x.eql', 'process where event.type == "start" and process.name : "a.exe"');
+  const r = withMutation((t) => t.replace('"a.exe"', '"a.exe'), () => verifyRules(rule, { targets: ['kql'] }));
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+  assert.match(r.results[0]!.reason!, /does not parse/);
+});
+
+test('vendor pairs: every corpus rule against real Defender rows (OS test dropped, DeviceInfo is not in the pairs), no undeclared disagreement', () => {
+  const pairsFile = shared('vendor-pairs', 'm365_defender.ndjson');
+  const corpus = shared('corpus');
+  if (!pairsFile || !corpus) return;
+  const pairs = readFileSync(pairsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as VendorPair);
+  const { rules } = loadRules([corpus]);
+  const r = verifyPairs(rules, pairs, { targets: ['kql'], kqlOs: 'drop' });
+  const bugs = r.results.filter((x) => x.bug);
+  assert.equal(bugs.map((b) => `${b.path}: ${b.reason ?? JSON.stringify(b.counterexample)}`), []);
+  console.log(`kql vendor pairs: ${JSON.stringify(r.summary.kql)}`);
+  assert.ok(r.summary.kql!.agree > 500, 'most corpus rules are checked against the pairs');
+});
+
+test.run();

@@ -1,0 +1,194 @@
+// The Sigma interpreter of the verifier: its own semantics on hand-written rules (expected values reasoned
+// from the Sigma specification, ../shared/research/target-syntax.md §2), then the verifier over every golden
+// case, an injected emitter bug, and the Sysmon vendor pairs.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BACKENDS } from '../src/backends/index.js';
+import { loadRules, parseRuleText } from '../src/check.js';
+import { loadMapping } from '../src/translate/mapping.js';
+import { INTERPRETERS, InterpreterError, Unrepresentable, verifyPairs, verifyRules, type VendorPair } from '../src/verify/index.js';
+import { ecsToSigma, parseSigma, parseSigmaString, ruleMatches, windowsCommandLine, type SigmaRecord } from '../src/verify/sigma.js';
+import { goldenCases } from './helpers/golden.js';
+import { shared } from './helpers/shared.js';
+
+const rec = (fields: Record<string, string | number | (string | number)[]>, logsource: Record<string, string> = { category: 'process_creation', product: 'windows' }): SigmaRecord => ({
+  fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])),
+  logsources: [logsource],
+  time: 0,
+});
+
+/** A one-rule document with the given detection lines (indented under `detection:`). */
+const rule = (detection: string, logsource = 'category: process_creation') => {
+  const p = parseSigma(`title: t\nlogsource:\n    ${logsource}\ndetection:\n${detection}\n`);
+  if (p.kind !== 'rules' || p.rules.length !== 1) throw new Error('not one rule');
+  return p.rules[0]!;
+};
+const matches = (detection: string, fields: Parameters<typeof rec>[0]) => ruleMatches(rule(detection), rec(fields));
+
+test('Sigma strings: wildcards, and backslash escapes only before *, ? and \\', () => {
+  assert.equal(parseSigmaString('C:\\Windows\\*'), [{ lit: 'C:\\Windows*' }]);
+  assert.equal(parseSigmaString('C:\\Windows\\\\*'), [{ lit: 'C:\\Windows\\' }, { wild: '*' }]);
+  assert.equal(parseSigmaString('\\\\\\server'), [{ lit: '\\\\server' }]);
+  assert.equal(parseSigmaString('abc\\'), [{ lit: 'abc\\' }]);
+  assert.equal(parseSigmaString('a\\?b?'), [{ lit: 'a?b' }, { wild: '?' }]);
+  const sel = (v: string) => `    selection:\n        Image: '${v}'\n    condition: selection`;
+  assert.ok(matches(sel('C:\\Temp\\\\*'), { Image: 'C:\\Temp\\x.exe' }));
+  assert.not.ok(matches(sel('C:\\Temp\\*'), { Image: 'C:\\Temp\\x.exe' }), '\\* is a literal star');
+  assert.ok(matches(sel('C:\\Temp\\*'), { Image: 'C:\\Temp*' }));
+  assert.ok(matches(sel('a?c'), { Image: 'abc' }));
+  assert.not.ok(matches(sel('a?c'), { Image: 'ac' }), '? is exactly one character');
+  assert.not.ok(matches(sel('a?c'), { Image: 'abbc' }));
+  assert.ok(matches(sel('a.c'), { Image: 'a.c' }));
+  assert.not.ok(matches(sel('a.c'), { Image: 'abc' }), 'regex characters are literal');
+});
+
+test('case: insensitive by default, |cased is exact; lists OR, |all ANDs', () => {
+  assert.ok(matches(`    selection:\n        Image|endswith: '\\CMD.exe'\n    condition: selection`, { Image: 'C:\\x\\cmd.EXE' }));
+  assert.not.ok(matches(`    selection:\n        Image|endswith|cased: '\\CMD.exe'\n    condition: selection`, { Image: 'C:\\x\\cmd.EXE' }));
+  assert.ok(matches(`    selection:\n        Image|endswith|cased: '\\cmd.EXE'\n    condition: selection`, { Image: 'C:\\x\\cmd.EXE' }));
+  assert.ok(matches(`    selection:\n        Image: 'ÄB'\n    condition: selection`, { Image: 'äb' }), 'non-ASCII folds too');
+  const list = `    selection:\n        CommandLine|contains:\n            - '-a'\n            - '-b'\n    condition: selection`;
+  assert.ok(matches(list, { CommandLine: 'x -b' }));
+  const all = `    selection:\n        CommandLine|contains|all:\n            - '-a'\n            - '-b'\n    condition: selection`;
+  assert.not.ok(matches(all, { CommandLine: 'x -b' }));
+  assert.ok(matches(all, { CommandLine: '-b -a' }));
+  assert.ok(matches(`    selection:\n        CommandLine|startswith: 'ab'\n    condition: selection`, { CommandLine: 'abc' }));
+  assert.not.ok(matches(`    selection:\n        CommandLine|startswith: 'ab'\n    condition: selection`, { CommandLine: 'cab' }));
+  assert.ok(matches(`    selection:\n        CommandLine|windash|contains: ' -enc'\n    condition: selection`, { CommandLine: 'p /enc' }));
+});
+
+test('missing fields, null, exists, numbers, regex and CIDR', () => {
+  const sel = (line: string) => `    selection:\n        ${line}\n    condition: selection`;
+  assert.not.ok(matches(sel("Image: '*'"), {}), 'a selection on a missing field does not match');
+  assert.ok(matches(`${sel("Image: 'a'")}`.replace('condition: selection', 'condition: not selection'), {}), 'not is a plain complement');
+  assert.ok(matches(sel('Image: null'), {}));
+  assert.not.ok(matches(sel('Image: null'), { Image: 'a' }));
+  assert.ok(matches(sel('Image|exists: true'), { Image: 'a' }));
+  assert.ok(matches(sel('Image|exists: false'), {}));
+  assert.ok(matches(sel('DestinationPort: 443'), { DestinationPort: '443' }));
+  assert.ok(matches(sel('DestinationPort|gte: 1024'), { DestinationPort: 1024 }));
+  assert.not.ok(matches(sel('DestinationPort|gt: 1024'), { DestinationPort: 1024 }));
+  assert.not.ok(matches(sel('DestinationPort|lt: 1024'), { DestinationPort: 'abc' }));
+  assert.ok(matches(sel("CommandLine|re: 'a.c'"), { CommandLine: 'xabcx' }), 're searches');
+  assert.not.ok(matches(sel("CommandLine|re: '^a.c$'"), { CommandLine: 'ABC' }), 're is case-sensitive');
+  assert.ok(matches(sel("CommandLine|re|i: '^a.c$'"), { CommandLine: 'ABC' }));
+  assert.ok(matches(sel("DestinationIp|cidr: '10.0.0.0/8'"), { DestinationIp: '10.255.255.255' }));
+  assert.not.ok(matches(sel("DestinationIp|cidr: '10.0.0.0/8'"), { DestinationIp: '11.0.0.0' }));
+  assert.ok(matches(sel("DestinationIp|cidr: 'fe80::/10'"), { DestinationIp: 'febf::1' }));
+  assert.not.ok(matches(sel("DestinationIp|cidr: 'fe80::/10'"), { DestinationIp: 'fec0::1' }));
+  assert.not.ok(matches(sel("DestinationIp|cidr: '0.0.0.0/0'"), { DestinationIp: '::1' }), 'v4 and v6 never mix');
+  assert.ok(matches(sel("Image: 'b'"), { Image: ['a', 'b'] }), 'a multi-valued field matches on any value');
+});
+
+test('conditions: precedence (or < and < not), parentheses, 1 of / all of / them', () => {
+  const d = (cond: string) => `    a:\n        Image: 'a'\n    b:\n        User: 'b'\n    _c:\n        Company: 'c'\n    condition: ${cond}`;
+  const r = { Image: 'a', Company: 'c' };
+  assert.ok(matches(d('a or b and not a'), r), 'and binds tighter than or');
+  assert.not.ok(matches(d('(a or b) and not a'), r));
+  assert.ok(matches(d('not b and a'), r), 'not binds tighter than and');
+  assert.ok(matches(d('1 of them'), r));
+  assert.not.ok(matches(d('all of them'), r));
+  assert.ok(matches(d('all of them'), { Image: 'a', User: 'b' }), 'them leaves out _c');
+  assert.ok(matches(d('all of _*'), r));
+  assert.not.ok(matches(d('not 1 of a*'), r));
+  assert.not.ok(ruleMatches(rule(d('a'), 'category: file_event'), rec(r)), "a rule reads only its log source's records");
+  assert.throws(() => rule(d('a and missing')), (e: unknown) => e instanceof InterpreterError);
+  assert.throws(() => rule(d('a and (b')), (e: unknown) => e instanceof InterpreterError);
+  assert.throws(() => rule(`    a:\n        Image|base65: 'a'\n    condition: a`), (e: unknown) => e instanceof InterpreterError);
+});
+
+test('ECS → Sigma records follow mappings/sigma.yaml and show what the target cannot store', () => {
+  const m = loadMapping('sigma');
+  const r = ecsToSigma({ 'event.category': 'process', 'event.type': 'start', 'host.os.type': 'windows', 'process.executable': 'C:\\x\\a.exe', 'process.args': ['a.exe', 'b c', 'd"e'], 'host.name': 'h1', 'process.pid': '42' }, m) as SigmaRecord;
+  assert.equal(r.fields.Image, ['C:\\x\\a.exe']);
+  assert.equal(r.fields.CommandLine, ['a.exe "b c" "d\\"e"'], 'argv quoted as CommandLineToArgvW reads it');
+  assert.equal(r.fields.Computer, ['h1']);
+  assert.equal(r.fields.ProcessId, [42]);
+  assert.ok(r.logsources.some((l) => l.category === 'process_creation' && l.product === 'windows'));
+  assert.equal(windowsCommandLine(['a\\b\\', 'x y\\']), 'a\\b\\ "x y\\\\"');
+  // A registry set event is also found under registry_event; long hive names are stored short.
+  const reg = ecsToSigma({ 'event.category': 'registry', 'event.type': 'change', 'registry.path': 'HKEY_LOCAL_MACHINE\\Software\\x', 'registry.data.strings': '1' }, m) as SigmaRecord;
+  assert.equal(reg.fields.TargetObject, ['HKLM\\Software\\x']);
+  assert.equal(reg.fields.Details, ['DWORD (0x00000001)']);
+  assert.equal(reg.logsources.map((l) => l.category), ['registry_set', 'registry_event']);
+  // A name that is not the path's last segment cannot be stored.
+  assert.instance(ecsToSigma({ 'event.category': 'process', 'event.type': 'start', 'process.executable': 'C:\\x\\a.exe', 'process.name': 'b.exe' }, m), Unrepresentable);
+  assert.is(ecsToSigma({ 'event.category': 'other' }, m), null);
+});
+
+// ---- the verifier with the real backend --------------------------------------------------------
+
+test('every golden case verifies against the Sigma interpreter without a bug', () => {
+  let agree = 0;
+  for (const c of goldenCases()) {
+    const r = verifyRules([c.rule], { targets: ['sigma'] });
+    const res = r.results[0]!;
+    assert.not.ok(res.bug, `${c.name}: ${res.reason ?? ''} ${JSON.stringify(res.counterexample)}`);
+    if (res.verdict === 'agree') agree++;
+  }
+  assert.ok(agree >= 20, `${agree} golden cases agree`);
+  assert.ok(INTERPRETERS.sigma, 'registered by importing src/verify/index.js');
+});
+
+const sigma = BACKENDS.sigma!;
+const emit = sigma.emit;
+const withMutation = (mutate: (s: string) => string, fn: () => void) => {
+  sigma.emit = (r, ctx) => mutate(emit(r, ctx));
+  try {
+    fn();
+  } finally {
+    sigma.emit = emit;
+  }
+};
+const verifyOne = (q: string) => verifyRules(parseRuleText('case.eql', q), { targets: ['sigma'] }).results[0]!;
+
+test('injected emitter bugs are caught: a dropped not, a stripped |cased', () => {
+  const q = 'process where event.type == "start" and process.executable : "C:\\\\x\\\\a.exe" and not process.command_line : "*-safe*"';
+  assert.is(verifyOne(q).verdict, 'agree');
+  withMutation(
+    (s) => s.replace('and not filter', 'and filter'),
+    () => {
+      const r = verifyOne(q);
+      assert.equal([r.verdict, r.bug], ['disagree', true]);
+    },
+  );
+  const cased = 'process where event.type == "start" and process.executable == "C:\\\\x\\\\a.exe"';
+  assert.is(verifyOne(cased).verdict, 'agree');
+  withMutation(
+    (s) => s.replace('|cased', ''),
+    () => {
+      const r = verifyOne(cased);
+      assert.equal([r.verdict, r.bug, r.counterexample!.matched_by], ['disagree', true, 'target']);
+    },
+  );
+  // A broken escape: a literal star (`\\\*`) left as `\\*` becomes a wildcard.
+  const star = 'process where event.type == "start" and process.executable == "C:\\\\x\\\\*"';
+  assert.is(verifyOne(star).verdict, 'agree');
+  withMutation(
+    (s) => s.replace("'C:\\x\\\\\\*'", "'C:\\x\\\\*'"),
+    () => assert.equal([verifyOne(star).bug, verifyOne(star).counterexample?.matched_by], [true, 'target']),
+  );
+});
+
+// ---- Sysmon vendor pairs -----------------------------------------------------------------------
+
+const pairsFile = shared('vendor-pairs', 'sysmon_operational.ndjson');
+const corpus = shared('corpus');
+if (pairsFile && corpus) {
+  test('vendor pairs: every corpus rule on the Sysmon events has no undeclared disagreement', () => {
+    const pairs = readFileSync(pairsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as VendorPair);
+    const { rules } = loadRules([join(corpus, 'rules'), join(corpus, 'rules_building_block')]);
+    const r = verifyPairs(rules, pairs, { targets: ['sigma'] });
+    const bugs = r.results.filter((x) => x.bug).map((x) => `${x.path}: ${x.reason ?? JSON.stringify(x.counterexample)}`);
+    assert.equal(bugs, []);
+    assert.ok(r.summary.sigma!.agree > 400, JSON.stringify(r.summary));
+    // The raw side is read: the process-creation pair is found under its Sysmon log source.
+    const one = INTERPRETERS.sigma!.fromVendor!(pairs[0]!.source, pairs[0]!.raw, { mapping: loadMapping('sigma'), options: {} }) as SigmaRecord;
+    assert.equal(one.fields.Image, ['C:\\Windows\\Sysmon.exe']);
+    assert.ok(one.logsources.some((l) => l.category === 'process_creation'));
+  });
+}
+
+test.run();
