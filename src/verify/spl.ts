@@ -59,7 +59,7 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresent
   }
   // A derived field the rule reads (process.name of Image) cannot be missing while its source is set.
   for (const [derivedName, m2] of Object.entries({ ...mapping.fields, ...cls.fields })) {
-    if (ev[derivedName] !== undefined || !ctx.ruleFields?.has(derivedName) || !m2 || typeof m2 !== 'object' || !m2.transform || m2.transform === 'cmdline-token') continue;
+    if (ev[derivedName] != null || !ctx.ruleFields?.has(derivedName) || !m2 || typeof m2 !== 'object' || !m2.transform || m2.transform === 'cmdline-token') continue;
     if (rec[name(String(m2.field))] !== undefined) return new Unrepresentable(`${derivedName} is missing while ${m2.field} is set; the target derives one from the other`);
   }
   // Fields the target only holds inside another one: built into it, or checked against it.
@@ -74,6 +74,9 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresent
     }
     const build = (x: string) => (transform === 'basename' ? `${key === 'user.name' ? 'EQLPORT' : `C:${sep}eqlport`}${sep}${x}` : transform === 'dirname' ? `${x}${sep}file` : `C:${sep}eqlport${sep}file.${x}`);
     if (have === undefined) {
+      // Only a path the rule does not read can be made up; a rule that reads it sees it missing in ECS.
+      const source = Object.entries({ ...mapping.fields, ...cls.fields }).find(([n, m2]) => n !== key && (m2 === field.replace(/^.*\./, '') || (m2 && typeof m2 === 'object' && !m2.transform && name(String(m2.field)) === field)))?.[0];
+      if (source && ctx.ruleFields?.has(source)) return new Unrepresentable(`${key} is set while ${source} is missing; the target derives one from the other`);
       rec[field] = v.length === 1 ? build(v[0]!) : v.map(build);
       continue;
     }
