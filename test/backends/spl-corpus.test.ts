@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { loadRules } from '../../src/check.js';
 import { convertRule } from '../../src/convert.js';
 import { parseSpl } from '../../src/verify/spl-parse.js';
+import { verifyRules } from '../../src/verify/index.js';
 import { shared } from '../helpers/shared.js';
 
 const corpus = shared('corpus');
@@ -27,6 +28,13 @@ if (corpus) {
       assert.equal(bad, []);
       // Floors at the measured coverage, so a regression fails (see the report for why 90% is out of reach).
       assert.ok(converted / rules.length >= (profile === 'sysmon' ? 0.75 : 0.6), `${converted}/${rules.length}`);
+    });
+
+    test(`corpus: verify finds no SPL ${profile} translation that disagrees outside its declared direction`, () => {
+      const report = verifyRules(rules.filter((r) => r.query), { targets: ['spl'], splProfile: profile });
+      console.log(`notice: verify spl ${profile}: ${JSON.stringify(report.summary.spl)}`);
+      const bugs = report.results.filter((r) => r.bug);
+      assert.ok(!bugs.length, bugs.map((b) => `${b.path}: ${b.reason ?? ''} ${JSON.stringify(b.counterexample)}`).join('\n'));
     });
   }
 }
