@@ -9,6 +9,9 @@ import type { Translation, TranslateOptions } from '../../src/translate/core.js'
 import { loadMapping, mappingProfile } from '../../src/translate/mapping.js';
 import { parseSpl, type Command, type EvalExpr, type SearchExpr } from '../../src/verify/spl-parse.js';
 import { goldenDir } from '../helpers/golden.js';
+import fc from 'fast-check';
+import { printString } from '../../src/ir/print.js';
+import { runSpl, type SplEvent } from '../../src/verify/spl-eval.js';
 
 function spl(query: string, options: TranslateOptions = {}): Translation {
   const [rule] = parseRuleText('t.eql', query);
@@ -284,6 +287,29 @@ test('every SPL golden output (both profiles) is accepted by the SPL reader', ()
     }
   }
   assert.ok(n >= 50, `${n} outputs`);
+});
+
+test('any string survives: == and : on it match exactly that value, read back by the SPL reader and evaluator', () => {
+  const value = fc.string({ unit: fc.oneof(fc.constantFrom('\\', '"', '|', '`', '[', ']', '*', '?', '\n', ' ', "'", '$', '('), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 12 });
+  fc.assert(
+    fc.property(value, (v) => {
+      const literal = printString(v);
+      for (const op of ['==', ':']) {
+        const t = spl(WIN + `process.command_line ${op} ${literal}`);
+        const p = parseSpl(t.output!);
+        if (!p.ok) return false;
+        const rec = (cl: string): SplEvent => ({ source: 'XmlWinEventLog:Microsoft-Windows-Sysmon/Operational', EventCode: '1', CommandLine: cl });
+        const hit = (cl: string) => runSpl(p.pipeline, [rec(cl)]).length === 1;
+        // `:` reads * and ? as wildcards; == takes them literally.
+        const wild = op === ':' && /[*?]/.test(v);
+        if (!hit(wild ? v.replace(/\*/g, '').replace(/\?/g, 'q') : v)) return false;
+        if (!wild && hit(v + 'x')) return false;
+        if (!wild && op === '==' && v.toUpperCase() !== v && hit(v.toUpperCase())) return false;
+      }
+      return true;
+    }),
+    { numRuns: 300, seed: 42 },
+  );
 });
 
 test.run();
