@@ -109,8 +109,9 @@ function target(env: Env, f: Expr): Target {
   if (f.kind !== 'Field') throw new Fail('EQL3007', 'SPL can only compare a field with values here', f.span);
   const m = fieldMapping(env.mapping, env.cls, f.name) ?? prefixed(env.cls, f.name);
   if (!m) throw new Fail('EQL3002', `${f.name} has no equivalent in the ${env.cls.name} events of the SPL ${env.cim ? 'cim' : 'sysmon'} profile`, f.span);
-  if (Array.isArray(m.field) || !SEARCH_FIELD.test(m.field)) throw new Fail('EQL3002', `the SPL mapping of ${f.name} must name one field`, f.span);
-  if (m.transform && !TRANSFORMS.has(m.transform)) throw new Fail('EQL3002', `unknown transform "${m.transform}" in the SPL mapping of ${f.name}`, f.span);
+  // Errors in the mapping data are not relaxed away like a missing field.
+  if (Array.isArray(m.field) || !SEARCH_FIELD.test(m.field)) throw new Fail('EQL3303', `the SPL mapping of ${f.name} must name one plain field`, f.span);
+  if (m.transform && !TRANSFORMS.has(m.transform)) throw new Fail('EQL3303', `unknown transform "${m.transform}" in the SPL mapping of ${f.name}`, f.span);
   return { name: f.name, field: m.field, numeric: m.type === 'number', transform: (m.transform as Transform) ?? null, lossy: m.lossy, span: f.span };
 }
 
@@ -631,7 +632,9 @@ function renderFilter(ctx: TranslateContext, mapping: Mapping, cim: boolean, fil
   const where: string[] = [];
   const evalAll: string[] = [];
   for (const [field, value] of Object.entries((pick.cls.source.filter ?? {}) as Record<string, string | number | (string | number)[]>)) {
-    const vs = (Array.isArray(value) ? value : [value]).map((v) => (typeof v === 'number' ? String(v) : str(v)));
+    // Mapping data is user input too (--mapping): names must be plain field names, values are quoted.
+    if (!EVAL_FIELD.test(field)) throw new Fail('EQL3303', `invalid field name ${JSON.stringify(field)} in the filter of the SPL class ${pick.cls.name}`, filter.span);
+    const vs = (Array.isArray(value) ? value : [value]).map((v) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : str(String(v))));
     terms.push(vs.length === 1 ? `${field}=${vs[0]}` : `${field} IN (${vs.join(', ')})`);
     const ev = vs.map((v) => `${evalField(field)}==${v}`);
     evalAll.push(ev.length === 1 ? ev[0]! : `(${ev.join(' OR ')})`);
@@ -753,6 +756,8 @@ function eventQuery(ctx: TranslateContext, mapping: Mapping, cim: boolean, filte
   if (!src.datamodel || !src.node) throw new Fail('EQL3003', `the CIM class ${r.env.cls.name} names no data model`, filter.span);
   const node = src.node;
   const by = [...new Set([...(src.by ?? []), ...r.env.whereFields])];
+  for (const name of [src.datamodel, node, ...by])
+    if (typeof name !== 'string' || !SEARCH_FIELD.test(name)) throw new Fail('EQL3303', `invalid data model or field name ${JSON.stringify(name)} in the SPL class ${r.env.cls.name}`, filter.span);
   const prefixed = (t: string) => prefixFields(t, node);
   const where = r.terms.length ? ` where ${r.terms.map(prefixed).join(' ')}` : '';
   const lines = [

@@ -259,6 +259,16 @@ test('index and macro come from the mapping data and are escaped', () => {
   const bad = join(dir, 'bad.yaml');
   writeFileSync(bad, 'target: spl\nsettings:\n  macro: "x` | delete `"\n');
   assert.is(spl(WIN + 'process.name : "a"', { mappingFiles: [bad] }).status, 'unsupported');
+  // Names from mapping files never reach the query unchecked.
+  const names = join(dir, 'names.yaml');
+  writeFileSync(names, 'target: spl\nclasses:\n  - name: windows-process-start\n    source:\n      filter: { "EventCode=1 | delete": 1 }\nfields:\n  process.name: "Image | delete"\n');
+  const t = spl(WIN + 'process.name : "a"', { mappingFiles: [names] });
+  assert.is(t.status, 'unsupported');
+  assert.is(t.output, null);
+  const field = join(dir, 'field.yaml');
+  writeFileSync(field, 'target: spl\nfields:\n  process.name: "Image | delete"\n');
+  const f = spl(WIN + 'process.executable : "b" and process.name : "a"', { mappingFiles: [field] });
+  assert.is(f.status, 'unsupported', 'a bad mapping is an error, not a condition left out');
 });
 
 test('mapping profiles: cim replaces classes and fields, inherits settings; user files reach profiles', () => {
