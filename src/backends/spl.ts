@@ -107,7 +107,9 @@ interface Env {
 
 function target(env: Env, f: Expr): Target {
   if (f.kind !== 'Field') throw new Fail('EQL3007', 'SPL can only compare a field with values here', f.span);
-  const m = fieldMapping(env.mapping, env.cls, f.name) ?? prefixed(env.cls, f.name);
+  const direct = fieldMapping(env.mapping, env.cls, f.name);
+  const m = direct ?? prefixed(env.cls, f.name);
+  if (direct === undefined && m && !SEARCH_FIELD.test(String(m.field))) throw new Fail('EQL3002', `${f.name} has no plain SPL field name`, f.span);
   if (!m) throw new Fail('EQL3002', `${f.name} has no equivalent in the ${env.cls.name} events of the SPL ${env.cim ? 'cim' : 'sysmon'} profile`, f.span);
   // Errors in the mapping data are not relaxed away like a missing field.
   if (Array.isArray(m.field) || !SEARCH_FIELD.test(m.field)) throw new Fail('EQL3303', `the SPL mapping of ${f.name} must name one plain field`, f.span);
