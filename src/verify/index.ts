@@ -32,8 +32,12 @@ export interface Interpreter<Program = unknown, Record = unknown> {
   target: TargetId;
   /** Parse emitted text; throws InterpreterError when it does not parse. */
   parse(output: string, ctx: InterpreterContext): Program;
-  /** What the target would store for an ECS event (driven by the mapping data); null when it stores nothing. */
-  fromEcs(event: EcsEvent, ctx: InterpreterContext): Record | null;
+  /**
+   * What the target would store for an ECS event (driven by the mapping data); null when it stores nothing;
+   * undefined when no event of the target can correspond to it (e.g. ECS fields that the target derives from
+   * one stored field disagree with it): such an event is left out of the comparison on both sides.
+   */
+  fromEcs(event: EcsEvent, ctx: InterpreterContext): Record | null | undefined;
   /** A raw vendor event of a pair (../shared/vendor-pairs), when this target reads that source. */
   fromVendor?(source: string, raw: unknown, ctx: InterpreterContext): Record | null;
   /** Evaluate over records in time order (null = no record for that event). */
@@ -139,11 +143,13 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     throw e;
   }
   for (const scenario of scenarios) {
-    const run = interp.run(program, scenario.events.map((e) => interp.fromEcs(e, ctx)), ctx);
+    const records = scenario.events.map((e) => interp.fromEcs(e, ctx));
+    const run = interp.run(program, records.map((r) => r ?? null), ctx);
     if ('notChecked' in run) return notChecked(run.notChecked);
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
-    const a = new Set(ref.map(key));
-    const b = new Set(run.matches.map(key));
+    const representable = (k: string) => k.split(',').every((i) => Number(i) < 0 || records[Number(i)] !== undefined);
+    const a = new Set(ref.map(key).filter(representable));
+    const b = new Set(run.matches.map(key).filter(representable));
     const onlyEql = [...a].filter((k) => !b.has(k));
     const onlyTarget = [...b].filter((k) => !a.has(k));
     for (const [side, keys] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
