@@ -233,7 +233,8 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect):
     if (stored !== undefined) {
       const paths = asList(stored).map(String);
       for (const d of derived.filter((x) => x.target === target)) {
-        const ok = (v: Scalar) => paths.some((p) => (d.transform === 'args' ? p.includes(String(v)) : derive(d.transform, p) === String(v)));
+        // An argument is in the command line up to the quotes that splitting removed.
+        const ok = (v: Scalar) => paths.some((p) => (d.transform === 'args' ? p.replace(/"/g, '').includes(String(v).replace(/"/g, '')) : derive(d.transform, p) === String(v)));
         if (!d.values.every(ok)) return undefined;
       }
       continue;
