@@ -207,10 +207,6 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect):
     if (sel && typeof sel === 'object') rec[sel.field] ??= sel.values[0]!;
   }
   const names = new Set([...Object.keys(mapping.fields), ...Object.keys(primary?.fields ?? {})]);
-  // A field the class decides (`constant`) holds one of those values in every ECS event made from the
-  // class's S1 events; an ECS event with another value, or none, has no S1 counterpart.
-  for (const [name, m] of Object.entries(primary?.fields ?? {}))
-    if (m && typeof m === 'object' && m.constant && !ecsValues(event, name).some((v) => m.constant!.includes(String(v)))) return undefined;
   const derived: { target: string; transform: string; values: Scalar[] }[] = [];
   const put = (target: string, values: Scalar[]) => {
     if (values.length && rec[target] === undefined) rec[target] = values.length === 1 ? values[0]! : values;
