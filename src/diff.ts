@@ -11,9 +11,7 @@ import { printExpr, printFilter, printQuery } from './ir/print.js';
 import type { EventFilter, Expr, Query, SequenceStep } from './ir/nodes.js';
 import { conjunctsOf, type TargetId, type TranslateOptions } from './translate/core.js';
 import type { EcsEvent } from './verify/generate.js';
-
-/** Runs a query over events and tells which match; the native matcher provides it. */
-export type EventMatcher = (q: Query, events: EcsEvent[]) => boolean[];
+import { referenceMatches, scenariosFor } from './verify/index.js';
 
 export interface RuleChange {
   key: string;
@@ -144,8 +142,8 @@ export interface DiffOptions extends TranslateOptions {
   targets: TargetId[];
   /** Compare `newPath` with its version at this git revision. */
   gitRev?: string;
-  matcher?: EventMatcher;
-  generate?: (q: Query) => EcsEvent[];
+  /** Skip the semantic comparison (generated events run through the native matcher). */
+  noEvents?: boolean;
 }
 
 /** Rules of a path as they were at a git revision (files under the path, read with `git show`). */
@@ -181,13 +179,22 @@ function compareRule(key: string, a: ParsedRule | null, b: ParsedRule | null, op
     return [{ target, patch: createTwoFilesPatch(`${a.source.path} (${target}, ${x.status})`, `${b.source.path} (${target}, ${y.status})`, text(x), text(y), '', '', { context: 3 }) }];
   });
   const distinguishing: RuleChange['distinguishing'] = [];
-  if (a.query && b.query && options.matcher && options.generate && logic.length) {
-    const events = [...options.generate(a.query), ...options.generate(b.query)];
-    const ma = options.matcher(a.query, events);
-    const mb = options.matcher(b.query, events);
-    events.forEach((event, i) => {
-      if (ma[i] !== mb[i] && distinguishing.length < 3) distinguishing.push({ event, matchedBy: ma[i] ? 'old' : 'new' });
-    });
+  if (a.query && b.query && !options.noEvents && logic.length) {
+    // Probe events of both versions; a scenario whose results differ tells the versions apart.
+    const key = (r: number[][]) => JSON.stringify(r);
+    for (const s of [...scenariosFor(a), ...scenariosFor(b)]) {
+      const ra = referenceMatches(a.query, s.events, a.source.meta.event_category_override);
+      const rb = referenceMatches(b.query, s.events, b.source.meta.event_category_override);
+      if (key(ra) === key(rb)) continue;
+      if (a.query.body.kind === 'EventQuery' && b.query.body.kind === 'EventQuery') {
+        const inA = new Set(ra.map((t) => t[0]));
+        const inB = new Set(rb.map((t) => t[0]));
+        s.events.forEach((event, i) => {
+          if (inA.has(i) !== inB.has(i) && distinguishing.length < 3) distinguishing.push({ event, matchedBy: inA.has(i) ? 'old' : 'new' });
+        });
+      } else if (distinguishing.length < 3) distinguishing.push({ event: { scenario: s.name, events: s.events }, matchedBy: ra.length > rb.length ? 'old' : 'new' });
+      if (distinguishing.length >= 3) break;
+    }
   }
   const change = logic.length || outputs.length ? 'modified' : 'unchanged';
   return { ...base, change, logic, outputs, distinguishing };

@@ -56,6 +56,11 @@ test('directories are matched by rule_id; exit 0 identical, 1 different', () => 
     ['r3', 'added'],
   ]);
   assert.equal(report.rules[1]!.logic, ['exclusion added: not user.name == "svc"']);
+  // A generated event tells the versions apart: the old one matches it, the new one excludes it.
+  const d = report.rules[1]!.distinguishing[0]!;
+  assert.is(d.matchedBy, 'old');
+  assert.is(d.event['user.name'], 'svc');
+  assert.is(d.event['process.name'], 'b.exe');
   assert.is(report.exitCode, 1);
   assert.is(diff(join(root, 'old'), join(root, 'old'), { targets: [] }).exitCode, 0);
 });
@@ -73,9 +78,28 @@ test('--git compares a path with its version at a revision', async () => {
   assert.is(code, 1);
   const report = JSON.parse(out.join(''));
   assert.equal(report.rules[0].logic, ['maxspan 1m → 5m']);
+  // Events 61 s apart complete the new sequence only.
+  const ev = report.rules[0].distinguishing.find((x: { event: { scenario?: string } }) => x.event.scenario === 'beyond maxspan');
+  assert.ok(ev, JSON.stringify(report.rules[0].distinguishing));
+  assert.is(ev.matchedBy, 'new');
   const same: string[] = [];
   git('commit', '-qam', 'v2');
   assert.is(await main(['diff', join(root, 'rules'), '--git', 'HEAD'], { out: (t) => same.push(t), err: (t) => same.push(t) }), 0);
+});
+
+test('text output shows the logic summary, a distinguishing event and each target\'s unified diff', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'eqlport-difftext-'));
+  write(join(root, 'a'), 'r.eql', 'process where process.name : "a.exe"\n');
+  write(join(root, 'b'), 'r.eql', 'process where process.name : "a.exe" and not process.parent.name : "svchost.exe"\n');
+  const out: string[] = [];
+  const code = await main(['diff', join(root, 'a', 'r.eql'), join(root, 'b', 'r.eql'), '--to', 'sigma,kql'], { out: (t) => out.push(t), err: (t) => out.push(t) });
+  const text = out.join('');
+  assert.is(code, 1);
+  assert.match(text, /exclusion added: not process.parent.name : "svchost.exe"/);
+  assert.match(text, /event matched only by the old version: .*"process.parent.name":"svchost.exe"/);
+  assert.match(text, /^\s*\+\| where InitiatingProcessFileName !~ "svchost.exe"$/m);
+  assert.match(text, /^\s*\+\s+filter_parent:$/m);
+  assert.match(text, /--- .*\(kql, approximate\)/);
 });
 
 test.run();

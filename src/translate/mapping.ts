@@ -1,6 +1,6 @@
 // Field and event-class mappings are data (mappings/<target>.yaml), never code. Users add or override
 // entries with `--mapping FILE` in the same format.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -127,10 +127,18 @@ export function mappingProfile(mapping: Mapping, name: string | undefined): Mapp
 }
 
 const cache = new Map<string, Mapping>();
+const mtime = (f: string) => {
+  try {
+    return statSync(f).mtimeMs;
+  } catch {
+    return -1;
+  }
+};
 
 /** The bundled mapping of a target, with the user's files for that target merged over it. */
 export function loadMapping(target: TargetId, userFiles: readonly string[] = []): Mapping {
-  const key = [target, ...userFiles].join('\0');
+  // Keyed by modification time too, so an edited mapping file is read again by a long-lived process.
+  const key = [target, ...userFiles.map((f) => `${f}@${mtime(f)}`)].join('\0');
   const hit = cache.get(key);
   if (hit) return hit;
   const path = bundledMappingPath(target);

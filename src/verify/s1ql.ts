@@ -1,0 +1,308 @@
+// Interpreter of the S1QL that the s1ql backend emits (both dialects), for proof by replay. It reads the text
+// with its own parser (s1ql-parse.ts) and evaluates it with SentinelOne's documented semantics; it shares no
+// operator or escaping table with src/backends/s1ql.ts. Sources: ../shared/research/s1ql-notes.md and
+// target-syntax.md §5 (Deep Visibility, "1.0") and §6 (PowerQuery, "2.0").
+//
+// Semantics implemented, and why:
+// - Case. 2.0: `=` and `in` are case-sensitive for strings, `in:anycase` is not (§6.2; SentinelOne's own
+//   queries spell out `in:anycase` for equality); plain `contains` is case-insensitive (SentinelOne KB
+//   "PowerQuery expression syntax": "`tgt.file.path contains 'temp'` ... case-insensitive", §6.2);
+//   `matches` is case-insensitive ("Our regex is case-insensitive", §6.2); `:matchcase` / `:anycase` force
+//   the case. 1.0: plain operators are case-sensitive, the `…CIS` / `AnyCase` forms are not (§5.2). The case
+//   of 1.0 `RegExp` is undocumented (§5.2); it is read here as case-insensitive like 2.0's regex (the same
+//   back end), so a case-sensitive regex in 1.0 matches more, which the emitter must declare.
+// - Regex: RE2 syntax, search semantics (a match anywhere). SentinelOne's own `matches '\\sa\\s.*\\s-hp…'`
+//   (s1ql-notes.md) only makes sense unanchored.
+// - Missing fields: a comparison on a missing (or null) field is false, and `not` is the plain complement,
+//   so `not (f = 'x')` holds on an event without `f`. This is the two-valued reading: PowerQuery's `in`
+//   "never matches null" (§6.2) says the comparison is false; nothing documents a third, unknown value, and
+//   the 1.0 idiom `NOT f EXISTS` / 2.0 `!(f = *)` for "missing" presumes `not` is an ordinary complement.
+// - Multi-valued fields (arrays, only in converted ECS events): a comparison holds when any value satisfies it.
+import { RE2JS } from 're2js';
+import type { EcsEvent } from './generate.js';
+import { InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext } from './interpreter.js';
+import { parseS1ql, S1qlParseError, type S1qlDialect, type S1qlExpr, type S1qlQuery, type S1qlValue } from './s1ql-parse.js';
+import { fieldValues } from '../matcher/runtime.js';
+import { fieldMapping, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
+
+type Scalar = string | number | boolean;
+/** A SentinelOne event: field name (of the dialect) → value. */
+export type S1Record = Record<string, Scalar | Scalar[]>;
+
+interface Program {
+  query: S1qlQuery;
+  dialect: S1qlDialect;
+}
+
+const dialectOf = (ctx: InterpreterContext): S1qlDialect => ctx.options.s1qlDialect ?? '2';
+
+// ---- evaluation ------------------------------------------------------------------------------
+
+const regexCache = new Map<string, RE2JS>();
+function regexTest(pattern: string, ci: boolean, value: string): boolean {
+  const key = `${ci ? 'i' : 'c'}${pattern}`;
+  let re = regexCache.get(key);
+  if (!re) {
+    try {
+      re = RE2JS.compile(pattern, ci ? RE2JS.CASE_INSENSITIVE : 0);
+    } catch (e) {
+      throw new InterpreterError(`invalid regex ${JSON.stringify(pattern)}: ${(e as Error).message}`);
+    }
+    regexCache.set(key, re);
+  }
+  return re.matcher(value).find();
+}
+
+const lower = (s: string) => s.toLowerCase();
+
+function numberOf(v: Scalar): number | null {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim())) return Number(v);
+  return null;
+}
+
+/** One stored value against one operator and its operand. */
+function holds(op: string, stored: Scalar, operand: S1qlValue, dialect: S1qlDialect): boolean {
+  if (operand.kind === 'number' || (['<', '<=', '>', '>='].includes(op) && operand.kind === 'string')) {
+    const a = numberOf(stored);
+    const b = operand.kind === 'number' ? operand.value : numberOf(operand.value as string);
+    if (a === null || b === null) return false;
+    switch (op) {
+      case '=':
+        return a === b;
+      case '<':
+        return a < b;
+      case '<=':
+        return a <= b;
+      case '>':
+        return a > b;
+      case '>=':
+        return a >= b;
+    }
+    throw new InterpreterError(`operator ${op} takes no number`);
+  }
+  const s = String(stored);
+  const values = operand.kind === 'list' ? operand.values : [operand.value];
+  const any = (f: (v: string) => boolean) => values.some(f);
+  // `DstPort = "445"` (1.0 writes numbers quoted): a numeric field compares as a number.
+  if (op === '=' && typeof stored === 'number') return any((v) => numberOf(v) === stored);
+  const ci = isCaseInsensitive(op, dialect);
+  const x = ci ? lower(s) : s;
+  const norm = (v: string) => (ci ? lower(v) : v);
+  switch (baseOp(op)) {
+    case 'eq':
+      return any((v) => x === norm(v));
+    case 'contains':
+      return any((v) => x.includes(norm(v)));
+    case 'prefix':
+      return any((v) => x.startsWith(norm(v)));
+    case 'suffix':
+      return any((v) => x.endsWith(norm(v)));
+    case 'regex':
+      return any((v) => regexTest(v, ci, s));
+  }
+}
+
+/** The shape of a (lower-cased) operator of either dialect. */
+function baseOp(op: string): 'eq' | 'contains' | 'prefix' | 'suffix' | 'regex' {
+  if (op === '=' || (op.startsWith('in') && !op.startsWith('in contains'))) return 'eq';
+  if (op.startsWith('contains') || op.startsWith('in contains')) return 'contains';
+  if (op.startsWith('startswith')) return 'prefix';
+  if (op.startsWith('endswith')) return 'suffix';
+  if (op.startsWith('matches') || op === 'regexp') return 'regex';
+  throw new InterpreterError(`unknown S1QL operator ${op}`);
+}
+
+function isCaseInsensitive(op: string, dialect: S1qlDialect): boolean {
+  if (dialect === '2') {
+    if (op.endsWith(':anycase')) return true;
+    if (op.endsWith(':matchcase')) return false;
+    // Plain `contains` and `matches` ignore case in 2.0; `=` and `in` do not (see the header).
+    return op === 'contains' || op === 'matches';
+  }
+  return op.endsWith('cis') || op.endsWith('anycase') || op === 'regexp';
+}
+
+function valuesOf(rec: S1Record, field: string): Scalar[] {
+  const v = rec[field];
+  if (v === undefined || v === null) return [];
+  return (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== undefined);
+}
+
+export function evaluate(e: S1qlExpr, rec: S1Record, dialect: S1qlDialect): boolean {
+  switch (e.type) {
+    case 'and':
+      return e.args.every((a) => evaluate(a, rec, dialect));
+    case 'or':
+      return e.args.some((a) => evaluate(a, rec, dialect));
+    case 'not':
+      return !evaluate(e.arg, rec, dialect);
+    case 'exists':
+      return valuesOf(rec, e.field).length > 0;
+    case 'pred':
+      // Missing field: false (see the header); any value of a multi-valued field may satisfy it.
+      return valuesOf(rec, e.field).some((v) => holds(e.op, v, e.value, dialect));
+  }
+}
+
+// ---- ECS → SentinelOne records, from mappings/s1ql.yaml ------------------------------------------
+
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+const ecsValues = (event: EcsEvent, name: string) => fieldValues(event, name.split('.')).filter((v): v is Scalar => v !== null);
+
+/** Whether an ECS event belongs to a class (its `when`: category plus classifying field values). */
+function inClass(event: EcsEvent, cls: EventClass): boolean {
+  for (const [k, allowed] of Object.entries(cls.when)) {
+    if (k === 'category' && allowed === 'any') continue;
+    const have = ecsValues(event, k === 'category' ? 'event.category' : k).map(String);
+    if (!asList(allowed).some((a) => have.includes(a))) return false;
+  }
+  return true;
+}
+
+/** Windows command-line quoting of one argument (the CommandLineToArgvW rules). */
+function quoteArg(a: string): string {
+  if (a !== '' && !/[\s"]/.test(a)) return a;
+  return '"' + a.replace(/(\\*)"/g, '$1$1\\"').replace(/(\\+)$/, '$1$1') + '"';
+}
+
+/** An ECS value as the target spells it (`values`; an unlisted value is kept as is), or as a number. */
+function spell(m: FieldMapping, v: Scalar): Scalar[] {
+  if (m.values) {
+    const hit = Object.entries(m.values).find(([k]) => k === String(v));
+    if (hit) return asList(hit[1]).slice(0, 1);
+    // A boolean S1 spells only when true ("verified", "signed"): false is stored as no such value.
+    return m.type === 'boolean' ? [] : [v];
+  }
+  if (m.type === 'number') {
+    const n = numberOf(v);
+    return n === null ? [v] : [n];
+  }
+  return [v];
+}
+
+/** What Elastic's pipeline derives from a stored path (file.name, file.extension, file.directory). */
+function derive(transform: string, stored: string): string | null {
+  const cut = Math.max(stored.lastIndexOf('\\'), stored.lastIndexOf('/'));
+  const base = stored.slice(cut + 1);
+  switch (transform) {
+    case 'basename':
+      return base;
+    case 'directory':
+      return cut < 0 ? null : stored.slice(0, cut);
+    case 'extension':
+      return base.includes('.') ? base.slice(base.lastIndexOf('.') + 1) : null;
+  }
+  return null;
+}
+
+/** The record S1 would store for an ECS event; Unrepresentable when the ECS event cannot come from any S1 event. */
+function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect): S1Record | Unrepresentable | null {
+  const rec: S1Record = {};
+  const classes = mapping.classes.filter((c) => inClass(event, c));
+  const primary = classes[0] ?? null;
+  // The event-type / object-type fields of every class the event belongs to.
+  for (const c of classes) {
+    const sel = (c.source as Record<string, unknown>)[dialect] as { field: string; values: string[] } | undefined;
+    if (sel && typeof sel === 'object') rec[sel.field] ??= sel.values[0]!;
+  }
+  const names = new Set([...Object.keys(mapping.fields), ...Object.keys(primary?.fields ?? {})]);
+  const derived: { target: string; transform: string; values: Scalar[] }[] = [];
+  const put = (target: string, values: Scalar[]) => {
+    if (values.length && rec[target] === undefined) rec[target] = values.length === 1 ? values[0]! : values;
+  };
+  const apply = (cls: EventClass | null, ecsNames: Iterable<string>) => {
+    for (const name of ecsNames) {
+      const m = fieldMapping(mapping, cls, name);
+      if (!m || m.constant) continue;
+      const values = ecsValues(event, name);
+      if (!values.length) continue;
+      const target = asList(m.field)[0]!;
+      if (m.transform) derived.push({ target, transform: m.transform, values });
+      else put(target, values.flatMap((v) => spell(m, v)));
+    }
+  };
+  apply(primary, names);
+  // A class-free reading (the `any` class) for the fields every S1 event carries, e.g. event.category.
+  for (const c of classes) if (c !== primary && c.when.category === 'any') apply(c, Object.keys(c.fields ?? {}));
+  // Derived ECS fields rebuild the stored field when its own ECS field is absent; when it is present they
+  // must agree with it, or no SentinelOne event corresponds to the ECS one.
+  for (const target of new Set(derived.map((d) => d.target))) {
+    const part = (t: string) => derived.find((d) => d.target === target && d.transform === t)?.values.map(String);
+    const stored = rec[target];
+    if (stored !== undefined) {
+      const paths = asList(stored).map(String);
+      for (const d of derived.filter((x) => x.target === target)) {
+        // An argument is in the command line up to the quotes that splitting removed.
+        const ok = (v: Scalar) => paths.some((p) => (d.transform === 'args' ? p.replace(/"/g, '').includes(String(v).replace(/"/g, '')) : derive(d.transform, p) === String(v)));
+        if (!d.values.every(ok)) return new Unrepresentable(`${d.transform} of ${target} disagrees with the stored value`);
+      }
+      continue;
+    }
+    const args = part('args');
+    if (args) {
+      put(target, [args.map(quoteArg).join(' ')]);
+      continue;
+    }
+    const dir = part('directory')?.[0];
+    const ext = part('extension')?.[0];
+    const bases = part('basename') ?? [ext !== undefined ? `file.${ext}` : 'file'];
+    const sep = dir?.includes('/') || bases.some((b) => b.includes('/')) ? '/' : '\\';
+    put(target, bases.map((b) => `${dir ?? (sep === '/' ? '/tmp' : 'C:\\Temp')}${sep}${b}`));
+  }
+  if (dialect === '2') return rec;
+  const renames = (mapping.settings.dialect1_fields ?? {}) as Record<string, string>;
+  const dv: S1Record = {};
+  const dvNames = new Set(Object.values(renames));
+  for (const [k, v] of Object.entries(rec)) {
+    const n = renames[k] ?? (dvNames.has(k) ? k : null);
+    if (n !== null) dv[n] ??= v;
+  }
+  return dv;
+}
+
+/** A Cloud Funnel record (flat 2.0 field names) as the dialect stores it. */
+function recordFromVendor(raw: Record<string, unknown>, mapping: Mapping, dialect: S1qlDialect): S1Record {
+  const rec: S1Record = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') rec[k] = v;
+  if (dialect === '2') return rec;
+  // 1.0 names; the event type in the 1.0 spelling of the class that lists the 2.0 one.
+  const renames = (mapping.settings.dialect1_fields ?? {}) as Record<string, string>;
+  const dv: S1Record = {};
+  for (const [k, v] of Object.entries(rec)) if (renames[k]) dv[renames[k]!] = v;
+  for (const c of mapping.classes) {
+    const src = c.source as Record<string, { field: string; values: string[] } | undefined>;
+    const [two, one] = [src['2'], src['1']];
+    if (!two || !one || typeof two !== 'object' || typeof one !== 'object') continue;
+    const stored = rec[two.field];
+    if (typeof stored === 'string' && two.values.includes(stored)) dv[one.field] = one.values[0]!;
+  }
+  return dv;
+}
+
+export const s1qlInterpreter: Interpreter<Program, S1Record> = {
+  target: 's1ql',
+  parse(output, ctx) {
+    const dialect = dialectOf(ctx);
+    try {
+      return { query: parseS1ql(output, dialect), dialect };
+    } catch (e) {
+      if (e instanceof S1qlParseError) throw new InterpreterError(`${e.message} (line ${e.line}, column ${e.column})`);
+      throw e;
+    }
+  },
+  fromEcs: (event, ctx) => recordFromEcs(event, ctx.mapping, dialectOf(ctx)),
+  fromVendor(source, raw, ctx) {
+    if (!source.startsWith('sentinel_one_cloud_funnel/') || typeof raw !== 'object' || raw === null) return null;
+    return recordFromVendor(raw as Record<string, unknown>, ctx.mapping, dialectOf(ctx));
+  },
+  run(program, records) {
+    const matches: number[][] = [];
+    records.forEach((r, i) => {
+      if (r && evaluate(program.query.where, r, program.dialect)) matches.push([i]);
+    });
+    // `| limit N`: the first N results (records arrive in time order).
+    const limit = program.query.pipes.reduce((n, p) => Math.min(n, p.count), Infinity);
+    return { matches: matches.slice(0, limit) };
+  },
+};
