@@ -721,7 +721,7 @@ function defenderHive(path: string): string {
 // Defender's DeviceInfo OSPlatform values (learn.microsoft.com DeviceInfo table: e.g. Windows10, Linux, macOS).
 const OS_PLATFORM: Record<string, string> = { windows: 'Windows10', linux: 'Linux', macos: 'macOS' };
 
-export function defenderRecord(ev: EcsEvent, m: Mapping): KqlRecord | null {
+export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySet<string>): KqlRecord | null {
   const cls = classOf(m, ev);
   if (!cls || typeof cls.source.table !== 'string') return null;
   const numeric = numericColumns(m);
@@ -749,6 +749,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping): KqlRecord | null {
     if (vals.length > 1 && fm.transform !== 'args') unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
     if (fm.values) {
       const mapped = vals.flatMap((v) => [fm.values![String(v)] ?? []].flat());
+      // The mapping's values are the ECS spellings of Defender's enumeration: a rule's value outside them
+      // (event.type "file_create_event") names no Defender event.
+      if (!mapped.length && ruleFields?.has(ecs)) unrepresentable ??= `Defender's ${cols.join('/')} has no value for ${ecs} ${JSON.stringify(vals[0])}`;
       for (const c of cols) set(c, mapped[0] ?? String(vals[0]));
       continue;
     }
@@ -830,7 +833,7 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
 export const kqlInterpreter: Interpreter<KqlProgram, KqlRecord> = {
   target: 'kql',
   parse: (output) => parseKql(output),
-  fromEcs: (event, ctx: InterpreterContext) => defenderRecord(event, ctx.mapping),
+  fromEcs: (event, ctx: InterpreterContext) => defenderRecord(event, ctx.mapping, ctx.ruleFields),
   fromVendor(source, raw, ctx) {
     if (source !== 'm365_defender/event') return null;
     const r = raw as { category?: unknown; properties?: Record<string, unknown> };
