@@ -8,7 +8,7 @@ import { BACKENDS } from '../src/backends/index.js';
 import { loadRules, parseRuleText } from '../src/check.js';
 import type { Backend } from '../src/translate/core.js';
 import { loadMapping } from '../src/translate/mapping.js';
-import { INTERPRETERS, InterpreterError, verifyPairs, verifyRules, type VendorPair } from '../src/verify/index.js';
+import { INTERPRETERS, InterpreterError, Unrepresentable, verifyPairs, verifyRules, type VendorPair } from '../src/verify/index.js';
 import { defenderRecord, parseKql, runKql, windowsArgv, windowsCommandLine, type KqlRecord } from '../src/verify/kql.js';
 import { goldenCases } from './helpers/golden.js';
 import { shared } from './helpers/shared.js';
@@ -147,6 +147,24 @@ test('ECS -> Defender rows from the mapping: classes, columns, command lines fro
   const net = defenderRecord({ 'event.category': 'network', 'event.action': 'lookup_requested', 'dns.question.name': 'x.onion' }, mapping)!;
   assert.equal([net.table, net.row.AdditionalFields, net.row.ActionType], ['DeviceEvents', '{"DnsQueryString":"x.onion"}', 'DnsQueryResponse']);
   assert.ok(defenderRecord({ 'event.category': 'process', 'event.type': 'start', 'process.name': ['a', 'b'] }, mapping)!.unrepresentable);
+});
+
+test('events no Defender row can be: derived fields that disagree, values without a Defender spelling', () => {
+  const named = (...f: string[]) => new Set(f);
+  const base = { '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'process', 'event.type': 'start' };
+  const why = (ev: Record<string, unknown>, ...f: string[]) => defenderRecord({ ...base, ...ev }, mapping, named(...f))?.unrepresentable;
+  assert.match(String(why({ 'process.name': 'a', 'process.executable': 'C:\\x\\b' }, 'process.name')), /does not end with/);
+  assert.is(why({ 'process.name': 'b', 'process.executable': 'C:\\x\\b' }, 'process.name'), undefined);
+  assert.is(why({ 'process.name': 'a', 'process.executable': 'C:\\x\\b' }, 'user.id'), undefined, 'only fields the rule names');
+  assert.match(String(why({ 'process.command_line': 'a +h' }, 'process.args')), /no process.args/);
+  assert.match(String(why({ 'process.args': ['a', '+h'] }, 'process.command_line')), /no process.command_line/);
+  assert.is(why({ 'process.args': ['a', 'b c'], 'process.command_line': 'a "b c"' }, 'process.args'), undefined);
+  assert.match(String(why({ 'process.args': ['a'], 'process.command_line': 'b' }, 'process.args')), /not the parse/);
+  assert.match(String(why({ 'process.args': ['a'] }, 'process.args_count')), /args_count/);
+  const file = { 'event.category': 'file', 'event.type': 'creation' };
+  assert.match(String(why({ ...file, 'file.name': 'sed', 'file.extension': 'swp' }, 'file.extension')), /extension/);
+  assert.match(String(why({ ...file, 'event.type': 'file_create_event' }, 'event.type')), /no value for event.type/);
+  assert.ok(INTERPRETERS.kql!.fromEcs({ ...base, 'event.type': 'START' }, { mapping, options: {} }) instanceof Unrepresentable);
 });
 
 // ---- the verifier with this interpreter -----------------------------------------------------------

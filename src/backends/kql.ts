@@ -295,13 +295,19 @@ class FilterRenderer {
     const fm = fieldMapping(this.ctx.mapping, this.cls, f.name);
     if (fm?.values && typeof fm.field === 'string') {
       const targets = new Set<string>();
+      const rejected = new Set<string>();
       for (const [ecs, tv] of Object.entries(fm.values)) {
         const ok = accepts(e, ecs);
         if (ok === null) return null;
-        if (ok) for (const v of [tv].flat()) targets.add(v);
+        for (const v of [tv].flat()) (ok ? targets : rejected).add(v);
       }
       this.touch(fm.field);
       const list = [...targets];
+      // A column value that also stands for ECS values the rule rejects (ProcessCreated is exec, start, ... and
+      // Elastic's own processcreated) matches those events too.
+      const shared = list.filter((v) => rejected.has(v));
+      if (shared.length)
+        this.approxOnce('EQL3202', `Defender's ${fm.field} ${shared.join('/')} also holds events whose ${f.name} is none of the rule's values`, e.span, pos ? 'wider' : 'narrower');
       if (!list.length) return FALSE;
       if (list.length === 1) return atom(`${fm.field} == ${kqlString(list[0]!)}`, `${fm.field} != ${kqlString(list[0]!)}`);
       const items = list.map(kqlString).join(', ');

@@ -6,7 +6,7 @@ import { RE2JS } from 're2js';
 import { parse, SyntaxError as PeggySyntaxError } from '../generated/kql-parser.js';
 import type { FieldMapping, Mapping } from '../translate/mapping.js';
 import type { EcsEvent } from './generate.js';
-import { InterpreterError, type Interpreter, type InterpreterContext, type InterpreterRun } from './interpreter.js';
+import { InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext, type InterpreterRun } from './interpreter.js';
 
 // ---- values ---------------------------------------------------------------------------------
 
@@ -721,7 +721,55 @@ function defenderHive(path: string): string {
 // Defender's DeviceInfo OSPlatform values (learn.microsoft.com DeviceInfo table: e.g. Windows10, Linux, macOS).
 const OS_PLATFORM: Record<string, string> = { windows: 'Windows10', linux: 'Linux', macos: 'macOS' };
 
-export function defenderRecord(ev: EcsEvent, m: Mapping): KqlRecord | null {
+/** ECS fields that name the last segment of a path field; Defender's name and path columns always agree. */
+const NAME_OF_PATH: [string, string][] = [
+  ['process.name', 'process.executable'],
+  ['process.parent.name', 'process.parent.executable'],
+  ['file.name', 'file.path'],
+  ['dll.name', 'dll.path'],
+];
+/** ECS argv fields and the command lines they are parsed from. */
+const ARGS_OF: [string, string][] = [
+  ['process.args', 'process.command_line'],
+  ['process.parent.args', 'process.parent.command_line'],
+];
+
+/**
+ * Why no Defender row can be this event: ECS fields the rule names that Defender derives from one another
+ * (a file name and its path, an extension and its name, argv and the Windows command line) disagree.
+ */
+function inconsistency(ev: EcsEvent, ruleFields: ReadonlySet<string> | undefined): string | undefined {
+  if (!ruleFields) return undefined;
+  const one = (f: string) => {
+    const v = valuesOf(ecsValue(ev, f));
+    return v.length === 1 ? String(v[0]) : undefined;
+  };
+  for (const [name, path] of NAME_OF_PATH) {
+    if (!ruleFields.has(name) && !ruleFields.has(path)) continue;
+    const n = one(name);
+    const p = one(path);
+    if (n !== undefined && p !== undefined && p !== n && !p.endsWith('/' + n) && !p.endsWith('\\' + n)) return `${path} ${JSON.stringify(p)} does not end with ${name} ${JSON.stringify(n)}`;
+  }
+  const ext = one('file.extension');
+  const fname = one('file.name');
+  if (ruleFields.has('file.extension') && ext !== undefined && fname !== undefined && !fname.endsWith('.' + ext)) return `file.extension ${JSON.stringify(ext)} is not the extension of file.name ${JSON.stringify(fname)}`;
+  for (const [args, cmd] of ARGS_OF) {
+    const a = valuesOf(ecsValue(ev, args)).map(String);
+    const c = one(cmd);
+    // ECS has both or neither: Defender stores the command line, Elastic derives argv and its count from it.
+    if (a.length && c === undefined && ruleFields.has(cmd)) return `the event has ${args} but no ${cmd}`;
+    if (!a.length && c !== undefined && ruleFields.has(args)) return `the event has ${cmd} but no ${args}`;
+    const count = valuesOf(ecsValue(ev, `${args}_count`));
+    if (ruleFields.has(`${args}_count`) && (a.length || c !== undefined) && (count.length !== 1 || Number(count[0]) !== (a.length || windowsArgv(c!).length)))
+      return `${args}_count is not the number of ${args}`;
+    if (!ruleFields.has(args)) continue;
+    // Windows parses the command line (CommandLineToArgvW); on Linux and macOS Defender joins argv with spaces.
+    if (a.length && c !== undefined && JSON.stringify(windowsArgv(c)) !== JSON.stringify(a) && a.join(' ') !== c) return `${args} is not the parse of ${cmd}`;
+  }
+  return undefined;
+}
+
+export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySet<string>): KqlRecord | null {
   const cls = classOf(m, ev);
   if (!cls || typeof cls.source.table !== 'string') return null;
   const numeric = numericColumns(m);
@@ -749,6 +797,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping): KqlRecord | null {
     if (vals.length > 1 && fm.transform !== 'args') unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
     if (fm.values) {
       const mapped = vals.flatMap((v) => [fm.values![String(v)] ?? []].flat());
+      // The mapping's values are the ECS spellings of Defender's enumeration: a rule's value outside them
+      // (event.type "file_create_event") names no Defender event.
+      if (!mapped.length && ruleFields?.has(ecs)) unrepresentable ??= `Defender's ${cols.join('/')} has no value for ${ecs} ${JSON.stringify(vals[0])}`;
       for (const c of cols) set(c, mapped[0] ?? String(vals[0]));
       continue;
     }
@@ -770,6 +821,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping): KqlRecord | null {
       // args_count and unknown transforms hold no value of their own.
     }
   }
+  unrepresentable ??= inconsistency(ev, ruleFields);
   if (!('ActionType' in row)) {
     const types = cls.source.action_types;
     if (Array.isArray(types) && types.length) row.ActionType = String(types[0]);
@@ -830,7 +882,12 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
 export const kqlInterpreter: Interpreter<KqlProgram, KqlRecord> = {
   target: 'kql',
   parse: (output) => parseKql(output),
-  fromEcs: (event, ctx: InterpreterContext) => defenderRecord(event, ctx.mapping),
+  fromEcs(event, ctx: InterpreterContext) {
+    // ECS's allowed values of event.category and event.type are lowercase (ECS categorization fields).
+    const odd = ['event.category', 'event.type'].flatMap((f) => valuesOf(ecsValue(event, f)).map(String)).find((v) => v !== v.toLowerCase());
+    if (odd !== undefined) return new Unrepresentable(`${JSON.stringify(odd)} is not one of ECS's lowercase categorization values`);
+    return defenderRecord(event, ctx.mapping, ctx.ruleFields);
+  },
   fromVendor(source, raw, ctx) {
     if (source !== 'm365_defender/event') return null;
     const r = raw as { category?: unknown; properties?: Record<string, unknown> };

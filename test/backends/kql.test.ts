@@ -159,6 +159,18 @@ test('process.* is the new process in process events and the initiating process 
   assert.equal(wheres(kql('file where event.type == "creation" and process.name == "a"')).slice(-1), ['InitiatingProcessFileName == "a"']);
 });
 
+test('an ActionType that also stands for event.action values the rule rejects widens, and is declared', () => {
+  // ProcessCreated is exec, start, ... and Elastic's own processcreated (mappings/kql.yaml).
+  const t = kql('process where event.type == "start" and event.action in ("exec", "start") and process.name == "a"');
+  assert.ok(wheres(t).includes('ActionType == "ProcessCreated"'));
+  const d = t.diagnostics.find((x) => x.code === 'EQL3202');
+  assert.is(d?.direction, 'wider');
+  assert.is(t.status, 'approximate');
+  assert.is(kql('process where event.type == "start" and not event.action == "exec"').diagnostics.find((x) => x.code === 'EQL3202')?.direction, 'narrower');
+  // event.type values map one to one onto file ActionTypes: nothing is lost.
+  assert.ok(!codes(kql('file where event.type == "deletion" and file.name == "a"')).includes('EQL3202'));
+});
+
 test('a field without a Defender column is left out in the widening direction, and declared', () => {
   const t = kql('process where event.type == "start" and process.name == "a" and not process.code_signature.trusted == true');
   assert.equal(wheres(t), ['FileName == "a"']);
