@@ -76,6 +76,12 @@ interface ConvertCliOptions {
 
 class UsageError extends Error {}
 
+/** Rule-by-rule progress on stderr, only when it is a terminal (CI logs stay clean). */
+function progress(io: Io): { onRule?: (done: number, total: number) => void } {
+  if (!io.isTTY) return {};
+  return { onRule: (done, total) => done % 10 === 0 && io.err(`\r${done}/${total} rules`) };
+}
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 function choice<T extends string>(value: string, allowed: readonly T[], flag: string): T {
@@ -151,7 +157,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         kqlOs: choice(opts.kqlOs, ['join', 'drop'] as const, '--kql-os'),
         splProfile: choice(opts.splProfile, ['sysmon', 'cim'] as const, '--spl-profile'),
         s1qlDialect: choice(opts.s1qlDialect, ['1', '2'] as const, '--s1ql-dialect'),
+        ...progress(io),
       });
+      if (io.isTTY) io.err('\r\x1b[K');
       io.out(opts.format === 'json' ? JSON.stringify(convertJson(report)) + '\n' : renderConvertText(report));
       code = report.exitCode;
     });
@@ -202,13 +210,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         for (const b of stats.bad) io.err(`eqlport: ${opts.events}: ${b.at}: ${b.why}\n`);
       }
       const { rules } = loadRules(paths);
-      const options = { targets: parseTargets(opts.to), userEvents, mappingFiles: opts.mapping };
+      const options = { targets: parseTargets(opts.to), userEvents, mappingFiles: opts.mapping, ...progress(io) };
       let report;
       if (opts.pairs) {
         const pairs: VendorPair[] = [];
         await readEvents(opts.pairs, (ev) => pairs.push(ev as unknown as VendorPair));
         report = verifyPairs(rules, pairs, options);
       } else report = verifyRules(rules, options);
+      if (io.isTTY) io.err('\r\x1b[K');
       io.out(opts.format === 'json' ? JSON.stringify(verifyJson(report)) + '\n' : renderVerifyText(report));
       code = report.exitCode;
     });

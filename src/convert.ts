@@ -17,6 +17,8 @@ export interface ConvertOptions extends TranslateOptions {
   artifacts?: readonly string[];
   /** Directory of user templates that replace the bundled ones of the same name. */
   templatesDir?: string;
+  /** Called after each rule (the CLI shows progress on a terminal). */
+  onRule?: (done: number, total: number) => void;
 }
 
 export interface ConvertResult {
@@ -62,7 +64,8 @@ export function convert(paths: readonly string[], options: ConvertOptions): Conv
   const summary: ConvertReport['summary'] = {};
   for (const t of options.targets) summary[t] = { exact: 0, approximate: 0, unsupported: 0 };
   const perFile = new Map<string, number>();
-  for (const rule of rules) {
+  for (const [n, rule] of rules.entries()) {
+    options.onRule?.(n, rules.length);
     const index = perFile.get(rule.source.path) ?? 0;
     perFile.set(rule.source.path, index + 1);
     for (const r of convertRule(rule, options.targets, options)) {

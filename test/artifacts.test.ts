@@ -1,11 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactView, cronFor, defenderPeriod, durationMs, isoDuration, renderArtifact, ArtifactError } from '../src/artifacts.js';
 import { loadRuleFile, type RuleMeta } from '../src/rules.js';
-import { root } from './helpers/shared.js';
+import { root, shared } from './helpers/shared.js';
+import { checkGolden } from './helpers/golden.js';
+import { sigmaSchemaErrors } from './helpers/sigma-schema.js';
+import { ARTIFACTS } from '../src/artifacts.js';
+import { loadRules, parseRuleText, type ParsedRule } from '../src/check.js';
+import { convertRule } from '../src/convert.js';
 
 const example = loadRuleFile(join(root, 'examples', 'persistence_via_update_orchestrator_service_hijack.toml')).rules[0]!.meta;
 
@@ -101,5 +106,67 @@ test('templates are strict and user templates replace bundled ones', () => {
   assert.throws(() => renderArtifact('nonexistent', artifactView(example, 'q')), (e: Error) => e instanceof ArtifactError);
   assert.ok(readFileSync(join(root, 'templates', 'sigma-file.hbs'), 'utf8').includes('{{query}}'));
 });
+
+// ---- real artifacts: the example rule (golden) and the whole corpus (valid files)
+
+const artifactFor = (rule: ParsedRule, kind: string) => {
+  const [res] = convertRule(rule, [ARTIFACTS[kind]!.target]);
+  return res!.output === null ? null : renderArtifact(kind, artifactView(rule.source.meta, res!.output));
+};
+
+/** Problems of one artifact file as its consumer would read it; empty when it is valid. */
+function artifactProblems(kind: string, text: string): string[] {
+  if (ARTIFACTS[kind]!.extension === 'json') {
+    try {
+      JSON.parse(text);
+      return [];
+    } catch (e) {
+      return [(e as Error).message];
+    }
+  }
+  if (kind === 'sigma-file') return sigmaSchemaErrors(text);
+  // savedsearches.conf: one stanza, then `key = value` lines or continuations of a line ending in `\`.
+  const lines = text.replace(/\n$/, '').split('\n');
+  const problems: string[] = [];
+  if (!/^\[[^\[\]]+\]$/.test(lines[0]!)) problems.push(`bad stanza ${lines[0]}`);
+  let continued = false;
+  for (const l of lines.slice(1)) {
+    if (!continued && !/^[A-Za-z_.]+ = /.test(l)) problems.push(`not a key = value line: ${l.slice(0, 80)}`);
+    continued = l.endsWith('\\');
+  }
+  return problems;
+}
+
+test('artifacts of the example rule match their golden files', () => {
+  const rule = parseRuleText(join(root, 'examples', 'persistence_via_update_orchestrator_service_hijack.toml'), readFileSync(join(root, 'examples', 'persistence_via_update_orchestrator_service_hijack.toml'), 'utf8'))[0]!;
+  const dir = join(root, 'golden', 'example', 'artifacts');
+  mkdirSync(dir, { recursive: true });
+  const problems: string[] = [];
+  for (const kind of Object.keys(ARTIFACTS)) {
+    const text = artifactFor(rule, kind);
+    assert.ok(text, `${kind} has output`);
+    assert.equal(artifactProblems(kind, text!), [], kind);
+    const problem = checkGolden(join(dir, `${kind}.${ARTIFACTS[kind]!.extension}`), text!);
+    if (problem) problems.push(problem);
+  }
+  assert.ok(!problems.length, problems.join('\n'));
+});
+
+const corpus = shared('corpus');
+if (corpus)
+  test('every artifact of every corpus rule is a valid file', () => {
+    const { rules } = loadRules([corpus]);
+    const bad: string[] = [];
+    let made = 0;
+    for (const rule of rules.filter((r) => r.query))
+      for (const kind of Object.keys(ARTIFACTS)) {
+        const text = artifactFor(rule, kind);
+        if (text === null) continue;
+        made++;
+        for (const p of artifactProblems(kind, text)) bad.push(`${rule.source.path} ${kind}: ${p}`);
+      }
+    assert.ok(made > 2000, `${made} artifacts`);
+    assert.equal(bad.slice(0, 10), []);
+  });
 
 test.run();

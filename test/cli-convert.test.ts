@@ -92,4 +92,12 @@ test('--mapping overrides the bundled data, and `mappings` prints the effective 
   assert.match(broken.err, /target/);
 });
 
+test('progress goes to stderr only when it is a terminal', async () => {
+  const quiet = await run(['convert', join(root, 'golden'), '--to', 'sigma', '--format', 'json']);
+  assert.is(quiet.err, '');
+  const err: string[] = [];
+  await main(['convert', join(root, 'golden'), '--to', 'sigma', '--format', 'json'], { out: () => {}, err: (t) => err.push(t), isTTY: true });
+  assert.match(err.join(''), /\r0\/\d+ rules/);
+});
+
 test.run();

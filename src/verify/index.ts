@@ -44,6 +44,8 @@ export interface VerifyResult {
 }
 
 export interface VerifyOptions extends TranslateOptions {
+  /** Called before each rule (the CLI shows progress on a terminal). */
+  onRule?: (done: number, total: number) => void;
   targets: TargetId[];
   /** Extra ECS events, evaluated as one more scenario. */
   userEvents?: EcsEvent[];
@@ -163,7 +165,8 @@ export function verifyRules(rules: ParsedRule[], options: VerifyOptions): Verify
   const results: VerifyResult[] = [];
   const summary: VerifyReport['summary'] = {};
   for (const t of options.targets) summary[t] = { agree: 0, disagree: 0, 'not-checked': 0 };
-  for (const rule of rules) {
+  for (const [n, rule] of rules.entries()) {
+    options.onRule?.(n, rules.length);
     const scenarios = rule.query ? scenariosFor(rule, options.userEvents) : [];
     for (const target of options.targets) {
       const t: Translation = rule.query
