@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { BACKENDS } from '../src/backends/index.js';
 import { reportData, renderReport } from '../src/report.js';
 import type { TargetId } from '../src/translate/core.js';
-import { root } from './helpers/shared.js';
+import { root, shared } from './helpers/shared.js';
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const targets = Object.keys(BACKENDS) as TargetId[];
@@ -27,11 +27,14 @@ test('a value cannot close the embedded <script>', () => {
 if (!chromium) {
   console.log('notice: chromium is absent (apt-get install chromium); skipping the browser test of the report');
 } else {
-  test('in Chromium: the matrix has a cell per rule and target, and a click opens the query', async () => {
+  // The corpus when it is there (what a detection team would report on), else the project's own rules.
+  const corpus = shared('corpus');
+  const inputs = corpus ? [corpus, join(root, 'examples')] : [join(root, 'golden'), join(root, 'examples')];
+  test(`in Chromium: the matrix has a cell per rule and target, and a click opens the query (${corpus ? 'corpus' : 'golden cases'})`, async () => {
     const { chromium: pw } = await import('playwright-core');
     const dir = mkdtempSync(join(tmpdir(), 'eqlport-report-'));
     const file = join(dir, 'report.html');
-    const data = reportData([join(root, 'golden'), join(root, 'examples')], targets);
+    const data = reportData(inputs, targets);
     writeFileSync(file, renderReport(data));
     const browser = await pw.launch({
       executablePath: chromium,
@@ -46,12 +49,13 @@ if (!chromium) {
       assert.is(await page.locator('#matrix td.cell').count(), data.rows.length * targets.length);
       assert.ok(await page.locator('#detail').isHidden());
       // The example rule's first target cell opens its output.
-      const row = page.locator('#matrix tbody tr', { hasText: 'Persistence via Update Orchestrator Service Hijack' });
+      // The corpus holds the same rule as the example: take the example's row.
+      const row = page.locator('#matrix tbody tr', { has: page.locator(`td.rule[title$="examples/persistence_via_update_orchestrator_service_hijack.toml"]`) });
       assert.is(await row.count(), 1);
       if (targets.length) {
         await row.locator('td.cell').first().click();
         assert.ok(await page.locator('#detail').isVisible());
-        const first = data.rows.find((r) => r.name.startsWith('Persistence via Update'))!.cells[targets[0]!]!;
+        const first = data.rows.find((r) => r.path.endsWith('examples/persistence_via_update_orchestrator_service_hijack.toml'))!.cells[targets[0]!]!;
         const shown = await page.locator('#detail pre.output').textContent();
         assert.is(shown, first.output ?? '(no output)');
         // Filtering by status hides rows without such a cell.
