@@ -169,3 +169,14 @@ test('no DV string ever holds a quote or ends in a backslash', () => {
 });
 
 test.run();
+
+test('a loss under a negation is declared in the rule direction: a wider predicate narrows the rule', () => {
+  // Arguments matched as substrings of the command line: wider, but `not` of a wider test is narrower.
+  assert.equal(codes(P + 'process.args : "*.mof"'), ['EQL3006:wider']);
+  assert.equal(codes(P + 'not process.args : "*.mof"'), ['EQL3006:narrower']);
+  assert.equal(codes(P + 'process.name == "x" and not process.parent.args == "y"'), ['EQL3006:narrower']);
+  // An argument holding a quote is escaped in a Windows command line: the substring may miss it.
+  assert.equal(codes(P + 'process.args == "\\"sh\\";"'), ['EQL3006:wider', 'EQL3006:narrower']);
+  // A class-decided field taken as satisfied (wider) excludes every event once negated.
+  assert.equal(codes(P + 'process.name == "x" and not event.action == "exec"'), ['EQL3403:narrower']);
+});
