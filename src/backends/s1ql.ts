@@ -281,6 +281,10 @@ class Emitter {
         if (e.arg.kind !== 'Field') return this.fail('EQL3007', 'S1QL can only test whether a field exists', e.span);
         const m = this.field(e.arg);
         if (m.constant) return true;
+        // A name / extension / directory derived from a stored path exists when the path has one; the
+        // regex holds no letter, so its case rule does not matter.
+        const derived = m.transform ? DERIVED_EXISTS[m.transform] : undefined;
+        if (derived) return { text: `${m.name} ${this.d.regex.cs} ${this.d.regexStr(derived)}`, fields: [m.name] };
         return { text: this.d.exists(m.name), fields: [], negated: this.d.missing(m.name) };
       }
       case 'Compare':
@@ -466,6 +470,9 @@ function combine(parts: Out[], conj: boolean, word: string): Out {
  * Rewrite a want on an ECS field that the target derives from another field (args, basename, extension,
  * directory); null when the shape cannot be carried over.
  */
+/** When a field derived from a stored path has a (non-empty) value: a regex over the path. */
+const DERIVED_EXISTS: Record<string, string> = { basename: '[^\\\\/]$', extension: '\\.[^\\\\/.]+$', directory: '[\\\\/]' };
+
 function reshape(w: Want, transform: string | undefined): Want | null {
   const sep = '[\\\\/]';
   const notSep = '[^\\\\/]';
