@@ -134,6 +134,13 @@ test('fromEcs: an event no SentinelOne event gives is left out, judged only on t
   assert.ok(s1.fromEcs({ ...file, 'host.os.type': 'windowsa' }, named('host.os.type')) instanceof Unrepresentable);
   // One stored path has one extension.
   assert.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.extension': ['irbi', 'kirbi'] }, named('file.extension')) instanceof Unrepresentable);
+  // Every S1 event has an event type, and the pipeline derives the extension of a path that has one.
+  assert.ok(s1.fromEcs({ ...file, 'event.action': 'creation' }, named('event.type')) instanceof Unrepresentable);
+  assert.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.path': 'C:\\a.dll' }, named('file.extension')) instanceof Unrepresentable);
+  assert.not.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.path': '/x/.git/hooks/' }, named('file.extension')) instanceof Unrepresentable);
+  // IPConnect gets no event.action from the pipeline [PAIRS]: an event without one is possible.
+  const conn = { 'event.category': 'network', 'event.type': 'start', 'destination.port': 4444 };
+  assert.not.ok(s1.fromEcs(conn, named('event.action')) instanceof Unrepresentable);
   // A false boolean is stored as no value, not as an impossible one.
   assert.not.ok(s1.fromEcs({ ...start, 'process.code_signature.trusted': false }, named('process.code_signature.trusted')) instanceof Unrepresentable);
 });
