@@ -120,6 +120,31 @@ test('fromEcs: a file event stores only the path; name and extension are derived
   assert.is((s1.fromEcs({ 'event.category': 'file', 'event.type': 'CREATION', 'file.path': 'C:\\a' }, ctx('2')) as S1Record)['event.type'], 'CREATION');
 });
 
+test('fromEcs: an event no SentinelOne event gives is left out, judged only on the fields the rule names', () => {
+  const named = (...f: string[]): InterpreterContext => ({ ...ctx('2'), ruleFields: new Set(f) });
+  const start = { 'event.category': 'process', 'event.type': 'start', 'process.name': 'curl' };
+  // Elastic's pipeline writes event.action "start" into every ProcessCreation [PAIRS]: none lacks it.
+  assert.ok(s1.fromEcs(start, named('event.action', 'process.name')) instanceof Unrepresentable);
+  assert.not.ok(s1.fromEcs(start, named('process.name')) instanceof Unrepresentable);
+  assert.not.ok(s1.fromEcs({ ...start, 'event.action': 'start' }, named('event.action')) instanceof Unrepresentable);
+  // A value outside the class's list, or outside an enumeration S1 spells.
+  assert.ok(s1.fromEcs({ ...start, 'event.action': 'ProcessRollup2a' }, named('event.action')) instanceof Unrepresentable);
+  const file = { 'event.category': 'file', 'file.path': '/etc/x' };
+  assert.ok(s1.fromEcs({ ...file, 'event.type': 'file_create_event' }, named('event.type')) instanceof Unrepresentable);
+  assert.ok(s1.fromEcs({ ...file, 'host.os.type': 'windowsa' }, named('host.os.type')) instanceof Unrepresentable);
+  // One stored path has one extension.
+  assert.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.extension': ['irbi', 'kirbi'] }, named('file.extension')) instanceof Unrepresentable);
+  // Every S1 event has an event type, and the pipeline derives the extension of a path that has one.
+  assert.ok(s1.fromEcs({ ...file, 'event.action': 'creation' }, named('event.type')) instanceof Unrepresentable);
+  assert.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.path': 'C:\\a.dll' }, named('file.extension')) instanceof Unrepresentable);
+  assert.not.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.path': '/x/.git/hooks/' }, named('file.extension')) instanceof Unrepresentable);
+  // IPConnect gets no event.action from the pipeline [PAIRS]: an event without one is possible.
+  const conn = { 'event.category': 'network', 'event.type': 'start', 'destination.port': 4444 };
+  assert.not.ok(s1.fromEcs(conn, named('event.action')) instanceof Unrepresentable);
+  // A false boolean is stored as no value, not as an impossible one.
+  assert.not.ok(s1.fromEcs({ ...start, 'process.code_signature.trusted': false }, named('process.code_signature.trusted')) instanceof Unrepresentable);
+});
+
 // ---- the verifier with this interpreter catches injected bugs ----------------------------------
 
 function verifyMutated(query: string, options: TranslateOptions, mutate: (s: string) => string) {

@@ -19,7 +19,7 @@
 //   predicate is guarded with "field missing" (`not (f = *)`, `NOT f EXISTS`), which is right under both a
 //   two-valued and a three-valued reading.
 import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field } from '../ir/nodes.js';
-import { conjunctsOf, filterFacts, Unsupported, type Backend, type RuleInput, type TranslateContext } from '../translate/core.js';
+import { conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
 
 type DialectId = '1' | '2';
@@ -188,6 +188,8 @@ class Emitter {
   readonly d: Dialect;
   private readonly renames: Record<string, string>;
   private readonly reported = new Set<string>();
+  /** Whether the predicate being rendered sits under a negation: a loss that widens it narrows the rule. */
+  private negated = false;
 
   constructor(
     readonly id: DialectId,
@@ -204,6 +206,12 @@ class Emitter {
     const n = this.renames[field];
     if (!n) this.fail('EQL3402', `${field} has no known S1QL 1.0 (Deep Visibility) name; use --s1ql-dialect 2`, span);
     return n!;
+  }
+
+  /** Record a loss of the predicate being rendered, in the rule's direction (flipped under a negation). */
+  approximate(code: Parameters<TranslateContext['approximate']>[0], msg: string, span: Span, direction: Direction) {
+    const flip: Record<Direction, Direction> = { wider: 'narrower', narrower: 'wider', different: 'different' };
+    this.ctx.approximate(code, msg, span, this.negated ? flip[direction] : direction);
   }
 
   fail(code: 'EQL3002' | 'EQL3007' | 'EQL3402' | 'EQL3405', msg: string, span?: Span): never {
@@ -223,7 +231,7 @@ class Emitter {
     if (m === undefined) this.fail('EQL3002', `no SentinelOne field is known for ${f.name}`, f.span);
     if (m.lossy) {
       const { direction, reason } = m.lossy;
-      this.once(`lossy ${f.name} ${f.span.start.offset}`, () => this.ctx.approximate('EQL3006', `${f.name}: ${reason}`, f.span, direction));
+      this.once(`lossy ${f.name} ${f.span.start.offset}`, () => this.approximate('EQL3006', `${f.name}: ${reason}`, f.span, direction));
     }
     if (m.constant) return { ...m, name: '' };
     const target = Array.isArray(m.field) ? m.field[0]! : m.field;
@@ -255,7 +263,9 @@ class Emitter {
 
   /** One predicate: rendered, guarded when negated, or decided now when the class fixes the field. */
   predicate(e: Expr, neg: boolean): Out {
+    this.negated = neg;
     const p = this.atom(e);
+    this.negated = false;
     if (typeof p === 'boolean') return p !== neg;
     if (!neg) return p.text;
     if (p.negated) return p.negated;
@@ -271,6 +281,10 @@ class Emitter {
         if (e.arg.kind !== 'Field') return this.fail('EQL3007', 'S1QL can only test whether a field exists', e.span);
         const m = this.field(e.arg);
         if (m.constant) return true;
+        // A name / extension / directory derived from a stored path exists when the path has one; the
+        // regex holds no letter, so its case rule does not matter.
+        const derived = m.transform ? DERIVED_EXISTS[m.transform] : undefined;
+        if (derived) return { text: `${m.name} ${this.d.regex.cs} ${this.d.regexStr(derived)}`, fields: [m.name] };
         return { text: this.d.exists(m.name), fields: [], negated: this.d.missing(m.name) };
       }
       case 'Compare':
@@ -367,6 +381,9 @@ class Emitter {
       return { text: this.or(nums.map((n) => `${m.name} = ${this.d.num(Number(n))}`)), fields: [m.name] };
     }
     const shaped = wants.map((w) => reshape(w, m.transform) ?? this.fail('EQL3007', `a regex on ${f.name} is not expressible over ${m.name}, which S1 stores instead`, span));
+    // An argument holding `"` is written escaped (`\"`) in a Windows command line, so the substring misses it.
+    if (m.transform === 'args' && wants.some((w) => JSON.stringify(w).includes('\\"')))
+      this.approximate('EQL3006', `${f.name}: an argument holding a double quote appears escaped (\\") in the command line S1 stores`, span, 'narrower');
     return { text: this.render(m.name, shaped, ci, span), fields: [m.name] };
   }
 
@@ -375,7 +392,7 @@ class Emitter {
     const hits = constant.filter((c) => wants.some((w) => matchesWant(c, w, ci)));
     if (hits.length === constant.length) return true;
     if (hits.length === 0) return false;
-    this.ctx.approximate('EQL3403', `SentinelOne stores no ${f.name}; its "${this.cls.name}" events are all taken to satisfy this condition (the rule accepts ${hits.map((h) => JSON.stringify(h)).join(', ')} but not ${constant.filter((c) => !hits.includes(c)).map((c) => JSON.stringify(c)).join(', ')})`, span, 'wider');
+    this.approximate('EQL3403', `SentinelOne stores no ${f.name}; its "${this.cls.name}" events are all taken to satisfy this condition (the rule accepts ${hits.map((h) => JSON.stringify(h)).join(', ')} but not ${constant.filter((c) => !hits.includes(c)).map((c) => JSON.stringify(c)).join(', ')})`, span, 'wider');
     return true;
   }
 
@@ -406,7 +423,7 @@ class Emitter {
     const parts: string[] = [];
     const regex = (re: string) => {
       if (!ci && d.regexCaseUnknown)
-        this.once(`regexcase ${span.start.offset}`, () => this.ctx.approximate('EQL3406', 'Deep Visibility does not document whether RegExp is case-sensitive; this case-sensitive match may also match other cases', span, 'wider'));
+        this.once(`regexcase ${span.start.offset}`, () => this.approximate('EQL3406', 'Deep Visibility does not document whether RegExp is case-sensitive; this case-sensitive match may also match other cases', span, 'wider'));
       parts.push(`${field} ${d.regex[c]} ${d.regexStr(withFlags(re, ci))}`);
     };
     for (const w of wants) {
@@ -453,6 +470,9 @@ function combine(parts: Out[], conj: boolean, word: string): Out {
  * Rewrite a want on an ECS field that the target derives from another field (args, basename, extension,
  * directory); null when the shape cannot be carried over.
  */
+/** When a field derived from a stored path has a (non-empty) value: a regex over the path. */
+const DERIVED_EXISTS: Record<string, string> = { basename: '[^\\\\/]$', extension: '\\.[^\\\\/.]+$', directory: '[\\\\/]' };
+
 function reshape(w: Want, transform: string | undefined): Want | null {
   const sep = '[\\\\/]';
   const notSep = '[^\\\\/]';

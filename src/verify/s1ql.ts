@@ -196,11 +196,41 @@ function derive(transform: string, stored: string): string | null {
   return null;
 }
 
+/** The S1QL 2.0 fields that select event classes: every S1 event stores them. */
+const selectors = (mapping: Mapping) =>
+  new Set(mapping.classes.flatMap((c) => { const sel = (c.source as Record<string, { field?: string } | undefined>)['2']; return sel?.field ? [sel.field] : []; }));
+
+/**
+ * Why no SentinelOne event gives this ECS event, judged only on fields the rule names: Elastic's pipeline
+ * writes the class's own value into a field the class decides (a ProcessCreation always becomes event.action
+ * "start" [PAIRS], so an event lacking it, or holding a value outside the class's list, cannot come from S1),
+ * an enumerated field holds only the values S1 has, and S1 stores one path, so a field derived from it
+ * (file.extension...) has one value.
+ */
+function impossible(event: EcsEvent, mapping: Mapping, cls: EventClass | null, ruleFields: ReadonlySet<string>): Unrepresentable | null {
+  for (const name of ruleFields) {
+    const m = fieldMapping(mapping, cls, name);
+    if (!m) continue;
+    const values = ecsValues(event, name).map(String);
+    // A constant marked lossy is a convention, not what the pipeline writes: its absence is possible.
+    if (m.constant && ((!values.length && !m.lossy) || values.some((v) => !m.constant!.includes(v))))
+      return new Unrepresentable(`${name} of a SentinelOne "${cls?.name ?? 'any'}" event is one of ${m.constant.join(', ')}`);
+    if (m.values && m.type !== 'boolean' && values.some((v) => !(v in m.values!)))
+      return new Unrepresentable(`SentinelOne has no ${name} value outside ${Object.keys(m.values).join(', ')}`);
+    // Every S1 event stores the fields that select classes (event.type, event.category), so their ECS readings exist.
+    if (m.values && !values.length && selectors(mapping).has(asList(m.field)[0]!)) return new Unrepresentable(`every SentinelOne event gives ${name}`);
+    if (m.transform && m.transform !== 'args' && values.length > 1) return new Unrepresentable(`${name} is derived from the one ${asList(m.field)[0]} SentinelOne stores`);
+  }
+  return null;
+}
+
 /** The record S1 would store for an ECS event; Unrepresentable when the ECS event cannot come from any S1 event. */
-function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect): S1Record | Unrepresentable | null {
+function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, ruleFields: ReadonlySet<string>): S1Record | Unrepresentable | null {
   const rec: S1Record = {};
   const classes = mapping.classes.filter((c) => inClass(event, c));
   const primary = classes[0] ?? null;
+  const never = impossible(event, mapping, primary, ruleFields);
+  if (never) return never;
   // The event-type / object-type fields of every class the event belongs to.
   for (const c of classes) {
     const sel = (c.source as Record<string, unknown>)[dialect] as { field: string; values: string[] } | undefined;
@@ -250,6 +280,12 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect):
     const sep = dir?.includes('/') || bases.some((b) => b.includes('/')) ? '/' : '\\';
     put(target, bases.map((b) => `${dir ?? (sep === '/' ? '/tmp' : 'C:\\Temp')}${sep}${b}`));
   }
+  // Elastic's pipeline derives name, extension and directory from a stored path whenever the path has them.
+  for (const name of ruleFields) {
+    const m = fieldMapping(mapping, primary, name);
+    const stored = m?.transform && m.transform !== 'args' && !ecsValues(event, name).length ? rec[asList(m.field)[0]!] : undefined;
+    if (stored !== undefined && asList(stored).some((p) => !!derive(m!.transform!, String(p)))) return new Unrepresentable(`${name} is missing though the stored path gives it`);
+  }
   if (dialect === '2') return rec;
   const renames = (mapping.settings.dialect1_fields ?? {}) as Record<string, string>;
   const dv: S1Record = {};
@@ -291,7 +327,7 @@ export const s1qlInterpreter: Interpreter<Program, S1Record> = {
       throw e;
     }
   },
-  fromEcs: (event, ctx) => recordFromEcs(event, ctx.mapping, dialectOf(ctx)),
+  fromEcs: (event, ctx) => recordFromEcs(event, ctx.mapping, dialectOf(ctx), ctx.ruleFields ?? new Set()),
   fromVendor(source, raw, ctx) {
     if (!source.startsWith('sentinel_one_cloud_funnel/') || typeof raw !== 'object' || raw === null) return null;
     return recordFromVendor(raw as Record<string, unknown>, ctx.mapping, dialectOf(ctx));

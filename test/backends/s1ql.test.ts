@@ -169,3 +169,27 @@ test('no DV string ever holds a quote or ends in a backslash', () => {
 });
 
 test.run();
+
+test('a loss under a negation is declared in the rule direction: a wider predicate narrows the rule', () => {
+  // Arguments matched as substrings of the command line: wider, but `not` of a wider test is narrower.
+  assert.equal(codes(P + 'process.args : "*.mof"'), ['EQL3006:wider']);
+  assert.equal(codes(P + 'not process.args : "*.mof"'), ['EQL3006:narrower']);
+  assert.equal(codes(P + 'process.name == "x" and not process.parent.args == "y"'), ['EQL3006:narrower']);
+  // An argument holding a quote is escaped in a Windows command line: the substring may miss it.
+  assert.equal(codes(P + 'process.args == "\\"sh\\";"'), ['EQL3006:wider', 'EQL3006:narrower']);
+  // A class-decided field taken as satisfied (wider) excludes every event once negated.
+  assert.equal(codes(P + 'process.name == "x" and not event.action == "exec"'), ['EQL3403:narrower']);
+});
+
+test('a field derived from the stored path exists when the path has it, not when the path exists', () => {
+  const F = 'file where event.type == "creation" and ';
+  // file.extension == null: the path has no extension (its existence guarded as every negation is).
+  assert.match(out(F + 'file.extension == null'), "(not (tgt.file.path = *) or not (tgt.file.path matches:matchcase '\\\\.[^\\\\\\\\/.]+$'))");
+  assert.match(out(F + 'file.name != null'), "tgt.file.path matches:matchcase '[^\\\\\\\\/]$'");
+  assert.equal(codes(F + 'file.extension == null', '1'), []);
+});
+
+test('RegistryValueCreate is a registry creation, as Elastic\'s pipeline reads it', () => {
+  assert.match(out('registry where event.type == "creation" and registry.path : "x"'), "'Registry Value Create', 'RegistryValueCreate'");
+  assert.not.match(out('registry where event.type == "change" and registry.path : "x"'), 'Create');
+});
