@@ -1126,7 +1126,9 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
     }
     return `    step s${n + 1}: ${conds.join(' and ')};`;
   });
-  ctx.approximate('EQL3215', "scan keeps one partial match per step and key, replacing it when a newer event matches the same step; that this equals Elasticsearch's sequence bookkeeping is not verified", seq.span, 'different');
+  // scan's matching logic (docs/kql.md): every step outputs its matches, and check 2 lets a step with an
+  // active sequence take a later matching event; Elasticsearch reports complete sequences, each stage once.
+  ctx.approximate('EQL3215', 'scan also returns the events of sequences that never complete, and a step that already holds an event takes a later matching one (added to a completed match on the last step, replacing the held event on a middle step)', seq.span, 'different');
   const text = [
     unionOf(branches),
     `| sort by ${[...keyNames, 'Timestamp'].map((k) => `${k} asc`).join(', ')}`,

@@ -54,6 +54,11 @@ interface Assign {
   name: string | null;
   e: Node;
 }
+interface Declaration {
+  name: string;
+  type: string;
+  def: Node | null;
+}
 interface Step {
   name: string;
   output: string | null;
@@ -68,7 +73,7 @@ type Op =
   | { k: 'top'; n: number; by: { e: Node; dir: 'asc' | 'desc' } }
   | { k: 'take'; n: number }
   | { k: 'summarize'; aggs: Assign[]; by: Assign[] }
-  | { k: 'scan'; matchId: string | null; declare: unknown[]; steps: Step[] };
+  | { k: 'scan'; matchId: string | null; declare: Declaration[]; steps: Step[] };
 type Tab = { k: 'table'; name: string } | { k: 'union'; parts: Tab[] } | { k: 'pipe'; src: Tab; op: Op };
 export interface KqlProgram {
   lets: { name: string; value: Tab | Node }[];
@@ -647,8 +652,78 @@ function runOp(op: Op, rows: Row[], env: Env): Row[] {
     case 'summarize':
       return summarize(op, rows, env);
     case 'scan':
-      throw new NotChecked('scan is outside the interpreted subset');
+      return scan(op, rows, env);
   }
+}
+
+/** One step's state: its sequence's match id and the (extended) records of steps s_1..s_k. */
+interface ScanState {
+  matchId: bigint;
+  records: Row[];
+}
+
+/**
+ * The scan operator as Microsoft documents it (dataexplorer-docs, data-explorer/kusto/query/scan-operator.md,
+ * "Matching logic"; summarised in docs/kql.md). Each record is evaluated against the steps from last to first.
+ * Check 1: when s_k-1 has a state and the record meets s_k's condition under that state, s_k-1's state moves to
+ * s_k (s_k-1 is left empty) and is extended by the record; check 2 is then skipped. Check 2: when s_k has an
+ * active sequence (or is the first step) and the record meets the condition under s_k's own state, the record
+ * replaces s_k's entry of that state; on the first step this begins a new sequence with the next match id.
+ */
+function scan(op: Extract<Op, { k: 'scan' }>, rows: Row[], env: Env): Row[] {
+  const { steps } = op;
+  if (steps.some((s) => s.output !== null && s.output !== 'all' && s.output !== 'none'))
+    throw new NotChecked('scan steps with output=last are outside the interpreted subset');
+  const states: (ScanState | null)[] = steps.map(() => null);
+  const defaults: Row = {};
+  // A declared column without a default is null; Kusto strings have no null, so "" (target-syntax.md §3.4).
+  for (const d of op.declare) defaults[d.name] = d.def ? evaluate(d.def, scope(env, {})) : d.type === 'string' ? '' : null;
+  let nextMatchId = 0n;
+  const out: Row[] = [];
+  // `s_j.Column` reads step s_j's record in a state; a step the state does not reach reads as absent, a
+  // declared column as its default (the cumulative sum example: s1.cumulative_x starts at 0).
+  const absent = (col: string) => (col in defaults ? defaults[col]! : env.absent(col));
+  const stepScope = (row: Row, state: Row[]): Scope => ({
+    row,
+    absent,
+    steps: new Map(steps.map((s, j) => [s.name, state[j] ?? {}])),
+  });
+  const extend = (r: Row, step: Step, state: Row[]): Row => {
+    const row: Row = withIndex(r, { ...defaults, ...r });
+    const s = stepScope(row, state);
+    const assigned = step.assign.map((a) => [a.name ?? 'Column1', evaluate(a.e, s)] as const);
+    for (const [name, v] of assigned) row[name] = v;
+    return row;
+  };
+  const emit = (row: Row, step: Step, matchId: bigint) => {
+    if (step.output === 'none') return;
+    const o = withIndex(row, { ...row });
+    if (op.matchId) o[op.matchId] = matchId;
+    out.push(o);
+  };
+  for (const input of rows) {
+    const r: Row = withIndex(input, { ...defaults, ...input });
+    for (let k = steps.length - 1; k >= 0; k--) {
+      const step = steps[k]!;
+      const prev = k > 0 ? states[k - 1]! : null;
+      if (prev && truth(evaluate(step.cond, stepScope(r, prev.records))) === true) {
+        const row = extend(r, step, prev.records);
+        states[k] = { matchId: prev.matchId, records: [...prev.records, row] };
+        states[k - 1] = null;
+        emit(row, step, prev.matchId);
+        continue;
+      }
+      const own = states[k];
+      if (!own && k > 0) continue;
+      const state = own?.records ?? [];
+      if (truth(evaluate(step.cond, stepScope(r, state))) !== true) continue;
+      const row = extend(r, step, state);
+      if (k === 0) states[0] = { matchId: nextMatchId++, records: [row] };
+      else own!.records = [...state.slice(0, k), row];
+      emit(row, step, states[k]!.matchId);
+    }
+  }
+  return out;
 }
 
 /** `summarize arg_max(X, cols...) by keys` (the only aggregation eqlport emits: the latest DeviceInfo row). */
@@ -769,6 +844,33 @@ function inconsistency(ev: EcsEvent, ruleFields: ReadonlySet<string> | undefined
   return undefined;
 }
 
+/** A stable number for an ECS entity id (FNV-1a), so one entity always gets the same Defender values. */
+function entityNumber(id: string): number {
+  let h = 0x811c9dc5;
+  for (const c of id) h = Math.imul(h ^ c.codePointAt(0)!, 0x01000193) >>> 0;
+  return h % 1_000_000;
+}
+// Process creation times derived from entity ids lie in a day no probe event uses.
+const ENTITY_EPOCH = Date.UTC(2000, 0, 1);
+
+/**
+ * Defender identifies a process by its device, id and creation time (the mapping's `key` for an entity id);
+ * ECS names it by one entity id. Every Defender process row has all of them, so a key column the event gives
+ * no value for is derived from the entity id: one entity is one Defender process, two entities are two.
+ */
+function fillEntityKeys(ev: EcsEvent, entries: { ecs: string; fm: FieldMapping }[], row: Row, numeric: Set<string>): void {
+  for (const { ecs, fm } of entries) {
+    const id = valuesOf(ecsValue(ev, ecs))[0];
+    if (!fm.key || id === undefined) continue;
+    const n = entityNumber(String(id));
+    for (const c of fm.key) {
+      if (row[c] !== undefined && row[c] !== null) continue;
+      if (isDateColumn(c)) row[c] = new KDate(ENTITY_EPOCH + n * 1000);
+      else if (numeric.has(c)) row[c] = BigInt(n);
+    }
+  }
+}
+
 export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySet<string>): KqlRecord | null {
   const cls = classOf(m, ev);
   if (!cls || typeof cls.source.table !== 'string') return null;
@@ -830,6 +932,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const platform = os.map((o) => OS_PLATFORM[o]).find((p) => p !== undefined) ?? os[0];
   // Every Defender row has a device; without host.id, devices are told apart by their OS.
   if (!isStr(row.DeviceId ?? null)) row.DeviceId = `device-without-id/${platform ?? ''}`;
+  fillEntityKeys(ev, entries, row, numeric);
   const ts = ecsValue(ev, '@timestamp');
   row.Timestamp = typeof ts === 'string' || typeof ts === 'number' ? new KDate(new Date(ts).getTime()) : null;
   return { table: cls.source.table, row, modelsDeviceInfo: true, ...(unrepresentable ? { unrepresentable } : {}), ...(platform !== undefined ? { deviceInfo: { DeviceId: row.DeviceId, OSPlatform: platform, Timestamp: row.Timestamp } } : {}) };
@@ -865,18 +968,38 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
   }
   try {
     const rows = runTab(program.body, { tables, absent: absentFor(mapping), unmodelled });
-    const seen = new Set<number>();
-    for (const r of rows) {
-      const i = r[INDEX];
-      if (i === undefined) return { notChecked: 'a result row cannot be traced back to an event' };
-      seen.add(i);
-    }
+    if (rows.some((r) => r[INDEX] === undefined)) return { notChecked: 'a result row cannot be traced back to an event' };
     const unrepresentable = records.flatMap((r, i) => (r?.unrepresentable ? [i] : []));
-    return { matches: [...seen].sort((a, b) => a - b).map((i) => [i]), ...(unrepresentable.length ? { unrepresentable } : {}) };
+    const matchId = scanMatchId(program.body);
+    return { matches: matchId ? sequences(rows, matchId) : singles(rows), ...(unrepresentable.length ? { unrepresentable } : {}) };
   } catch (e) {
     if (e instanceof NotChecked) return { notChecked: e.message };
     throw e;
   }
+}
+
+/** The match id column of the query's last scan, when the output keeps it. */
+function scanMatchId(t: Tab): string | null {
+  if (t.k !== 'pipe') return null;
+  if (t.op.k === 'scan') return t.op.matchId;
+  if (t.op.k === 'project' && !t.op.cols.some((c) => c.name === scanMatchId(t.src))) return null;
+  return scanMatchId(t.src);
+}
+
+const singles = (rows: Row[]) => [...new Set(rows.map((r) => r[INDEX]!))].sort((a, b) => a - b).map((i) => [i]);
+
+/**
+ * What a scan's output reports: every row is a record matched to a step, tagged with its sequence's match id.
+ * A sequence is the rows of one match id in output order, whether or not it reached the last step: the query
+ * returns them all (output=all is the default for every step).
+ */
+function sequences(rows: Row[], matchId: string): number[][] {
+  const groups = new Map<string, number[]>();
+  for (const r of rows) {
+    const id = toStr(r[matchId] ?? null);
+    groups.set(id, [...(groups.get(id) ?? []), r[INDEX]!]);
+  }
+  return [...groups.values()];
 }
 
 export const kqlInterpreter: Interpreter<KqlProgram, KqlRecord> = {
