@@ -116,6 +116,15 @@ test('ECS → Sigma records follow mappings/sigma.yaml and show what the target 
   // A name that is not the path's last segment cannot be stored.
   assert.instance(ecsToSigma({ 'event.category': 'process', 'event.type': 'start', 'process.executable': 'C:\\x\\a.exe', 'process.name': 'b.exe' }, m), Unrepresentable);
   assert.is(ecsToSigma({ 'event.category': 'other' }, m), null);
+  // A `.*` mapping covers every field under it, flat or nested; the longer prefix wins.
+  const k8s = ecsToSigma({ 'data_stream.dataset': 'kubernetes.audit_logs', kubernetes: { audit: { verb: 'delete', objectRef: { resource: 'pods' } } }, 'kubernetes.audit.annotations.a_b': 'x' }, m) as SigmaRecord;
+  assert.equal(k8s.fields.verb, ['delete']);
+  assert.equal(k8s.fields['objectRef.resource'], ['pods']);
+  assert.equal(k8s.fields['annotations.a_b'], ['x']);
+  // Elastic leaves some Security event ids without a category; the log still holds them (an `any where` rule reads them).
+  const sec = ecsToSigma({ 'host.os.type': 'windows', 'event.code': '5137', 'winlog.event_data.ObjectDN': 'DC=*,x' }, m) as SigmaRecord;
+  assert.equal(sec.fields.EventID, [5137]);
+  assert.equal(sec.fields.ObjectDN, ['DC=*,x']);
 });
 
 // ---- the verifier with the real backend --------------------------------------------------------

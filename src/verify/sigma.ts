@@ -423,6 +423,8 @@ function classesOf(mapping: Mapping, ev: EcsEvent): EventClass[] {
   return mapping.classes.filter((cls) =>
     Object.entries(cls.when).every(([k, allowed]) => {
       const have = scalars(ev, k === 'category' ? 'event.category' : k).map(asText);
+      // A class an `any where` rule may read holds events whatever category Elastic gave them, or none.
+      if (k === 'category' && !have.length && listOf(allowed).includes('any')) return true;
       return listOf(allowed).some((a) => have.includes(a));
     }),
   );
@@ -448,6 +450,13 @@ export function windowsCommandLine(args: readonly string[]): string {
       return out + '\\'.repeat(slashes * 2) + '"';
     })
     .join(' ');
+}
+
+/** The dotted names of an event's leaf values, whether it writes them flat ("a.b": 1) or nested (a: {b: 1}). */
+function leafNames(ev: unknown, prefix = ''): string[] {
+  if (typeof ev !== 'object' || ev === null) return prefix ? [prefix] : [];
+  if (Array.isArray(ev)) return [...new Set(ev.flatMap((x) => leafNames(x, prefix)))];
+  return Object.entries(ev).flatMap(([k, v]) => leafNames(v, prefix ? `${prefix}.${k}` : k));
 }
 
 /** A directory no rule names, for paths the event gives only the last segment of. */
@@ -485,9 +494,19 @@ const DERIVED = new Set(['basename', 'extension', 'directory']);
 
 function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: string | null, ruleFields: ReadonlySet<string> | undefined): Record<string, Scalar[]> | Unrepresentable {
   const table = { ...mapping.fields, ...cls.fields };
+  // A class key ending in `.*` covers every field under it that no key names; the longest prefix wins.
+  const prefixes = Object.keys(cls.fields ?? {}).filter((k) => k.endsWith('.*')).sort((a, b) => b.length - a.length);
+  for (const name of leafNames(ev)) {
+    const prefix = name in table ? undefined : prefixes.find((k) => name.startsWith(k.slice(0, -1)));
+    const raw = prefix === undefined ? undefined : table[prefix];
+    if (raw === null || raw === undefined) continue;
+    const rest = name.slice(prefix!.length - 1);
+    const fm: FieldMapping = typeof raw === 'string' ? { field: raw } : raw;
+    table[name] = { ...fm, field: listOf(fm.field).map((f) => f.replace('*', rest)) };
+  }
   const bySigma = new Map<string, Source[]>();
   for (const [ecs, raw] of Object.entries(table)) {
-    if (raw === null || raw === undefined) continue;
+    if (raw === null || raw === undefined || ecs.endsWith('.*')) continue;
     const fm: FieldMapping = typeof raw === 'string' ? { field: raw } : raw;
     for (const f of listOf(fm.field)) bySigma.set(f, [...(bySigma.get(f) ?? []), { ecs, fm }]);
   }
