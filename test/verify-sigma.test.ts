@@ -125,6 +125,12 @@ test('ECS → Sigma records follow mappings/sigma.yaml and show what the target 
   const sec = ecsToSigma({ 'host.os.type': 'windows', 'event.code': '5137', 'winlog.event_data.ObjectDN': 'DC=*,x' }, m) as SigmaRecord;
   assert.equal(sec.fields.EventID, [5137]);
   assert.equal(sec.fields.ObjectDN, ['DC=*,x']);
+  // GitHub's category is grokked from the action: without a matching action the event cannot exist.
+  const gh = { 'event.category': 'configuration', 'data_stream.dataset': 'github.audit' };
+  assert.instance(ecsToSigma({ ...gh, 'github.category': 'repo' }, m), Unrepresentable);
+  assert.instance(ecsToSigma({ ...gh, 'github.category': 'repo', 'event.action': 'org.add_member' }, m), Unrepresentable);
+  assert.equal((ecsToSigma({ ...gh, 'github.category': 'org', 'event.action': 'org.add_member' }, m) as SigmaRecord).fields.action, ['org.add_member']);
+  assert.is(ecsToSigma({ ...gh, 'event.category': 'process', 'event.action': 'org.add_member' }, m), null, 'no GitHub record is a process event');
 });
 
 // ---- the verifier with the real backend --------------------------------------------------------

@@ -470,7 +470,7 @@ interface Source {
 }
 
 /** The parts a target field is assembled from when the event lacks the whole (a path's name, an argv). */
-const parts = (of: (t: string) => { s: Source; v: Scalar[] }[]) => ['basename', 'extension', 'directory', 'cmdline'].flatMap((t) => of(t));
+const parts = (of: (t: string) => { s: Source; v: Scalar[] }[]) => ['basename', 'extension', 'directory', 'cmdline', 'first_segment'].flatMap((t) => of(t));
 
 /** Whether an ECS part is consistent with the whole value the target stores. */
 function partOf(transform: string, part: string, whole: string): boolean {
@@ -484,13 +484,21 @@ function partOf(transform: string, part: string, whole: string): boolean {
       return whole.startsWith(part) && /^[\\/]?[^\\/]*$/.test(whole.slice(part.length));
     case 'cmdline':
       return whole.includes(part);
+    case 'first_segment':
+      return firstSegment(whole) === part;
     default:
       return true;
   }
 }
 
+/** GitHub's category of an action: the Elastic pipeline groks `^[a-z_]+` before the first dot (GH_CAT). */
+const firstSegment = (action: string) => /^([a-z_]+)\./.exec(action)?.[1] ?? null;
+
 /** Parts ECS always fills in when it has the whole value (a name from a path; an extension when the name has one). */
-const DERIVED = new Set(['basename', 'extension', 'directory']);
+const DERIVED = new Set(['basename', 'extension', 'directory', 'first_segment']);
+/** Whether ECS derives a part of this kind from the whole value (not every name has an extension, nor every action a category). */
+const derivable = (transform: string, whole: readonly Scalar[]) =>
+  transform === 'extension' ? whole.some((x) => /\.[^\\/.]*$/.test(asText(x))) : transform === 'first_segment' ? whole.some((x) => firstSegment(asText(x)) !== null) : true;
 
 function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: string | null, ruleFields: ReadonlySet<string> | undefined): Record<string, Scalar[]> | Unrepresentable {
   const table = { ...mapping.fields, ...cls.fields };
@@ -524,7 +532,7 @@ function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: strin
       const clash = parts(of).find((part) => !part.v.every((x) => v.some((whole) => partOf(part.s.fm.transform!, asText(x), asText(whole)))));
       if (clash) return new Unrepresentable(`${field} holds ${s.ecs} alone; the event's ${clash.s.ecs} is not part of it`);
       const lacking = sources.find((x) => x.fm.transform && DERIVED.has(x.fm.transform) && ruleFields?.has(x.ecs) && !scalars(ev, x.ecs).length);
-      if (lacking && (lacking.fm.transform !== 'extension' || v.some((x) => /\.[^\\/.]*$/.test(asText(x)))))
+      if (lacking && derivable(lacking.fm.transform!, v))
         return new Unrepresentable(`the event has ${s.ecs} but lacks ${lacking.ecs}, which ECS derives from it`);
       values = v.map((x) => {
         if (s.fm.type === 'number') return asNumber(x) ?? x;
@@ -536,6 +544,9 @@ function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: strin
         if (s.fm.transform === 'details' && /^\d+$/.test(String(x))) return `DWORD (0x${Number(x).toString(16).padStart(8, '0')})`;
         return x;
       });
+    } else if (of('first_segment').length) {
+      // ECS has a GitHub category only from the action it is grokked from.
+      return new Unrepresentable(`the event has ${of('first_segment')[0]!.s.ecs} but not the ${field} it is derived from`);
     } else if (of('cmdline').length) {
       // The target has only the command line; Windows builds it from argv with CommandLineToArgvW quoting.
       const args = of('cmdline')[0]!.v.map(asText);
