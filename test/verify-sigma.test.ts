@@ -125,6 +125,14 @@ test('ECS → Sigma records follow mappings/sigma.yaml and show what the target 
   const sec = ecsToSigma({ 'host.os.type': 'windows', 'event.code': '5137', 'winlog.event_data.ObjectDN': 'DC=*,x' }, m) as SigmaRecord;
   assert.equal(sec.fields.EventID, [5137]);
   assert.equal(sec.fields.ObjectDN, ['DC=*,x']);
+  // Elastic's names of Security event ids and logon types are stored as the log's numbers.
+  const logon = ecsToSigma({ 'event.category': 'authentication', 'host.os.type': 'windows', 'event.action': 'logged-in', 'winlog.logon.type': 'Network' }, m) as SigmaRecord;
+  assert.equal(logon.fields.EventID, [4624]);
+  assert.equal(logon.fields.LogonType, [3]);
+  // argv is split from the command line: a rule reading both cannot see an event with argv alone.
+  const argv = { 'event.category': 'process', 'event.type': 'start', 'process.args': ['a', 'b'] };
+  assert.instance(ecsToSigma(argv, m, new Set(['process.args', 'process.command_line'])), Unrepresentable);
+  assert.equal((ecsToSigma(argv, m, new Set(['process.args'])) as SigmaRecord).fields.CommandLine, ['a b']);
   // GitHub's category is grokked from the action: without a matching action the event cannot exist.
   const gh = { 'event.category': 'configuration', 'data_stream.dataset': 'github.audit' };
   assert.instance(ecsToSigma({ ...gh, 'github.category': 'repo' }, m), Unrepresentable);

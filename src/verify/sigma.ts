@@ -535,6 +535,9 @@ function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: strin
       if (lacking && derivable(lacking.fm.transform!, v))
         return new Unrepresentable(`the event has ${s.ecs} but lacks ${lacking.ecs}, which ECS derives from it`);
       values = v.map((x) => {
+        // The target's spelling of an ECS value (an event.action is one of the event ids it names: take the first).
+        const spelled = s.fm.values?.[asText(x)];
+        if (spelled !== undefined) x = listOf(spelled)[0]!;
         if (s.fm.type === 'number') return asNumber(x) ?? x;
         if (s.fm.transform === 'hive' && typeof x === 'string') {
           const hit = hives.find(([long]) => x.toUpperCase().startsWith(long + '\\'));
@@ -548,6 +551,9 @@ function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: strin
       // ECS has a GitHub category only from the action it is grokked from.
       return new Unrepresentable(`the event has ${of('first_segment')[0]!.s.ecs} but not the ${field} it is derived from`);
     } else if (of('cmdline').length) {
+      // ECS takes argv from the command line: an event with one but not the other the rule reads cannot exist.
+      const whole = sources.find((x) => !x.fm.transform && ruleFields?.has(x.ecs));
+      if (whole) return new Unrepresentable(`the event has ${of('cmdline')[0]!.s.ecs} but lacks ${whole.ecs}, which it is split from`);
       // The target has only the command line; Windows builds it from argv with CommandLineToArgvW quoting.
       const args = of('cmdline')[0]!.v.map(asText);
       values = [os === null || os === 'windows' ? windowsCommandLine(args) : args.join(' ')];
