@@ -133,6 +133,10 @@ test('ECS → Sigma records follow mappings/sigma.yaml and show what the target 
   const argv = { 'event.category': 'process', 'event.type': 'start', 'process.args': ['a', 'b'] };
   assert.instance(ecsToSigma(argv, m, new Set(['process.args', 'process.command_line'])), Unrepresentable);
   assert.equal((ecsToSigma(argv, m, new Set(['process.args'])) as SigmaRecord).fields.CommandLine, ['a b']);
+  // A name without the path it is the last segment of cannot exist when the rule reads the path.
+  const named = { 'event.category': 'process', 'event.type': 'start', 'process.name': 'route.exe' };
+  assert.instance(ecsToSigma(named, m, new Set(['process.name', 'process.executable'])), Unrepresentable);
+  assert.equal((ecsToSigma(named, m, new Set(['process.name'])) as SigmaRecord).fields.Image, ['Z:\\eqlport\\route.exe']);
   // GitHub's category is grokked from the action: without a matching action the event cannot exist.
   const gh = { 'event.category': 'configuration', 'data_stream.dataset': 'github.audit' };
   assert.instance(ecsToSigma({ ...gh, 'github.category': 'repo' }, m), Unrepresentable);

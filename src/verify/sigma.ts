@@ -547,13 +547,14 @@ function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: strin
         if (s.fm.transform === 'details' && /^\d+$/.test(String(x))) return `DWORD (0x${Number(x).toString(16).padStart(8, '0')})`;
         return x;
       });
+    } else if (parts(of).length && sources.some((x) => !x.fm.transform && ruleFields?.has(x.ecs))) {
+      // ECS takes a name, argv or category from the whole value: an event with a part but not the whole the rule reads cannot exist.
+      const whole = sources.find((x) => !x.fm.transform && ruleFields?.has(x.ecs))!;
+      return new Unrepresentable(`the event has ${parts(of)[0]!.s.ecs} but lacks ${whole.ecs}, which it is derived from`);
     } else if (of('first_segment').length) {
       // ECS has a GitHub category only from the action it is grokked from.
       return new Unrepresentable(`the event has ${of('first_segment')[0]!.s.ecs} but not the ${field} it is derived from`);
     } else if (of('cmdline').length) {
-      // ECS takes argv from the command line: an event with one but not the other the rule reads cannot exist.
-      const whole = sources.find((x) => !x.fm.transform && ruleFields?.has(x.ecs));
-      if (whole) return new Unrepresentable(`the event has ${of('cmdline')[0]!.s.ecs} but lacks ${whole.ecs}, which it is split from`);
       // The target has only the command line; Windows builds it from argv with CommandLineToArgvW quoting.
       const args = of('cmdline')[0]!.v.map(asText);
       values = [os === null || os === 'windows' ? windowsCommandLine(args) : args.join(' ')];
