@@ -116,6 +116,33 @@ test('ECS → Sigma records follow mappings/sigma.yaml and show what the target 
   // A name that is not the path's last segment cannot be stored.
   assert.instance(ecsToSigma({ 'event.category': 'process', 'event.type': 'start', 'process.executable': 'C:\\x\\a.exe', 'process.name': 'b.exe' }, m), Unrepresentable);
   assert.is(ecsToSigma({ 'event.category': 'other' }, m), null);
+  // A `.*` mapping covers every field under it, flat or nested; the longer prefix wins.
+  const k8s = ecsToSigma({ 'data_stream.dataset': 'kubernetes.audit_logs', kubernetes: { audit: { verb: 'delete', objectRef: { resource: 'pods' } } }, 'kubernetes.audit.annotations.a_b': 'x' }, m) as SigmaRecord;
+  assert.equal(k8s.fields.verb, ['delete']);
+  assert.equal(k8s.fields['objectRef.resource'], ['pods']);
+  assert.equal(k8s.fields['annotations.a_b'], ['x']);
+  // Elastic leaves some Security event ids without a category; the log still holds them (an `any where` rule reads them).
+  const sec = ecsToSigma({ 'host.os.type': 'windows', 'event.code': '5137', 'winlog.event_data.ObjectDN': 'DC=*,x' }, m) as SigmaRecord;
+  assert.equal(sec.fields.EventID, [5137]);
+  assert.equal(sec.fields.ObjectDN, ['DC=*,x']);
+  // Elastic's names of Security event ids and logon types are stored as the log's numbers.
+  const logon = ecsToSigma({ 'event.category': 'authentication', 'host.os.type': 'windows', 'event.action': 'logged-in', 'winlog.logon.type': 'Network' }, m) as SigmaRecord;
+  assert.equal(logon.fields.EventID, [4624]);
+  assert.equal(logon.fields.LogonType, [3]);
+  // argv is split from the command line: a rule reading both cannot see an event with argv alone.
+  const argv = { 'event.category': 'process', 'event.type': 'start', 'process.args': ['a', 'b'] };
+  assert.instance(ecsToSigma(argv, m, new Set(['process.args', 'process.command_line'])), Unrepresentable);
+  assert.equal((ecsToSigma(argv, m, new Set(['process.args'])) as SigmaRecord).fields.CommandLine, ['a b']);
+  // A name without the path it is the last segment of cannot exist when the rule reads the path.
+  const named = { 'event.category': 'process', 'event.type': 'start', 'process.name': 'route.exe' };
+  assert.instance(ecsToSigma(named, m, new Set(['process.name', 'process.executable'])), Unrepresentable);
+  assert.equal((ecsToSigma(named, m, new Set(['process.name'])) as SigmaRecord).fields.Image, ['Z:\\eqlport\\route.exe']);
+  // GitHub's category is grokked from the action: without a matching action the event cannot exist.
+  const gh = { 'event.category': 'configuration', 'data_stream.dataset': 'github.audit' };
+  assert.instance(ecsToSigma({ ...gh, 'github.category': 'repo' }, m), Unrepresentable);
+  assert.instance(ecsToSigma({ ...gh, 'github.category': 'repo', 'event.action': 'org.add_member' }, m), Unrepresentable);
+  assert.equal((ecsToSigma({ ...gh, 'github.category': 'org', 'event.action': 'org.add_member' }, m) as SigmaRecord).fields.action, ['org.add_member']);
+  assert.is(ecsToSigma({ ...gh, 'event.category': 'process', 'event.action': 'org.add_member' }, m), null, 'no GitHub record is a process event');
 });
 
 // ---- the verifier with the real backend --------------------------------------------------------

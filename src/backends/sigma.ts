@@ -192,11 +192,9 @@ class FilterTranslator {
   /** Translate the remaining conjuncts of a filter; null when nothing is left to say. */
   conjunction(conjuncts: readonly Expr[], span: Span): Cond | null {
     const c = this.junction('and', conjuncts, true);
-    if (c === null && this.pending.length) {
-      for (const p of this.pending) this.ctx.unsupported(p.code, p.message, p.span);
-      throw new Unsupported();
-    }
     if (c !== null) return c;
+    // Nothing of the filter is left: each dropped condition widens it to the whole log source.
+    for (const d of this.pending.splice(0)) this.ctx.approximate(d.code, `${d.message}; condition left out`, d.span, 'wider');
     // A Sigma detection needs a search: match every event of the log source through a field all of them carry.
     const always = this.cls.source.always_present;
     if (typeof always !== 'string') {
@@ -215,18 +213,15 @@ class FilterTranslator {
   /** A child that cannot be expressed is dropped from its and/or; the direction follows from the polarity. */
   private junction(op: 'and' | 'or', args: readonly Expr[], positive: boolean): Cond | null {
     const out: Cond[] = [];
+    const mark = this.pending.length;
     for (const a of args) {
-      const mark = this.pending.length;
       const c = this.expr(a, positive);
-      if (c) {
-        out.push(c);
-        continue;
-      }
-      const dropped = this.pending.splice(mark);
-      const direction: Direction = (op === 'and') === positive ? 'wider' : 'narrower';
-      for (const d of dropped) this.ctx.approximate(d.code, `${d.message}; condition left out`, d.span, direction);
+      if (c) out.push(c);
     }
+    // When no child is left, the whole and/or is dropped: its parent knows which way that goes.
     if (!out.length) return null;
+    const direction: Direction = (op === 'and') === positive ? 'wider' : 'narrower';
+    for (const d of this.pending.splice(mark)) this.ctx.approximate(d.code, `${d.message}; condition left out`, d.span, direction);
     if (out.length === 1) return out[0]!;
     // a : "x" or a : "y" is one item with a list of values.
     const items = out.map((c) => (c.t === 'item' && !c.item.modifiers.includes('exists') ? c.item : null));

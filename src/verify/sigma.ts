@@ -423,6 +423,8 @@ function classesOf(mapping: Mapping, ev: EcsEvent): EventClass[] {
   return mapping.classes.filter((cls) =>
     Object.entries(cls.when).every(([k, allowed]) => {
       const have = scalars(ev, k === 'category' ? 'event.category' : k).map(asText);
+      // A class an `any where` rule may read holds events whatever category Elastic gave them, or none.
+      if (k === 'category' && !have.length && listOf(allowed).includes('any')) return true;
       return listOf(allowed).some((a) => have.includes(a));
     }),
   );
@@ -450,6 +452,13 @@ export function windowsCommandLine(args: readonly string[]): string {
     .join(' ');
 }
 
+/** The dotted names of an event's leaf values, whether it writes them flat ("a.b": 1) or nested (a: {b: 1}). */
+function leafNames(ev: unknown, prefix = ''): string[] {
+  if (typeof ev !== 'object' || ev === null) return prefix ? [prefix] : [];
+  if (Array.isArray(ev)) return [...new Set(ev.flatMap((x) => leafNames(x, prefix)))];
+  return Object.entries(ev).flatMap(([k, v]) => leafNames(v, prefix ? `${prefix}.${k}` : k));
+}
+
 /** A directory no rule names, for paths the event gives only the last segment of. */
 const SYNTHETIC_DIR: Record<string, string> = { '\\': 'Z:\\eqlport', '/': '/eqlport' };
 /** A made-up value for a field the product always stores and the ECS event lacks. */
@@ -461,7 +470,7 @@ interface Source {
 }
 
 /** The parts a target field is assembled from when the event lacks the whole (a path's name, an argv). */
-const parts = (of: (t: string) => { s: Source; v: Scalar[] }[]) => ['basename', 'extension', 'directory', 'cmdline'].flatMap((t) => of(t));
+const parts = (of: (t: string) => { s: Source; v: Scalar[] }[]) => ['basename', 'extension', 'directory', 'cmdline', 'first_segment'].flatMap((t) => of(t));
 
 /** Whether an ECS part is consistent with the whole value the target stores. */
 function partOf(transform: string, part: string, whole: string): boolean {
@@ -475,19 +484,37 @@ function partOf(transform: string, part: string, whole: string): boolean {
       return whole.startsWith(part) && /^[\\/]?[^\\/]*$/.test(whole.slice(part.length));
     case 'cmdline':
       return whole.includes(part);
+    case 'first_segment':
+      return firstSegment(whole) === part;
     default:
       return true;
   }
 }
 
+/** GitHub's category of an action: the Elastic pipeline groks `^[a-z_]+` before the first dot (GH_CAT). */
+const firstSegment = (action: string) => /^([a-z_]+)\./.exec(action)?.[1] ?? null;
+
 /** Parts ECS always fills in when it has the whole value (a name from a path; an extension when the name has one). */
-const DERIVED = new Set(['basename', 'extension', 'directory']);
+const DERIVED = new Set(['basename', 'extension', 'directory', 'first_segment']);
+/** Whether ECS derives a part of this kind from the whole value (not every name has an extension, nor every action a category). */
+const derivable = (transform: string, whole: readonly Scalar[]) =>
+  transform === 'extension' ? whole.some((x) => /\.[^\\/.]*$/.test(asText(x))) : transform === 'first_segment' ? whole.some((x) => firstSegment(asText(x)) !== null) : true;
 
 function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: string | null, ruleFields: ReadonlySet<string> | undefined): Record<string, Scalar[]> | Unrepresentable {
   const table = { ...mapping.fields, ...cls.fields };
+  // A class key ending in `.*` covers every field under it that no key names; the longest prefix wins.
+  const prefixes = Object.keys(cls.fields ?? {}).filter((k) => k.endsWith('.*')).sort((a, b) => b.length - a.length);
+  for (const name of leafNames(ev)) {
+    const prefix = name in table ? undefined : prefixes.find((k) => name.startsWith(k.slice(0, -1)));
+    const raw = prefix === undefined ? undefined : table[prefix];
+    if (raw === null || raw === undefined) continue;
+    const rest = name.slice(prefix!.length - 1);
+    const fm: FieldMapping = typeof raw === 'string' ? { field: raw } : raw;
+    table[name] = { ...fm, field: listOf(fm.field).map((f) => f.replace('*', rest)) };
+  }
   const bySigma = new Map<string, Source[]>();
   for (const [ecs, raw] of Object.entries(table)) {
-    if (raw === null || raw === undefined) continue;
+    if (raw === null || raw === undefined || ecs.endsWith('.*')) continue;
     const fm: FieldMapping = typeof raw === 'string' ? { field: raw } : raw;
     for (const f of listOf(fm.field)) bySigma.set(f, [...(bySigma.get(f) ?? []), { ecs, fm }]);
   }
@@ -505,9 +532,12 @@ function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: strin
       const clash = parts(of).find((part) => !part.v.every((x) => v.some((whole) => partOf(part.s.fm.transform!, asText(x), asText(whole)))));
       if (clash) return new Unrepresentable(`${field} holds ${s.ecs} alone; the event's ${clash.s.ecs} is not part of it`);
       const lacking = sources.find((x) => x.fm.transform && DERIVED.has(x.fm.transform) && ruleFields?.has(x.ecs) && !scalars(ev, x.ecs).length);
-      if (lacking && (lacking.fm.transform !== 'extension' || v.some((x) => /\.[^\\/.]*$/.test(asText(x)))))
+      if (lacking && derivable(lacking.fm.transform!, v))
         return new Unrepresentable(`the event has ${s.ecs} but lacks ${lacking.ecs}, which ECS derives from it`);
       values = v.map((x) => {
+        // The target's spelling of an ECS value (an event.action is one of the event ids it names: take the first).
+        const spelled = s.fm.values?.[asText(x)];
+        if (spelled !== undefined) x = listOf(spelled)[0]!;
         if (s.fm.type === 'number') return asNumber(x) ?? x;
         if (s.fm.transform === 'hive' && typeof x === 'string') {
           const hit = hives.find(([long]) => x.toUpperCase().startsWith(long + '\\'));
@@ -517,6 +547,13 @@ function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: strin
         if (s.fm.transform === 'details' && /^\d+$/.test(String(x))) return `DWORD (0x${Number(x).toString(16).padStart(8, '0')})`;
         return x;
       });
+    } else if (parts(of).length && sources.some((x) => !x.fm.transform && ruleFields?.has(x.ecs))) {
+      // ECS takes a name, argv or category from the whole value: an event with a part but not the whole the rule reads cannot exist.
+      const whole = sources.find((x) => !x.fm.transform && ruleFields?.has(x.ecs))!;
+      return new Unrepresentable(`the event has ${parts(of)[0]!.s.ecs} but lacks ${whole.ecs}, which it is derived from`);
+    } else if (of('first_segment').length) {
+      // ECS has a GitHub category only from the action it is grokked from.
+      return new Unrepresentable(`the event has ${of('first_segment')[0]!.s.ecs} but not the ${field} it is derived from`);
     } else if (of('cmdline').length) {
       // The target has only the command line; Windows builds it from argv with CommandLineToArgvW quoting.
       const args = of('cmdline')[0]!.v.map(asText);

@@ -96,6 +96,11 @@ test('a condition without a Sigma field is left out with its direction, a functi
   const t = sigma(win('process.command_line : "x" and process.code_signature.trusted == false'));
   assert.is(t.status, 'approximate');
   assert.ok(t.diagnostics.some((d) => d.code === 'EQL3101' && d.direction === 'wider'));
+  // One branch of an or left out narrows it; every branch left out drops the whole or from its and: wider.
+  const one = sigma(win('process.command_line : "x" and (process.name : "a.exe" or process.code_signature.trusted == false)'));
+  assert.equal(one.diagnostics.filter((d) => d.code === 'EQL3101').map((d) => d.direction), ['narrower']);
+  const all = sigma(win('process.command_line : "x" and (process.code_signature.trusted == false or process.code_signature.exists == false)'));
+  assert.equal(all.diagnostics.filter((d) => d.code === 'EQL3101').map((d) => d.direction), ['wider', 'wider']);
   const u = sigma(win('length(process.command_line) > 3'));
   assert.is(u.status, 'unsupported');
   assert.ok(u.diagnostics.some((d) => d.code === 'EQL3105' && d.span));
