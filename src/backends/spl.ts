@@ -562,7 +562,7 @@ function pickClass(mapping: Mapping, facts: FilterFacts, fields: readonly string
   let fallback: Picked | null = null;
   let fallbackMapsAll = false;
   for (const cls of mapping.classes) {
-    if (!requirementsMet(cls, facts)) continue;
+    if (!requirementsMet(cls, facts, fields)) continue;
     const base = chooseClass({ ...mapping, classes: [cls] }, facts);
     if (!base) continue;
     const implied = new Set(base.implied);
@@ -612,11 +612,13 @@ function pickClass(mapping: Mapping, facts: FilterFacts, fields: readonly string
 
 /**
  * `requires`: a source that only exists for some rules (a cloud log, the Windows event log catch-all) is chosen
- * only when the filter constrains the listed fields at top level; an entry that is a list needs one of them.
+ * only when the filter constrains the listed fields at top level, or, for a name ending in `.`, reads a field
+ * under that prefix; an entry that is a list needs one of them.
  */
-function requirementsMet(cls: EventClass, facts: FilterFacts): boolean {
+function requirementsMet(cls: EventClass, facts: FilterFacts, fields: readonly string[]): boolean {
   const requires = (cls.source.requires ?? []) as (string | string[])[];
-  return requires.every((r) => (Array.isArray(r) ? r : [r]).some((f) => facts.values.has(f)));
+  const met = (f: string) => (f.endsWith('.') ? fields.some((n) => n.startsWith(f)) : facts.values.has(f));
+  return requires.every((r) => (Array.isArray(r) ? r : [r]).some(met));
 }
 
 /** `own_fields`: a class of another product (CloudTrail, Okta...) reads only its own fields, never the Sysmon ones. */

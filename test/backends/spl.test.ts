@@ -350,6 +350,8 @@ test('cloud classes are chosen only by their dataset; the Windows event-log catc
   const fgt = spl('any where data_stream.dataset == "fortinet_fortigate.log" and fortinet.firewall.action == "login"');
   assert.is(fgt.status, 'unsupported');
   assert.not.match(fgt.diagnostics.map((d) => d.message).join('\n'), /windows-eventlog/);
+  // A rule reading the event log's own fields is a Windows rule even without host.os.type.
+  assert.match(spl('any where winlog.event_data.ShareName == "C$"').output!, /^source="XmlWinEventLog:\*" ShareName="C\$"/);
   // The older event.dataset spelling reads the same log.
   assert.match(spl('any where event.dataset == "aws.cloudtrail" and event.action == "StopLogging"').output!, /^sourcetype="aws:cloudtrail" eventName="StopLogging"/);
 });
