@@ -562,6 +562,7 @@ function pickClass(mapping: Mapping, facts: FilterFacts, fields: readonly string
   let fallback: Picked | null = null;
   let fallbackMapsAll = false;
   for (const cls of mapping.classes) {
+    if (!requirementsMet(cls, facts, fields)) continue;
     const base = chooseClass({ ...mapping, classes: [cls] }, facts);
     if (!base) continue;
     const implied = new Set(base.implied);
@@ -603,10 +604,26 @@ function pickClass(mapping: Mapping, facts: FilterFacts, fields: readonly string
     const pick = { cls, implied, losses };
     if (!losses.length) return pick;
     // Among narrower sources, prefer the first that has every field the filter reads.
-    const mapsAll = fields.every((f) => CLASSIFYING_FIELDS.includes(f) || fieldMapping(mapping, cls, f) || prefixed(cls, f));
+    const mapsAll = fields.every((f) => CLASSIFYING_FIELDS.includes(f) || fieldMapping(classMapping(mapping, cls), cls, f) || prefixed(cls, f));
     if (!fallback || (mapsAll && !fallbackMapsAll)) (fallback = pick), (fallbackMapsAll = mapsAll);
   }
   return fallback;
+}
+
+/**
+ * `requires`: a source that only exists for some rules (a cloud log, the Windows event log catch-all) is chosen
+ * only when the filter constrains the listed fields at top level, or, for a name ending in `.`, reads a field
+ * under that prefix; an entry that is a list needs one of them.
+ */
+function requirementsMet(cls: EventClass, facts: FilterFacts, fields: readonly string[]): boolean {
+  const requires = (cls.source.requires ?? []) as (string | string[])[];
+  const met = (f: string) => (f.endsWith('.') ? fields.some((n) => n.startsWith(f)) : facts.values.has(f));
+  return requires.every((r) => (Array.isArray(r) ? r : [r]).some(met));
+}
+
+/** `own_fields`: a class of another product (CloudTrail, Okta...) reads only its own fields, never the Sysmon ones. */
+function classMapping(mapping: Mapping, cls: EventClass): Mapping {
+  return cls.source.own_fields === true ? { ...mapping, fields: {} } : mapping;
 }
 
 interface Rendered {
@@ -626,10 +643,10 @@ function renderFilter(ctx: TranslateContext, mapping: Mapping, cim: boolean, fil
   if (facts.category === null && cat && cat.values.length === 1) facts.category = cat.values[0]!;
   const fields = [...walk(filter.where)].filter((e): e is Field => e.kind === 'Field').map((f) => f.name);
   const pick = pickClass(mapping, facts, fields);
-  if (!pick) throw new Fail('EQL3003', `no ${cim ? 'CIM data model' : 'Sysmon event'} in the SPL mapping holds ${facts.category ?? 'any'} events${facts.values.get('host.os.type') ? ` of ${facts.values.get('host.os.type')!.values.join('/')} hosts` : ''}`, filter.span);
+  if (!pick) throw new Fail('EQL3003', `no ${cim ? 'CIM data model' : 'source of the sysmon profile'} in the SPL mapping holds ${facts.category ?? 'any'} events${facts.values.get('host.os.type') ? ` of ${facts.values.get('host.os.type')!.values.join('/')} hosts` : ''}`, filter.span);
   if (cat && facts.category === cat.values[0]) pick.implied.add(cat.node);
   for (const l of pick.losses) ctx.approximate('EQL3004', l.message, (l.node ?? filter).span, l.direction);
-  const env: Env = { mapping, cls: pick.cls, cim, sep: String(pick.cls.source.path_separator ?? '\\'), whereFields: new Set(), approx: [] };
+  const env: Env = { mapping: classMapping(mapping, pick.cls), cls: pick.cls, cim, sep: String(pick.cls.source.path_separator ?? '\\'), whereFields: new Set(), approx: [] };
   const terms: string[] = [];
   const where: string[] = [];
   const evalAll: string[] = [];
@@ -731,15 +748,17 @@ function droppedClassifier(ctx: TranslateContext, env: Env, c: Expr): boolean {
   return true;
 }
 
+/** Index and macro settings name where the Sysmon data lives; a class of another product brings its own. */
 function sourceTerms(mapping: Mapping, cls: EventClass): string[] {
   const out: string[] = [];
-  const macro = (mapping.settings.macro ?? cls.source.macro) as string | null | undefined;
+  const settings = cls.source.own_fields === true ? {} : mapping.settings;
+  const macro = (settings.macro ?? cls.source.macro) as string | null | undefined;
   if (macro) {
     if (!/^[A-Za-z0-9_:.-]+(\([^`]*\))?$/.test(macro)) throw new Fail('EQL3303', `invalid SPL macro name ${JSON.stringify(macro)} in the mapping`);
     out.push(`\`${macro}\``);
     return out;
   }
-  const index = mapping.settings.index as string | null | undefined;
+  const index = (settings.index ?? cls.source.index) as string | null | undefined;
   if (index) out.push(`index=${str(index)}`);
   for (const key of ['source', 'sourcetype'] as const) if (typeof cls.source[key] === 'string') out.push(`${key}=${str(cls.source[key] as string)}`);
   return out;

@@ -33,9 +33,11 @@ function classOf(mapping: Mapping, ev: EcsEvent): EventClass | null {
 
 /** What the target stores for one event, or why the event is not one the source could produce. */
 function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresentable | null {
-  const mapping = profileOf(ctx);
-  const cls = classOf(mapping, ev);
+  const profile = profileOf(ctx);
+  const cls = classOf(profile, ev);
   if (!cls) return null;
+  // Another product's log (own_fields) holds only the fields its class names.
+  const mapping = cls.source.own_fields === true ? { ...profile, fields: {} } : profile;
   const src = cls.source as { source?: string; sourcetype?: string; filter?: Record<string, unknown>; node?: string; path_separator?: string; prefixes?: Record<string, string> };
   const sep = src.path_separator ?? '\\';
   const name = (f: string) => (src.node ? `${src.node}.${f}` : f);

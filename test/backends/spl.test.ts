@@ -322,4 +322,45 @@ test('any string survives: == and : on it match exactly that value, read back by
   );
 });
 
+test('cloud logs: the vendor add-on sourcetype and the record\'s own field names, losses declared', () => {
+  const t = spl('iam where data_stream.dataset == "aws.cloudtrail" and event.provider == "iam.amazonaws.com" and event.action : "AttachUserPolicy" and aws.cloudtrail.user_identity.type == "AssumedRole" and stringContains(aws.cloudtrail.request_parameters, "policyArn=x")');
+  const [search] = commands(t);
+  assert.is(search!.kind, 'search');
+  const terms = searchTerms((search as Extract<Command, { kind: 'search' }>).expr);
+  assert.equal(terms.map((x) => x.field), ['sourcetype', 'eventSource', 'eventName', 'userIdentity.type']);
+  assert.equal(terms[0]!.values, ['aws:cloudtrail']);
+  // Elastic's request_parameters is `{k=v}` text; Splunk has the JSON object's keys only: left out, wider.
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3305' && /request_parameters/.test(d.message) && d.direction === 'wider'));
+  // CloudTrail does not tell iam events from other API calls.
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3004' && d.direction === 'wider'));
+  assert.is(t.status, 'approximate');
+  // The Sysmon fields do not apply to another product's log: process.name has no CloudTrail field.
+  const p = spl('any where data_stream.dataset == "okta.system" and okta.event_type == "user.session.start" and process.name == "a"');
+  assert.match(p.output!, /^source="Okta" sourcetype="OktaIM2:log" eventType="user.session.start"/);
+  assert.ok(p.diagnostics.some((d) => d.code === 'EQL3305' && /process\.name/.test(d.message)));
+  assert.not.match(p.output!, /Image/);
+});
+
+test('cloud classes are chosen only by their dataset; the Windows event-log catch-all only for Windows rules', () => {
+  // No dataset: a CloudTrail field alone does not select CloudTrail, and nothing else holds it.
+  const none = spl('any where event.provider == "iam.amazonaws.com" and aws.cloudtrail.user_identity.type == "Root"');
+  assert.is(none.status, 'unsupported');
+  assert.not.match(none.diagnostics.map((d) => d.message).join('\n'), /windows-eventlog/);
+  // Another product's dataset never becomes a search of the Windows event log.
+  const fgt = spl('any where data_stream.dataset == "fortinet_fortigate.log" and fortinet.firewall.action == "login"');
+  assert.is(fgt.status, 'unsupported');
+  assert.not.match(fgt.diagnostics.map((d) => d.message).join('\n'), /windows-eventlog/);
+  // A rule reading the event log's own fields is a Windows rule even without host.os.type.
+  assert.match(spl('any where winlog.event_data.ShareName == "C$"').output!, /^source="XmlWinEventLog:\*" ShareName="C\$"/);
+  // The older event.dataset spelling reads the same log.
+  assert.match(spl('any where event.dataset == "aws.cloudtrail" and event.action == "StopLogging"').output!, /^sourcetype="aws:cloudtrail" eventName="StopLogging"/);
+});
+
+test('settings.index and macro name where the Sysmon data lives; they do not apply to cloud logs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spl-map-'));
+  const idx = join(dir, 'idx.yaml');
+  writeFileSync(idx, 'target: spl\nsettings:\n  index: sysmon\n  macro: sysmon\n');
+  assert.match(spl('any where data_stream.dataset == "github.audit" and event.action == "org.add_member"', { mappingFiles: [idx] }).output!, /^sourcetype="github:enterprise:audit" action="org.add_member"/);
+});
+
 test.run();
