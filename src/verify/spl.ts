@@ -59,6 +59,14 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresent
     if (m.transform) derived.push([m.transform, name(m.field), key, value]);
     else rec[name(m.field)] = values.length === 1 ? values[0]! : values;
   }
+  // Another product's events all carry the class's filter values: an event whose own field for them is missing or
+  // holds another value is no event of the class (a killed-pid event without its kill syscall).
+  if (cls.source.own_fields === true)
+    for (const [f, allowed] of Object.entries(src.filter ?? {})) {
+      const keys = Object.keys(cls.fields ?? {}).filter((k) => fieldMapping(mapping, cls, k)?.field === f);
+      if (keys.length && !keys.some((k) => list(ev[k]).some((v) => list(allowed).includes(v))))
+        return new Unrepresentable(`${keys.join('/')} must hold ${list(allowed).join(' or ')} in the ${cls.name} events`);
+    }
   // A derived field the rule reads (process.name of Image) cannot be missing while its source is set.
   for (const [derivedName, m2] of Object.entries({ ...mapping.fields, ...cls.fields })) {
     if (ev[derivedName] != null || !ctx.ruleFields?.has(derivedName) || !m2 || typeof m2 !== 'object' || !m2.transform || m2.transform === 'cmdline-token') continue;
