@@ -12,6 +12,8 @@ import { goldenDir } from '../helpers/golden.js';
 import fc from 'fast-check';
 import { printString } from '../../src/ir/print.js';
 import { runSpl, type SplEvent } from '../../src/verify/spl-eval.js';
+import { splInterpreter } from '../../src/verify/spl.js';
+import { Unrepresentable } from '../../src/verify/interpreter.js';
 
 function spl(query: string, options: TranslateOptions = {}): Translation {
   const [rule] = parseRuleText('t.eql', query);
@@ -361,6 +363,39 @@ test('settings.index and macro name where the Sysmon data lives; they do not app
   const idx = join(dir, 'idx.yaml');
   writeFileSync(idx, 'target: spl\nsettings:\n  index: sysmon\n  macro: sysmon\n');
   assert.match(spl('any where data_stream.dataset == "github.audit" and event.action == "org.add_member"', { mappingFiles: [idx] }).output!, /^sourcetype="github:enterprise:audit" action="org.add_member"/);
+});
+
+test('Entra ID, Microsoft 365 and Linux audit classes: their sourcetypes, own names and declared losses', () => {
+  // Sign-ins and audit records share azure:monitor:aad; the category tells them apart. Elastic snake-cases the keys.
+  const si = spl('authentication where data_stream.dataset == "azure.signinlogs" and azure.signinlogs.properties.incoming_token_type == "refreshToken" and event.outcome == "success"');
+  assert.match(si.output!, /^sourcetype="azure:monitor:aad" category IN \("SignInLogs", /);
+  assert.match(si.output!, / properties\.incomingTokenType="refreshToken"/);
+  // event.outcome is derived from properties.status.errorCode: left out, wider.
+  assert.ok(si.diagnostics.some((d) => d.code === 'EQL3305' && /event\.outcome/.test(d.message) && d.direction === 'wider'));
+  assert.match(spl('any where data_stream.dataset == "azure.auditlogs" and azure.auditlogs.operation_name == "Add device"').output!, /^sourcetype="azure:monitor:aad" category="AuditLogs" operationName="Add device"/);
+  // O365: chosen by a field under o365.audit. too; a Name/Value list Elastic turns into a map has no Splunk field.
+  const o = spl('web where event.provider == "Exchange" and event.action == "Set-Mailbox" and o365.audit.Parameters.ForwardTo == "x@y" and o365.audit.UserType == "2"');
+  assert.match(o.output!, /^sourcetype="o365:management:activity" Workload="Exchange" Operation="Set-Mailbox" UserType="2"/);
+  assert.ok(o.diagnostics.some((d) => d.code === 'EQL3305' && /Parameters\.ForwardTo/.test(d.message)));
+  assert.ok(o.diagnostics.some((d) => d.code === 'EQL3006' && /Operation/.test(d.message) && d.direction === 'different'));
+  // auditd: the action is the syscalls go-libaudit names it from; the SYSCALL record's fields.
+  const k = spl('process where host.os.type == "linux" and event.action == "killed-pid" and auditd.data.a1 == "9" and user.id != "0"');
+  assert.match(k.output!, /^sourcetype="linux:audit" type="SYSCALL" SYSCALL IN \("kill", "tkill", "tgkill"\) a1="9"\n/);
+  // uid missing is uid != "0" in EQL: the where stage keeps such events.
+  assert.match(k.output!, /NOT \(isnotnull\(uid\) AND uid=="0"\)/);
+  assert.is(k.status, 'exact');
+  // Without the action no auditd class is chosen (Sysmon for Linux process starts are not kill syscalls).
+  assert.not.match(spl('process where host.os.type == "linux" and auditd.data.a1 == "9"').output ?? '', /linux:audit/);
+});
+
+test('verify: another product\'s event lacking the value its class always carries is unrepresentable', () => {
+  const ctx = { mapping: loadMapping('spl'), options: {} };
+  const base = { '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'process', 'host.os.type': 'linux', 'event.action': 'killed-pid' };
+  // go-libaudit names an event killed-pid only from a kill/tkill/tgkill syscall record.
+  assert.instance(splInterpreter.fromEcs(base, ctx), Unrepresentable);
+  assert.instance(splInterpreter.fromEcs({ ...base, 'auditd.data.syscall': 'execve' }, ctx), Unrepresentable);
+  const rec = splInterpreter.fromEcs({ ...base, 'auditd.data.syscall': 'tgkill', 'auditd.data.a1': '9' }, ctx) as SplEvent;
+  assert.equal([rec.sourcetype, rec.type, rec.SYSCALL, rec.a1], ['linux:audit', 'SYSCALL', 'tgkill', '9']);
 });
 
 test.run();
