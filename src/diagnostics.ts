@@ -60,6 +60,7 @@ export const CODES = {
   EQL3114: { severity: 'info', title: 'log source selected through a field every event carries' },
   EQL3115: { severity: 'info', title: 'query split into one Sigma rule per log source' },
   EQL3116: { severity: 'warning', title: 'branch without a Sigma log source left out' },
+  EQL3117: { severity: 'warning', title: 'string length measured differently' },
   // kql
   EQL3201: { severity: 'warning', title: 'condition on a field without a Defender column left out' },
   EQL3202: { severity: 'warning', title: 'Defender table cannot tell the tested values apart' },

@@ -143,6 +143,17 @@ test('ECS → Sigma records follow mappings/sigma.yaml and show what the target 
   assert.instance(ecsToSigma({ ...gh, 'github.category': 'repo', 'event.action': 'org.add_member' }, m), Unrepresentable);
   assert.equal((ecsToSigma({ ...gh, 'github.category': 'org', 'event.action': 'org.add_member' }, m) as SigmaRecord).fields.action, ['org.add_member']);
   assert.is(ecsToSigma({ ...gh, 'event.category': 'process', 'event.action': 'org.add_member' }, m), null, 'no GitHub record is a process event');
+  // Elastic fills dll.path and file.path from one ImageLoaded (vendor pair, Sysmon EID 7): only one of them cannot exist.
+  const load = { 'event.category': 'library', 'host.os.type': 'windows', 'file.path': 'C:\\x\\a.dll' };
+  assert.instance(ecsToSigma(load, m, new Set(['dll.path', 'file.path'])), Unrepresentable);
+  assert.equal((ecsToSigma(load, m, new Set(['file.path'])) as SigmaRecord).fields.ImageLoaded, ['C:\\x\\a.dll']);
+  // Every Sysmon process start has an Image, so ECS always has process.executable when the rule reads it.
+  const start = { 'event.category': 'process', 'event.type': 'start', 'host.os.type': 'windows', 'process.command_line': 'x' };
+  assert.instance(ecsToSigma(start, m, new Set(['process.executable'])), Unrepresentable);
+  assert.equal((ecsToSigma(start, m, new Set(['process.command_line'])) as SigmaRecord).fields.Image, ['eqlport-synthetic']);
+  // Elastic's Windows Security script writes its actions in lowercase; another spelling comes from no such log.
+  assert.instance(ecsToSigma({ 'host.os.type': 'windows', 'event.action': 'SERVICE-INSTALLED' }, m), Unrepresentable);
+  assert.equal((ecsToSigma({ 'host.os.type': 'windows', 'event.action': 'service-installed' }, m) as SigmaRecord).fields.EventID, [4697]);
 });
 
 // ---- the verifier with the real backend --------------------------------------------------------

@@ -15,6 +15,8 @@ const SHAPE_MODIFIER = { exact: null, prefix: 'startswith', suffix: 'endswith', 
 const COMPARE_MODIFIER: Record<string, string> = { '<': 'lt', '<=': 'lte', '>': 'gt', '>=': 'gte' };
 /** EQL string functions that are a Sigma value modifier (TS §2.4). */
 const FUNCTION_SHAPE: Record<string, 'prefix' | 'suffix' | 'contains'> = { startsWith: 'prefix', endsWith: 'suffix', stringContains: 'contains' };
+/** The largest repeat count RE2 (and SIEMs built on it) accepts in a regex. */
+const MAX_REPEAT = 1000;
 /** Elastic severity → Sigma level (both scales: low, medium, high, critical). */
 const LEVEL: Record<string, string> = { low: 'low', medium: 'medium', high: 'high', critical: 'critical' };
 /** detection-rules maturity → Sigma status: a production rule is tested at the source, not yet on its new target. */
@@ -425,6 +427,7 @@ class FilterTranslator {
   }
 
   private compare(e: Extract<Expr, { kind: 'Compare' }>): Cond | null {
+    if (e.left.kind === 'Call' && e.left.name === 'length' && (e.op === '>' || e.op === '>=')) return this.minLength(e.left, e.op, e.right, e.span);
     if (e.left.kind !== 'Field') return this.unsupported('EQL3105', `${e.left.kind === 'Call' ? `the function ${e.left.name}()` : 'a computed value'} has no Sigma form`, e.left.span);
     if (e.op === '!=') {
       this.positive = !this.positive;
@@ -439,6 +442,27 @@ class FilterTranslator {
       return this.cannot('EQL3101', `Sigma orders numbers only; ${f.name} ${e.op} ${JSON.stringify(e.right.kind === 'Literal' ? e.right.value : '…')} has no Sigma form`, e.span);
     if (f.fm.transform) return this.cannot('EQL3101', `${f.name} ${e.op} … cannot be moved onto ${String(f.fm.field)}`, e.span);
     return { t: 'item', item: { field: f.fm.field as string, modifiers: [COMPARE_MODIFIER[e.op]!], values: [e.right.value] } };
+  }
+
+  /**
+   * `length(f) > n` as a regex anchored at the start: at least n+1 characters (any value of an array, false when f is
+   * missing, as in Elasticsearch). RE2-based SIEMs cap a repeat count at 1000, so longer minimums are refused.
+   */
+  private minLength(call: Extract<Expr, { kind: 'Call' }>, op: '>' | '>=', right: Expr, span: Span): Cond | null {
+    const bound = right.kind === 'Literal' && typeof right.value === 'number' && Number.isInteger(right.value) ? right.value : null;
+    if (call.args.length !== 1 || bound === null) return this.unsupported('EQL3105', 'the function length() has no Sigma form here', span);
+    const min = Math.max(0, op === '>' ? bound + 1 : bound);
+    if (min > MAX_REPEAT) return this.unsupported('EQL3105', `length() of at least ${min} exceeds the ${MAX_REPEAT} repeats RE2-based SIEMs accept`, span);
+    const f = this.field(call.args[0]!);
+    if (!f) return null;
+    if (f.fm.values || (f.fm.type && f.fm.type !== 'string') || (f.fm.transform && f.fm.transform !== 'details' && f.fm.transform !== 'hive'))
+      return this.cannot('EQL3101', `the length of ${f.name} cannot be measured on ${String(f.fm.field)}`, span);
+    // Rewritten registry values (short hives, DWORD rendering) change the length, not whether the value is empty.
+    if (f.fm.transform && min > 1) this.approximate('EQL3117', `${String(f.fm.field)} spells ${f.name} differently, so its length differs`, span, 'different');
+    // Elasticsearch counts UTF-16 code units, a regex counts characters: a value with characters outside the BMP is
+    // longer for EQL, so Sigma can only miss it.
+    if (min > 1) this.approximate('EQL3117', `length() counts UTF-16 code units; ${String(f.fm.field)}|re counts characters`, span, 'narrower');
+    return { t: 'item', item: { field: f.fm.field as string, modifiers: ['re'], values: [{ raw: min === 0 ? '^' : `^[\\s\\S]{${min},}` }] } };
   }
 
   private call(e: Extract<Expr, { kind: 'Call' }>): Cond | null {

@@ -500,6 +500,8 @@ const DERIVED = new Set(['basename', 'extension', 'directory', 'first_segment'])
 const derivable = (transform: string, whole: readonly Scalar[]) =>
   transform === 'extension' ? whole.some((x) => /\.[^\\/.]*$/.test(asText(x))) : transform === 'first_segment' ? whole.some((x) => firstSegment(asText(x)) !== null) : true;
 
+const sameValues = (a: readonly Scalar[], b: readonly Scalar[]) => a.length === b.length && a.every((x, i) => asText(x) === asText(b[i]!));
+
 function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: string | null, ruleFields: ReadonlySet<string> | undefined): Record<string, Scalar[]> | Unrepresentable {
   const table = { ...mapping.fields, ...cls.fields };
   // A class key ending in `.*` covers every field under it that no key names; the longest prefix wins.
@@ -529,6 +531,10 @@ function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: strin
     let values: Scalar[] | null = null;
     if (direct.length) {
       const { s, v } = direct[0]!;
+      // Two ECS fields mapped exactly to one log field are both filled from it (Sysmon EID 7 ImageLoaded is dll.path
+      // and file.path, vendor pair sysmon_operational): an event lacking, or differing in, one the rule reads cannot exist.
+      const twin = sources.find((x) => !x.fm.transform && !x.fm.lossy && !x.fm.values && !s.fm.lossy && !s.fm.values && x.ecs !== s.ecs && ruleFields?.has(x.ecs) && !sameValues(scalars(ev, x.ecs), v));
+      if (twin) return new Unrepresentable(`${field} fills both ${s.ecs} and ${twin.ecs}; the event's ${twin.ecs} differs`);
       const clash = parts(of).find((part) => !part.v.every((x) => v.some((whole) => partOf(part.s.fm.transform!, asText(x), asText(whole)))));
       if (clash) return new Unrepresentable(`${field} holds ${s.ecs} alone; the event's ${clash.s.ecs} is not part of it`);
       const lacking = sources.find((x) => x.fm.transform && DERIVED.has(x.fm.transform) && ruleFields?.has(x.ecs) && !scalars(ev, x.ecs).length);
@@ -580,6 +586,15 @@ export function ecsToSigma(ev: EcsEvent, mapping: Mapping, ruleFields?: Readonly
   // ECS event.category and event.type are lowercase enumerations: other spellings never reach a log source.
   const odd = ['event.category', 'event.type'].find((f) => scalars(ev, f).some((v) => asText(v) !== asText(v).toLowerCase()));
   if (odd) return new Unrepresentable(`${odd} is not one of ECS's lowercase values`);
+  // A log source is chosen by the exact keywords its ingest pipeline writes (Elastic's Windows Security script writes
+  // event.action "service-installed"): another spelling of one comes from no log the class stands for.
+  for (const cls of mapping.classes) {
+    for (const [k, allowed] of Object.entries(cls.when)) {
+      if (k === 'category') continue;
+      const variant = scalars(ev, k).map(asText).find((v) => listOf(allowed).some((a) => a !== v && a.toLowerCase() === v.toLowerCase()));
+      if (variant !== undefined) return new Unrepresentable(`${k} ${JSON.stringify(variant)} is another spelling of a keyword the ${cls.name} log writes`);
+    }
+  }
   const classes = classesOf(mapping, ev);
   if (!classes.length) return null;
   // ECS host.os.type is one lowercase keyword (linux, macos, unix, windows): the log's product.
@@ -597,7 +612,14 @@ export function ecsToSigma(ev: EcsEvent, mapping: Mapping, ruleFields?: Readonly
   // The log source's key field is in every one of its events (mapping `always_present`), even when ECS lacks it.
   for (const cls of classes) {
     const key = cls.source.always_present;
-    if (typeof key === 'string' && !fields[key]) fields[key] = [SYNTHETIC_VALUE];
+    if (typeof key !== 'string' || fields[key]) continue;
+    // ...so ECS always has the field the log fills from it: a rule reading that field never sees an event without it.
+    const named = Object.entries({ ...mapping.fields, ...cls.fields }).find(([ecs, raw]) => {
+      const fm: FieldMapping | null | undefined = typeof raw === 'string' ? { field: raw } : raw;
+      return fm && !fm.transform && !fm.lossy && listOf(fm.field).includes(key) && ruleFields?.has(ecs);
+    });
+    if (named) return new Unrepresentable(`every ${key} record fills ${named[0]}, which the event lacks`);
+    fields[key] = [SYNTHETIC_VALUE];
   }
   const logsources = classes.map((cls) => {
     const ls: Record<string, string> = {};

@@ -25,8 +25,8 @@ test('corpus: every Sigma output validates against the official schema; conversi
   assert.equal(invalid, []);
   const rate = converted / rules.length;
   console.log(`notice: sigma converts ${converted}/${rules.length} corpus rules (${(rate * 100).toFixed(1)}%)`);
-  // The issue's goal is 90%; the floor sits just under the measured 89.5% (688/769) to keep regressions out.
-  assert.ok(rate >= 0.89, `only ${(rate * 100).toFixed(1)}% of the corpus converts`);
+  // The issue's goal: at least 90% (measured 696/769 = 90.5%).
+  assert.ok(rate >= 0.9, `only ${(rate * 100).toFixed(1)}% of the corpus converts`);
 });
 
 test.run();

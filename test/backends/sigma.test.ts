@@ -101,9 +101,35 @@ test('a condition without a Sigma field is left out with its direction, a functi
   assert.equal(one.diagnostics.filter((d) => d.code === 'EQL3101').map((d) => d.direction), ['narrower']);
   const all = sigma(win('process.command_line : "x" and (process.code_signature.trusted == false or process.code_signature.exists == false)'));
   assert.equal(all.diagnostics.filter((d) => d.code === 'EQL3101').map((d) => d.direction), ['wider', 'wider']);
-  const u = sigma(win('length(process.command_line) > 3'));
+  const u = sigma(win('substring(process.command_line, 1) : "x"'));
   assert.is(u.status, 'unsupported');
   assert.ok(u.diagnostics.some((d) => d.code === 'EQL3105' && d.span));
+});
+
+test('length(f) > n is a start-anchored regex of at least n+1 characters; a non-empty check is exact', () => {
+  const nonEmpty = sigma(win('length(process.command_line) > 0'));
+  assert.is(nonEmpty.status, 'exact');
+  assert.equal(detection(win('length(process.command_line) > 0')).selection, { 'CommandLine|re': '^[\\s\\S]{1,}' });
+  // Elasticsearch counts UTF-16 code units: a value with astral characters is longer for EQL than for the regex.
+  const long = sigma(win('length(process.command_line) >= 200'));
+  assert.is(long.status, 'approximate');
+  assert.equal(long.diagnostics.map((d) => [d.code, d.direction]), [['EQL3117', 'narrower']]);
+  assert.equal(detection(win('length(process.command_line) >= 200')).selection, { 'CommandLine|re': '^[\\s\\S]{200,}' });
+  // Under `not` the regex is a filter: true for an event without the field, as EQL's plain complement.
+  assert.equal(detection(win('process.command_line : "x" and not length(process.command_line) > 30')).filter_cli, { 'CommandLine|re': '^[\\s\\S]{31,}' });
+  // A name inside a path cannot be measured: left out (wider); RE2 refuses repeat counts over 1000.
+  assert.equal(sigma(win('process.command_line : "x" and length(process.name) > 3')).diagnostics.map((d) => [d.code, d.direction]), [['EQL3101', 'wider']]);
+  assert.is(sigma(win('length(process.command_line) >= 2000')).status, 'unsupported');
+});
+
+test('Sysmon process access (event.code 10) is the process_access log source with the Source*/Target* names', () => {
+  const t = sigma('process where host.os.type == "windows" and event.code == "10" and winlog.event_data.TargetImage : "*lsass.exe" and process.name : "x.exe"');
+  assert.is(t.status, 'exact');
+  assert.match(t.output!, /category: process_access\n\s+product: windows/);
+  assert.equal(parseSigma(t.output!)[0]!.detection, {
+    selection: { 'TargetImage|endswith': 'lsass.exe', 'SourceImage|endswith': '\\x.exe' },
+    condition: 'selection',
+  });
 });
 
 test('sequences become a temporal_ordered correlation plus base rules; runs on one step is an event_count', () => {
