@@ -187,6 +187,64 @@ test('scan: declare defaults, => assignments reading s1.Column, output=none', ()
   assert.match(String(seqs('DeviceProcessEvents | scan with (\n step s1 output=last: true;\n)', {})), /output=last/);
 });
 
+// The shape the backend emits for sequences, written out by hand: complete sequences only, one row each, the
+// earlier events named by Timestamp<j>/DeviceId<j>/ReportId<j>. Steps: a name starting with "a", ending with
+// "b", equal to "c"; keyed by account, within 1m.
+const threeSteps = `union
+  (DeviceProcessEvents | where FileName startswith "a" | extend Step = 1),
+  (DeviceProcessEvents | where FileName endswith "b" | extend Step = 2),
+  (DeviceProcessEvents | where FileName == "c" | extend Step = 3)
+| where isnotempty(AccountName)
+| sort by AccountName asc, Timestamp asc, Step desc
+| scan declare (Timestamp1: datetime, DeviceId1: string, ReportId1: long, Timestamp2: datetime, DeviceId2: string, ReportId2: long) with (
+    step s1 output=none: Step == 1;
+    step s2 output=none: Step == 2 and AccountName == s1.AccountName and Timestamp - s1.Timestamp <= 1m and isnull(s2.Timestamp1) => Timestamp1 = s1.Timestamp;
+    step s3: Step == 3 and AccountName == s1.AccountName and Timestamp - s1.Timestamp <= 1m and isnull(s3.Timestamp1) => Timestamp1 = s1.Timestamp, DeviceId1 = s1.DeviceId, ReportId1 = s1.ReportId, Timestamp2 = s2.Timestamp, DeviceId2 = s2.DeviceId, ReportId2 = s2.ReportId;
+  )
+| project Timestamp, DeviceId, ReportId, Timestamp1, DeviceId1, ReportId1, Timestamp2, DeviceId2, ReportId2`;
+
+/** Process starts on one host: [name, second, account]; the matches as event indexes. */
+function traced(kql: string, ...evs: [string, number, string?][]): number[][] | string {
+  const records = evs.map(([name, t, user]) =>
+    defenderRecord({ '@timestamp': new Date(Date.UTC(2026, 0, 1, 0, 0, t)).toISOString(), 'event.category': 'process', 'event.type': 'start', 'process.name': name, 'host.id': 'h', 'user.name': user ?? 'u' }, mapping),
+  );
+  const r = runKql(parseKql(kql), records, mapping);
+  return 'notChecked' in r ? r.notChecked : r.matches;
+}
+
+test('scan with carried identities: each row is one complete sequence, traced back to its events', () => {
+  assert.equal(traced(threeSteps, ['a', 0], ['b', 1], ['c', 2]), [[0, 1, 2]]);
+  // Incomplete sequences return nothing.
+  assert.equal(traced(threeSteps, ['a', 0], ['b', 1]), []);
+  // A newer first event replaces the pending one (check 2 on the first step), as in Elasticsearch.
+  assert.equal(traced(threeSteps, ['a', 0], ['a', 1], ['b', 2], ['c', 3]), [[1, 2, 3]]);
+  // isnull(s_k.Timestamp1) blocks check 2 on later steps: a second b does not replace the held one, a second c
+  // does not join the completed sequence (without it the scan gives [0, 2, 3], and [0, 1, 3] as a second row).
+  assert.equal(traced(threeSteps, ['a', 0], ['b', 1], ['b', 2], ['c', 3]), [[0, 1, 3]]);
+  assert.equal(traced(threeSteps, ['a', 0], ['b', 1], ['c', 2], ['c', 3]), [[0, 1, 2]]);
+  // Sorting by the key makes each account's events contiguous: the one state per step serves each in turn.
+  assert.equal(traced(threeSteps, ['a', 0, 'u'], ['a', 1, 'v'], ['b', 2, 'u'], ['b', 3, 'v'], ['c', 4, 'u'], ['c', 5, 'v']), [[0, 2, 4], [1, 3, 5]]);
+  // One event meeting two steps is two rows at one time; the higher step's comes first, so "ab" advances a's
+  // sequence (and also begins one of its own), as Elasticsearch tries the highest stage first.
+  assert.equal(traced(threeSteps, ['a', 0], ['ab', 1], ['c', 2]), [[0, 1, 2]]);
+  // maxspan is inclusive, measured from the first event.
+  assert.equal(traced(threeSteps, ['a', 0], ['b', 1], ['c', 60]), [[0, 1, 2]]);
+  assert.equal(traced(threeSteps, ['a', 0], ['b', 1], ['c', 61]), []);
+});
+
+test('scan with carried identities: an identity that names no input event is not checked', () => {
+  const q = 'DeviceProcessEvents | extend Timestamp1 = Timestamp + 1s, DeviceId1 = DeviceId, ReportId1 = ReportId';
+  assert.match(String(traced(q, ['a', 0])), /Timestamp1\/DeviceId1\/ReportId1 of a result row is no input event/);
+});
+
+test('events of one host that disagree about its OS are not Defender rows (DeviceInfo has one OS per device)', () => {
+  const ev = (os?: string) => ({ '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'process', 'event.type': 'start', 'process.name': 'a', 'host.id': 'h', ...(os ? { 'host.os.type': os } : {}) });
+  const r = runKql(parseKql('DeviceProcessEvents'), [defenderRecord(ev('windows'), mapping), defenderRecord(ev(), mapping), defenderRecord(ev('windows'), mapping)], mapping);
+  assert.equal('matches' in r && r.unrepresentable, [0, 1, 2]);
+  const same = runKql(parseKql('DeviceProcessEvents'), [defenderRecord(ev('windows'), mapping), defenderRecord(ev('windows'), mapping)], mapping);
+  assert.is('matches' in same && same.unrepresentable, undefined);
+});
+
 test('ECS -> Defender: a process entity id gives one process id and creation time per entity', () => {
   const ev = (id: string, extra: Record<string, unknown> = {}) =>
     defenderRecord({ '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'file', 'event.type': 'creation', 'process.entity_id': id, ...extra }, mapping)!.row;

@@ -873,6 +873,8 @@ export function accepts(e: Expr, value: string): boolean | null {
 // ---- queries ---------------------------------------------------------------------------------------
 
 const ALWAYS = ['Timestamp', 'DeviceId', 'ReportId'];
+/** The columns that identify a Defender event (ReportId is a counter, unique with the device and time), typed. */
+const IDENTITY = [['Timestamp', 'datetime'], ['DeviceId', 'string'], ['ReportId', 'long']] as const;
 
 interface RenderedFilter {
   table: string;
@@ -1079,6 +1081,7 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const branches: string[][] = [];
   const touched: string[] = [];
   let keyCount = -1;
+  let optional: boolean[] = [];
   // A step over several tables (`any`, event.category lists) is a union of its branches, all with one step number.
   const chosen = positives.map((step) => {
     const classes = classesFor(step.filter, ctx);
@@ -1088,7 +1091,8 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
     }
     return classes;
   });
-  // A key position Defender cannot fill in every step is left out: fewer keys can only join more events.
+  // A key position Defender cannot fill in every step is left out. That is not just wider: the values of the
+  // left-out key share one pending sequence per stage, so a newer event of another value replaces an older one.
   const keyCountAll = seq.by.length + (positives[0]?.by.length ?? 0);
   const usable = Array.from({ length: keyCountAll }, (_, j) =>
     positives.every((step, i) => {
@@ -1099,11 +1103,25 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   usable.forEach((ok, j) => {
     if (ok) return;
     const k = [...seq.by, ...positives[0]!.by][j]!;
-    ctx.approximate('EQL3211', `the sequence key ${k.kind === 'Field' ? k.name : 'expression'} has no Defender column in every step and is left out`, k.span, 'wider');
+    ctx.approximate('EQL3211', `the sequence key ${k.kind === 'Field' ? k.name : 'expression'} has no Defender column in every step and is left out`, k.span, 'different');
+  });
+  // An optional key missing from two events joins them in Elasticsearch (null with null); a missing string
+  // column is "" (equal to ""), but a missing number or time is null, which equals nothing in Kusto.
+  const first = [...seq.by, ...positives[0]!.by];
+  first.forEach((k, j) => {
+    if (!usable[j] || k.kind !== 'Field' || !k.optional) return;
+    const numeric = positives.some((step, i) => chosen[i]!.some(({ cls }) => {
+      const fm = keyMapping([...seq.by, ...step.by][j]!, cls, ctx)!;
+      return fm.type === 'number' || fm.key !== undefined;
+    }));
+    if (numeric) ctx.approximate('EQL3215', `the optional key ${k.name} joins events without it in Elasticsearch; its Defender column is null there and null equals nothing in Kusto`, k.span, 'narrower');
   });
   positives.forEach((step, i) => {
     const rendered = renderBranches(step.filter, chosen[i]!, ctx, (cls, lctx) => {
-      const keys = [...seq.by, ...step.by].filter((_, j) => usable[j]).flatMap((k) => keyColumns(k, cls, lctx));
+      const used = [...seq.by, ...step.by].filter((_, j) => usable[j]);
+      const perKey = used.map((k) => ({ cols: keyColumns(k, cls, lctx), optional: k.kind === 'Field' && k.optional }));
+      const keys = perKey.flatMap((k) => k.cols);
+      optional = perKey.flatMap((k) => k.cols.map(() => k.optional));
       if (keyCount >= 0 && keys.length !== keyCount) {
         lctx.unsupported('EQL3211', 'the sequence keys have different shapes in Defender tables', step.span);
         throw new Unsupported();
@@ -1118,25 +1136,40 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const keyNames = Array.from({ length: keyCount }, (_, j) => `SequenceKey${j + 1}`);
   // runs=n repeats a step n times (as Elasticsearch expands it).
   const stepIds: number[] = positives.flatMap((s, i) => Array.from({ length: s.runs ?? 1 }, () => i + 1));
+  const last = stepIds.length - 1;
+  // The last step's row carries the events before it: Defender identifies an event by Timestamp, DeviceId
+  // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
+  const carried = stepIds.slice(0, last).flatMap((_, j) => IDENTITY.map(([c, type]) => ({ name: `${c}${j + 1}`, type, from: `s${j + 1}.${c}` })));
   const steps = stepIds.map((id, n) => {
     const conds = [`SequenceStep == ${id}`];
+    let assign = '';
     if (n > 0) {
       conds.push(...keyNames.map((k) => `${k} == s1.${k}`));
       if (seq.maxspan) conds.push(`Timestamp - s1.Timestamp <= ${seq.maxspan.value}${seq.maxspan.unit}`);
+      // Every step after the first sets Timestamp1 (the last step all carried columns). Under check 1, which
+      // evaluates the condition with s_k-1's state, s_k.Timestamp1 is unset; under check 2 (s_k's own state)
+      // it is set: so a step that holds an event takes no second one, as in Elasticsearch.
+      conds.push(`isnull(s${n + 1}.Timestamp1)`);
+      assign = ` => ${(n === last ? carried : carried.slice(0, 1)).map((c) => `${c.name} = ${c.from}`).join(', ')}`;
     }
-    return `    step s${n + 1}: ${conds.join(' and ')};`;
+    return `    step s${n + 1}${n < last ? ' output=none' : ''}: ${conds.join(' and ')}${assign};`;
   });
-  // scan's matching logic (docs/kql.md): every step outputs its matches, and check 2 lets a step with an
-  // active sequence take a later matching event; Elasticsearch reports complete sequences, each stage once.
-  ctx.approximate('EQL3215', 'scan also returns the events of sequences that never complete, and a step that already holds an event takes a later matching one (added to a completed match on the last step, replacing the held event on a middle step)', seq.span, 'different');
+  const declare = carried.length ? ` declare (${carried.map((c) => `${c.name}: ${c.type}`).join(', ')})` : '';
+  // Elasticsearch leaves out an event without a value for a (non-optional) key; Defender's missing string is "".
+  const required = keyNames.filter((_, j) => !optional[j]);
+  const filter = required.length ? [`| where ${required.map((k) => `isnotempty(${k})`).join(' and ')}`] : [];
+  // One step: every event with its keys is a sequence of one, no scan needed.
+  if (stepIds.length === 1) return { text: [unionOf(branches), ...filter].join('\n'), touched };
   const text = [
     unionOf(branches),
-    `| sort by ${[...keyNames, 'Timestamp'].map((k) => `${k} asc`).join(', ')}`,
-    '| scan with_match_id = MatchId with (',
+    ...filter,
+    // Each key's events contiguous and in time order; one event meeting several steps tries the highest first.
+    `| sort by ${[...keyNames, 'Timestamp'].map((k) => `${k} asc`).join(', ')}, SequenceStep desc`,
+    `| scan${declare} with (`,
     ...steps,
     '  )',
   ].join('\n');
-  return { text, touched: ['MatchId', 'SequenceStep', ...touched] };
+  return { text, touched: [...carried.map((c) => c.name), ...touched] };
 }
 
 export const kqlBackend: Backend = {

@@ -959,9 +959,14 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
   if (program.lets.length) return { notChecked: 'let statements are outside the interpreted subset' };
   const tables = new Map<string, Row[]>();
   const unmodelled = new Set<string>();
+  const identities = new Map<string, number>();
   for (const [i, rec] of records.entries()) {
     if (!rec) continue;
-    const row: Row = { ...rec.row, [INDEX]: i };
+    // Every Defender row has a ReportId, a counter that is unique with the device and time (Defender's
+    // common columns); an ECS event does not say, so it gets its position.
+    const row: Row = { ...rec.row, ReportId: rec.row.ReportId ?? BigInt(i + 1), [INDEX]: i };
+    const id = identity(row.Timestamp ?? null, row.DeviceId ?? null, row.ReportId ?? null);
+    identities.set(id, identities.has(id) && identities.get(id) !== i ? -1 : i);
     tables.set(rec.table, [...(tables.get(rec.table) ?? []), row]);
     if (rec.deviceInfo) tables.set('DeviceInfo', [...(tables.get('DeviceInfo') ?? []), rec.deviceInfo]);
     if (!rec.modelsDeviceInfo) unmodelled.add('DeviceInfo');
@@ -969,9 +974,11 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
   try {
     const rows = runTab(program.body, { tables, absent: absentFor(mapping), unmodelled });
     if (rows.some((r) => r[INDEX] === undefined)) return { notChecked: 'a result row cannot be traced back to an event' };
-    const unrepresentable = records.flatMap((r, i) => (r?.unrepresentable ? [i] : []));
+    const platforms = devicePlatforms(records);
+    const unrepresentable = records.flatMap((r, i) => (r?.unrepresentable || (r && (platforms.get(toStr(r.row.DeviceId ?? null))?.size ?? 0) > 1) ? [i] : []));
     const matchId = scanMatchId(program.body);
-    return { matches: matchId ? sequences(rows, matchId) : singles(rows), ...(unrepresentable.length ? { unrepresentable } : {}) };
+    const matches = rows.some((r) => carries(r, 1)) ? traced(rows, identities) : matchId ? sequences(rows, matchId) : singles(rows);
+    return { matches, ...(unrepresentable.length ? { unrepresentable } : {}) };
   } catch (e) {
     if (e instanceof NotChecked) return { notChecked: e.message };
     throw e;
@@ -986,12 +993,47 @@ function scanMatchId(t: Tab): string | null {
   return scanMatchId(t.src);
 }
 
+/**
+ * The OS platforms the ECS events of each device report (absent: ""). Defender keeps one OS per device
+ * (DeviceInfo), so events of one host.id that disagree about host.os.type cannot all be Defender rows.
+ */
+function devicePlatforms(records: readonly (KqlRecord | null)[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const r of records) {
+    if (!r?.modelsDeviceInfo) continue;
+    const device = toStr(r.row.DeviceId ?? null);
+    out.set(device, (out.get(device) ?? new Set()).add(toStr(r.deviceInfo?.OSPlatform ?? null)));
+  }
+  return out;
+}
+
+/** Defender identifies an event by its Timestamp, DeviceId and ReportId (the columns a custom detection needs). */
+const identity = (ts: V, device: V, report: V) => JSON.stringify([toStr(ts), toStr(device), toStr(report)]);
+/** Whether a row carries the identity of an earlier event in the columns Timestamp<j>, DeviceId<j>, ReportId<j>. */
+const carries = (r: Row, j: number) => r[`Timestamp${j}`] !== undefined && r[`Timestamp${j}`] !== null;
+
+/**
+ * Rows that carry earlier events: each row is one match, the events named by its Timestamp1/DeviceId1/
+ * ReportId1, Timestamp2/... columns in order, then the row's own event.
+ */
+function traced(rows: Row[], identities: Map<string, number>): number[][] {
+  return rows.map((r) => {
+    const events: number[] = [];
+    for (let j = 1; carries(r, j); j++) {
+      const i = identities.get(identity(r[`Timestamp${j}`]!, r[`DeviceId${j}`] ?? null, r[`ReportId${j}`] ?? null));
+      if (i === undefined || i < 0) throw new NotChecked(`the event in Timestamp${j}/DeviceId${j}/ReportId${j} of a result row is ${i === undefined ? 'no input event' : 'not one input event'}`);
+      events.push(i);
+    }
+    return [...events, r[INDEX]!];
+  });
+}
+
 const singles = (rows: Row[]) => [...new Set(rows.map((r) => r[INDEX]!))].sort((a, b) => a - b).map((i) => [i]);
 
 /**
- * What a scan's output reports: every row is a record matched to a step, tagged with its sequence's match id.
- * A sequence is the rows of one match id in output order, whether or not it reached the last step: the query
- * returns them all (output=all is the default for every step).
+ * What a scan's output with a match id and no carried events reports: every row is a record matched to a step,
+ * tagged with its sequence's match id. A sequence is the rows of one match id in output order, whether or not it
+ * reached the last step (output=all is the default for every step).
  */
 function sequences(rows: Row[], matchId: string): number[][] {
   const groups = new Map<string, number[]>();

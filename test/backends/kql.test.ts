@@ -188,9 +188,60 @@ test('every query ends with the columns a custom detection needs', () => {
 
 test('sequences: scan over a union, keys compared, maxspan bounded; until and missing steps declared', () => {
   const t = kql('sequence by host.id with maxspan=1m [process where event.type == "start"] [file where event.type == "creation"] until [process where event.type == "end"]');
-  assert.ok(t.output!.includes('step s2: SequenceStep == 2 and SequenceKey1 == s1.SequenceKey1 and Timestamp - s1.Timestamp <= 1m;'));
-  assert.ok(codes(t).includes('EQL3212'));
+  assert.ok(t.output!.includes('step s2: SequenceStep == 2 and SequenceKey1 == s1.SequenceKey1 and Timestamp - s1.Timestamp <= 1m and isnull(s2.Timestamp1) => '), t.output!);
+  assert.is(t.diagnostics.find((d) => d.code === 'EQL3212')?.direction, 'wider');
+  assert.not.ok(codes(t).includes('EQL3215'));
   assertValid(t, 'sequence');
+});
+
+test('sequences: only complete sequences are returned, one row each, carrying the earlier events\' identities', () => {
+  const t = kql('sequence by host.id with maxspan=5m [process where event.type == "start" and process.name == "a"] [process where event.type == "start" and process.name == "b"]');
+  assert.is(t.status, 'exact');
+  assert.is(
+    t.output,
+    [
+      'union',
+      '  (DeviceProcessEvents | where FileName == "a" | extend SequenceStep = 1, SequenceKey1 = DeviceId),',
+      '  (DeviceProcessEvents | where FileName == "b" | extend SequenceStep = 2, SequenceKey1 = DeviceId)',
+      // Elasticsearch leaves out events without a key value.
+      '| where isnotempty(SequenceKey1)',
+      // One event meeting both steps is two rows at one time: the higher step first, as Elasticsearch tries it.
+      '| sort by SequenceKey1 asc, Timestamp asc, SequenceStep desc',
+      '| scan declare (Timestamp1: datetime, DeviceId1: string, ReportId1: long) with (',
+      '    step s1 output=none: SequenceStep == 1;',
+      '    step s2: SequenceStep == 2 and SequenceKey1 == s1.SequenceKey1 and Timestamp - s1.Timestamp <= 5m and isnull(s2.Timestamp1) => Timestamp1 = s1.Timestamp, DeviceId1 = s1.DeviceId, ReportId1 = s1.ReportId;',
+      '  )',
+      '| project Timestamp, DeviceId, ReportId, Timestamp1, DeviceId1, ReportId1, FileName',
+      '',
+    ].join('\n'),
+  );
+  assertValid(t, 'two-step sequence');
+});
+
+test('sequences: runs repeat a step; middle steps output nothing and mark themselves, the last carries every earlier event', () => {
+  const t = kql('sequence by host.id [process where event.type == "start" and process.name == "a"] with runs=3');
+  const lines = t.output!.split('\n');
+  assert.ok(lines.includes('    step s1 output=none: SequenceStep == 1;'), t.output!);
+  assert.ok(lines.includes('    step s2 output=none: SequenceStep == 1 and SequenceKey1 == s1.SequenceKey1 and isnull(s2.Timestamp1) => Timestamp1 = s1.Timestamp;'), t.output!);
+  assert.ok(lines.includes('    step s3: SequenceStep == 1 and SequenceKey1 == s1.SequenceKey1 and isnull(s3.Timestamp1) => Timestamp1 = s1.Timestamp, DeviceId1 = s1.DeviceId, ReportId1 = s1.ReportId, Timestamp2 = s2.Timestamp, DeviceId2 = s2.DeviceId, ReportId2 = s2.ReportId;'), t.output!);
+  assert.ok(t.output!.includes('| scan declare (Timestamp1: datetime, DeviceId1: string, ReportId1: long, Timestamp2: datetime, DeviceId2: string, ReportId2: long) with ('));
+  assert.is(t.status, 'exact');
+  assertValid(t, 'runs');
+});
+
+test('sequences: optional keys are not required; a numeric one missing on both sides is declared narrower', () => {
+  const str = kql('sequence by ?user.name [process where event.type == "start" and process.name == "a"] [process where event.type == "start" and process.name == "b"]');
+  assert.not.ok(str.output!.includes('isnotempty'), str.output!);
+  assert.not.ok(codes(str).includes('EQL3215'));
+  const num = kql('sequence by ?process.pid [process where event.type == "start" and process.name == "a"] [process where event.type == "start" and process.name == "b"]');
+  assert.is(num.diagnostics.find((d) => d.code === 'EQL3215')?.direction, 'narrower');
+  assertValid(str, 'optional string key');
+  assertValid(num, 'optional numeric key');
+});
+
+test('sequences: a key left out merges its values\' pending sequences, which is a different result, not a wider one', () => {
+  const t = kql('sequence [process where event.type == "start" and process.name == "a"] by process.working_directory [process where event.type == "start" and process.name == "b"] by process.working_directory');
+  assert.is(t.diagnostics.find((d) => d.code === 'EQL3211')?.direction, 'different');
 });
 
 test('a sequence step over several tables is a union whose branches carry the same step number', () => {
