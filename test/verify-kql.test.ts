@@ -326,6 +326,13 @@ test('an injected case bug (=~ swapped for ==) is caught', () => {
   assert.is((res.counterexample!.event as Record<string, unknown>)['process.name'], 'CMD.EXE');
 });
 
+test('CloudTrail rows: the verifier builds CloudAppEvents rows whose RawEventData is the record; a wrong path is caught', () => {
+  const rule = parseRuleText('ct.eql', 'any where data_stream.dataset == "aws.cloudtrail" and event.action == "AttachRolePolicy" and not aws.cloudtrail.user_identity.type : "root"');
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+  const r = withMutation((t) => t.replace('userIdentity.type', 'userIdentity.arn'), () => verifyRules(rule, { targets: ['kql'] }));
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+});
+
 test('an injected dropped not() is caught', () => {
   const rule = parseRuleText('not.eql', 'process where event.type == "start" and process.name : "a.exe" and not (process.parent.name : "c.exe" and user.name == "SYSTEM")');
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');

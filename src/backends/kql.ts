@@ -6,10 +6,23 @@
 // where the bare KQL operator could be true on "" or null in the atom's polarity.
 import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
 import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
-import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
 import { walk } from '../ir/walk.js';
+
+// ---- mapping data ------------------------------------------------------------------------------
+
+/**
+ * The mapping data of one class. `own_fields` (a cloud or SaaS log such as CloudAppEvents): only the class's
+ * fields apply, never the Device* columns of the global table.
+ */
+function classMapping(mapping: Mapping, cls: EventClass): Mapping {
+  return cls.source.own_fields === true ? { ...mapping, fields: {} } : mapping;
+}
+const fieldOf = (mapping: Mapping, cls: EventClass, name: string) => fieldMapping(classMapping(mapping, cls), cls, name);
+/** `requires`: fields a filter must constrain at top level for the class (another product's log) to be chosen. */
+const requiresOf = (cls: EventClass): string[] => (Array.isArray(cls.source.requires) ? (cls.source.requires as string[]) : []);
 
 // ---- literals -------------------------------------------------------------------------------
 
@@ -231,7 +244,7 @@ class FilterRenderer {
   }
 
   resolve(f: Field): Resolved | null {
-    const fm = fieldMapping(this.ctx.mapping, this.cls, f.name);
+    const fm = fieldOf(this.ctx.mapping, this.cls, f.name);
     if (!fm) return null;
     if (Array.isArray(fm.field)) return null;
     return { fm, column: fm.field };
@@ -292,7 +305,7 @@ class FilterRenderer {
 
   /** Fold a condition on a field the class fixes (`when`, e.g. event.category) or maps through `values`. */
   private enumeration(f: Field, e: Expr, pos: boolean): Cond | null {
-    const fm = fieldMapping(this.ctx.mapping, this.cls, f.name);
+    const fm = fieldOf(this.ctx.mapping, this.cls, f.name);
     if (fm?.values && typeof fm.field === 'string') {
       const targets = new Set<string>();
       const rejected = new Set<string>();
@@ -406,6 +419,13 @@ class FilterRenderer {
         return { t: 'RegistryPath', type: 'string', guards: ['isnotempty(RegistryPath)'], missing: '' };
       }
       default:
+        if (r.fm.transform.startsWith('dynamic:')) {
+          // A path into a dynamic column (CloudAppEvents.RawEventData: the source's own record); "" when absent.
+          const path = r.fm.transform.slice(8).split('.');
+          if (!path.every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))) return this.unsupported(`invalid path in the mapping of ${f.name}`, f.span, 'EQL3203');
+          const t = `tostring(${c}.${path.join('.')})`;
+          return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
+        }
         if (r.fm.transform.startsWith('json:')) {
           const key = r.fm.transform.slice(5);
           if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return this.unsupported(`invalid JSON key in the mapping of ${f.name}`, f.span, 'EQL3203');
@@ -895,6 +915,12 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   const stages: string[] = [];
   const lossy = cls.source.lossy as { direction: Direction; reason: string } | undefined;
   if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction);
+  // `filter`: column → value(s) every row of the class has (CloudAppEvents: the connected app).
+  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) {
+    const vals = [v].flat();
+    stages.push(vals.length === 1 ? `| where ${col} == ${kqlString(vals[0]!)}` : `| where ${col} in (${vals.map(kqlString).join(', ')})`);
+    r.touch(col);
+  }
   const actionTypes = cls.source.action_types as string[] | undefined;
   if (actionTypes?.length) {
     stages.push(actionTypes.length === 1 ? `| where ActionType == ${kqlString(actionTypes[0]!)}` : `| where ActionType in (${actionTypes.map(kqlString).join(', ')})`);
@@ -960,17 +986,25 @@ function onlyWindows(e: Expr): boolean {
 /** The classes a filter reads: one, or for `any` (and event.category lists) one per category, unioned. */
 function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventClass; implied: Set<Expr>; filter: EventFilter }[] {
   const facts = filterFacts(filter);
+  // A filter naming another product's log (its dataset) reads that log only; endpoint rules never read it.
+  const own = ctx.mapping.classes.filter((c) => requiresOf(c).length && requiresOf(c).every((f) => facts.values.has(f)));
+  const ownChoice = own.length ? chooseClass({ ...ctx.mapping, classes: own }, facts) : null;
+  if (ownChoice) {
+    for (const l of ownChoice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
+    return [{ cls: ownChoice.cls, implied: ownChoice.implied, filter }];
+  }
+  const endpoint = { ...ctx.mapping, classes: ctx.mapping.classes.filter((c) => !requiresOf(c).length) };
   let cats: (string | null)[] = [filter.category];
   if (filter.category === null) {
     const ec = facts.values.get('event.category');
-    cats = ec ? ec.values : [...new Set(ctx.mapping.classes.map((c) => [c.when.category].flat()[0]).filter((c): c is string => typeof c === 'string'))];
+    cats = ec ? ec.values : [...new Set(endpoint.classes.map((c) => [c.when.category].flat()[0]).filter((c): c is string => typeof c === 'string'))];
   }
   const out: { cls: EventClass; implied: Set<Expr>; filter: EventFilter }[] = [];
   // The rule's data fields (classifying event.* fields are what chose the class in the first place).
   const fields = [...new Set([...walk(filter.where)].flatMap((e) => (e.kind === 'Field' && !e.name.startsWith('event.') ? [e.name] : [])))];
-  const mapped = (cls: EventClass) => fields.filter((f) => fieldMapping(ctx.mapping, cls, f)).length;
+  const mapped = (cls: EventClass) => fields.filter((f) => fieldOf(ctx.mapping, cls, f)).length;
   for (const cat of cats) {
-    let choice = chooseClass(ctx.mapping, { ...facts, category: cat });
+    let choice = chooseClass(endpoint, { ...facts, category: cat });
     if (!choice) {
       // A category the rule lists but Defender has no table for: its events are not matched.
       if (cats.length > 1 && filter.category === null && facts.values.has('event.category'))
@@ -979,9 +1013,9 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
     }
     // A class of the same category that maps more of the rule's fields wins (e.g. `network where
     // dns.question.name ...` is a DNS lookup, FM §1), its narrowing declared like any other.
-    for (const cls of ctx.mapping.classes) {
+    for (const cls of endpoint.classes) {
       if (cls === choice.cls || mapped(cls) <= mapped(choice.cls)) continue;
-      const alt = chooseClass({ ...ctx.mapping, classes: [cls] }, { ...facts, category: cat });
+      const alt = chooseClass({ ...endpoint, classes: [cls] }, { ...facts, category: cat });
       if (alt) choice = alt;
     }
     if (out.some((o) => o.cls === choice.cls)) continue;
@@ -1055,10 +1089,23 @@ function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: s
   return { text: unionOf(branches), touched };
 }
 
+/**
+ * The columns a custom detection needs, for the tables the filters read: Timestamp, DeviceId, ReportId, or a
+ * class's `project` for a table without DeviceId (CloudAppEvents). A union has the columns of all its tables.
+ */
+function detectionColumns(filters: EventFilter[], ctx: TranslateContext): string[] {
+  const scratch = new Ledger(ctx.target, ctx.mapping, ctx.options);
+  const cols: string[] = [];
+  for (const f of filters)
+    for (const { cls } of classesFor(f, scratch))
+      for (const c of Array.isArray(cls.source.project) ? (cls.source.project as string[]) : ALWAYS) if (!cols.includes(c)) cols.push(c);
+  return cols.length ? cols : ALWAYS;
+}
+
 /** The column mapping of a sequence key in one class, or null when Defender has no column for it. */
 function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMapping | null {
   if (key.kind !== 'Field') return null;
-  const fm = fieldMapping(ctx.mapping, cls, key.name);
+  const fm = fieldOf(ctx.mapping, cls, key.name);
   return !fm || Array.isArray(fm.field) || fm.transform || fm.values ? null : fm;
 }
 
@@ -1198,7 +1245,8 @@ export const kqlBackend: Backend = {
         throw new Unsupported();
       }
     }
-    const cols = [...ALWAYS, ...q.touched.filter((c) => !ALWAYS.includes(c))];
+    const always = detectionColumns(body.kind === 'EventQuery' ? [body.filter] : body.steps.map((s) => s.filter), ctx);
+    const cols = [...always, ...q.touched.filter((c) => !always.includes(c))];
     return [q.text, ...stages, `| project ${cols.join(', ')}`].join('\n') + '\n';
   },
 };

@@ -779,7 +779,9 @@ function classOf(m: Mapping, ev: EcsEvent) {
       const have = valuesOf(ecsValue(ev, k === 'category' ? 'event.category' : k)).map(String);
       return have.some((h) => [want].flat().includes(h));
     });
-    if (fits && (!best || Object.keys(cls.when).length > Object.keys(best.when).length)) best = cls;
+    // Another product's log (a class with `requires`, e.g. CloudTrail in CloudAppEvents) holds the events of its dataset.
+    const score = (c: typeof cls) => Object.keys(c.when).length + (Array.isArray(c.source.requires) ? 100 : 0);
+    if (fits && (!best || score(cls) > score(best))) best = cls;
   }
   return best;
 }
@@ -876,7 +878,8 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   if (!cls || typeof cls.source.table !== 'string') return null;
   const numeric = numericColumns(m);
   const row: Row = {};
-  const fields: Record<string, FieldMapping | string | null> = { ...m.fields, ...cls.fields };
+  // own_fields: a cloud log (CloudAppEvents) has only its class's fields, none of the Device* columns.
+  const fields: Record<string, FieldMapping | string | null> = { ...(cls.source.own_fields === true ? {} : m.fields), ...cls.fields };
   const entries = Object.entries(fields).flatMap(([ecs, fm]) => (fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }]));
   let unrepresentable: string | undefined;
   const set = (col: string, v: V) => {
@@ -915,6 +918,14 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
         const splitAt = value !== undefined && path.toLowerCase().endsWith('\\' + value.toLowerCase()) ? path.length - value.length - 1 : -1;
         set(c, splitAt >= 0 ? path.slice(0, splitAt) : path);
         if (splitAt >= 0) set('RegistryValueName', path.slice(splitAt + 1));
+      } else if (tr.startsWith('dynamic:')) {
+        // A path into a dynamic column: the vendor's record as nested objects.
+        const obj = (row[c] && typeof row[c] === 'object' ? row[c] : {}) as Record<string, V>;
+        const path = tr.slice(8).split('.');
+        let at = obj;
+        for (const k of path.slice(0, -1)) at = (at[k] && typeof at[k] === 'object' && !Array.isArray(at[k]) ? at[k] : (at[k] = {})) as Record<string, V>;
+        if (!(path.at(-1)! in at)) at[path.at(-1)!] = scalar(vals, '');
+        row[c] = obj;
       } else if (tr.startsWith('json:')) {
         const obj = (row[c] ? JSON.parse(row[c] as string) : {}) as Record<string, unknown>;
         obj[tr.slice(5)] = vals[0];
@@ -924,6 +935,8 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     }
   }
   unrepresentable ??= inconsistency(ev, ruleFields);
+  // `filter`: columns every row of the class has (CloudAppEvents: the connected app).
+  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) set(col, [v].flat()[0]!);
   if (!('ActionType' in row)) {
     const types = cls.source.action_types;
     if (Array.isArray(types) && types.length) row.ActionType = String(types[0]);
