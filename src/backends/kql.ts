@@ -1186,7 +1186,10 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const last = stepIds.length - 1;
   // The last step's row carries the events before it: Defender identifies an event by Timestamp, DeviceId
   // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
-  const carried = stepIds.slice(0, last).flatMap((_, j) => IDENTITY.map(([c, type]) => ({ name: `${c}${j + 1}`, type, from: `s${j + 1}.${c}` })));
+  // A table without DeviceId (CloudAppEvents names its own columns) identifies its events without it.
+  const projected = chosen.flat().map(({ cls }) => cls.source.project).filter((p): p is string[] => Array.isArray(p));
+  const identity = IDENTITY.filter(([c]) => projected.every((p) => p.includes(c)));
+  const carried = stepIds.slice(0, last).flatMap((_, j) => identity.map(([c, type]) => ({ name: `${c}${j + 1}`, type, from: `s${j + 1}.${c}` })));
   const steps = stepIds.map((id, n) => {
     const conds = [`SequenceStep == ${id}`];
     let assign = '';
