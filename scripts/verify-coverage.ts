@@ -19,6 +19,7 @@ for (const target of targets) {
   const mapping = loadMapping(target);
   let compared = 0, excluded = 0, none = 0;
   const reasons = new Map<string, number>();
+  const samples = new Map<string, string>();
   for (const rule of rules) {
     const t = translateRule({ query: rule.query!, meta: rule.source.meta, text: rule.source.query, path: rule.source.path }, target, {});
     if (t.output === null) continue;
@@ -31,9 +32,14 @@ for (const target of targets) {
           excluded++;
           const k = r.reason.replace(/\[[^\]]*\]|"(?:[^"\\]|\\.)*"/g, '…');
           reasons.set(k, (reasons.get(k) ?? 0) + 1);
+          if (process.env.SAMPLE && !samples.has(k)) samples.set(k, `${rule.source.path} (${s.name}): ${JSON.stringify(e)}`);
         } else if (r === null) none++;
         else compared++;
       }
+  }
+  if (process.env.SAMPLE) {
+    for (const [k, v] of [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`${v}\t${k}\n    ${samples.get(k)}`);
+    continue;
   }
   const report = verifyRules(rules, { targets: [target] });
   const s = report.summary[target]!;

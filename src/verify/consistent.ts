@@ -297,7 +297,14 @@ function merge(ev: EcsEvent, g: Group, named: ReadonlySet<string>): EcsEvent | n
       let cmd = vals.cmd ?? (args ? joinArgs(args, os) : '');
       const lacking = (args ?? []).filter((a) => !cmd.includes(a));
       if (lacking.length) cmd = `${cmd} ${joinArgs(lacking, os)}`.trim();
-      const all = splitArgs(cmd, os);
+      let all = splitArgs(cmd, os);
+      // As many arguments as args_count says: more made up at the end of the command line.
+      const n = has(ev, g.f.count!) ? Number(ev[g.f.count!]) : NaN;
+      if (Number.isInteger(n) && n > all.length && n <= 1000) {
+        const more = Array.from({ length: n - all.length }, (_, i) => `arg${i}`);
+        cmd = `${cmd} ${joinArgs(more, os)}`.trim();
+        all = splitArgs(cmd, os);
+      }
       put('cmd', cmd);
       put('args', all);
       put('count', all.length);

@@ -4,7 +4,7 @@
 // Deterministic: the same rule always gives the same events.
 import { ecsField, isNumericType } from '../ecs.js';
 import type { EventFilter, Expr, Field, GlobPart, Literal, Pattern, Query, SequenceStep } from '../ir/nodes.js';
-import { walk } from '../ir/walk.js';
+import { allExprs, walk } from '../ir/walk.js';
 import { derive, groupsOf, otherAllowed, possibleValue, reconcile } from './consistent.js';
 
 export type EcsEvent = Record<string, unknown>;
@@ -18,6 +18,8 @@ export interface GenerateOptions {
   /** Upper bound on events per filter. */
   maxPerFilter?: number;
   oracle?: AtomOracle;
+  /** Fields the whole rule names (every step of a sequence): derived fields kept in step with them. */
+  named?: ReadonlySet<string>;
 }
 
 /** A set of events evaluated together (a sequence needs its events in one stream). */
@@ -364,7 +366,7 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
     fields.set(field.name, entry);
   }
   for (const a of wanted) fields.get(a.field.name)?.atoms.push(a);
-  const named = new Set(fields.keys());
+  const named = new Set([...fields.keys(), ...(opts.named ?? [])]);
   // Fields ECS derives from one another (process.name of process.executable...) change together.
   const grouped = new Set(groupsOf(named).flatMap((g) => Object.values(g.f)));
   const vary = (e: EcsEvent, name: string) => (grouped.has(name) ? derive(e, name, named) : e);
@@ -433,6 +435,7 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
 /** Events for an event query, or scenarios for a sequence: orderings, key mismatches and maxspan edges. */
 export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
   const b = q.body;
+  opts = { ...opts, named: new Set([...(opts.named ?? []), ...[...allExprs(q)].flatMap((x) => (x.kind === 'Field' ? [x.name] : []))]) };
   if (b.kind === 'EventQuery') return [{ name: 'probes', events: filterEvents(b.filter, opts) }];
   const timestampField = opts.timestampField ?? '@timestamp';
   const steps: { filter: EventFilter; keys: readonly Expr[]; step: SequenceStep | null }[] =
