@@ -37,7 +37,8 @@ function osOf(ev: EcsEvent, hint?: string): 'windows' | 'posix' {
   if (hint && hint.includes('/') && !hint.includes('\\')) return 'posix';
   return 'windows';
 }
-const sepFor = (ev: EcsEvent, path?: string | null) => (path ? (path.includes('/') && !path.includes('\\') ? '/' : '\\') : osOf(ev) === 'windows' ? '\\' : '/');
+const sepFor = (ev: EcsEvent, path?: string | null) =>
+  path && /[\\/]/.test(path) ? (path.includes('/') && !path.includes('\\') ? '/' : '\\') : osOf(ev) === 'windows' ? '\\' : '/';
 const defaultDir = (ev: EcsEvent) => (osOf(ev) === 'windows' ? 'C:\\eqlport' : '/opt/eqlport');
 const join = (dir: string, name: string, sep: string) => (dir.endsWith(sep) ? dir + name : `${dir}${sep}${name}`);
 
