@@ -162,7 +162,8 @@ export function derive(ev: EcsEvent, driver: string, named: ReadonlySet<string>)
     case 'proc':
       if (absent) return dropGroup(), out;
       if (role === 'exe') {
-        if (wants('name')) set('name', shaped(v, vals.map(basename)));
+        // An executable path ending in a separator (a glob's boundary instance) names no file: nothing to derive.
+        if (wants('name') && vals.every((x) => basename(x) !== '')) set('name', shaped(v, vals.map(basename)));
       } else if (wants('exe')) {
         const exe = list(ev[g.f.exe!]).map(text)[0];
         const dir = (exe !== undefined ? dirname(exe) : null) ?? defaultDir(ev);
