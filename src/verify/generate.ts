@@ -4,7 +4,8 @@
 // Deterministic: the same rule always gives the same events.
 import { ecsField, isNumericType } from '../ecs.js';
 import type { EventFilter, Expr, Field, GlobPart, Literal, Pattern, Query, SequenceStep } from '../ir/nodes.js';
-import { walk } from '../ir/walk.js';
+import { allExprs, walk } from '../ir/walk.js';
+import { derive, groupsOf, otherAllowed, possibleValue, reconcile } from './consistent.js';
 
 export type EcsEvent = Record<string, unknown>;
 
@@ -17,6 +18,8 @@ export interface GenerateOptions {
   /** Upper bound on events per filter. */
   maxPerFilter?: number;
   oracle?: AtomOracle;
+  /** Fields the whole rule names (every step of a sequence): derived fields kept in step with them. */
+  named?: ReadonlySet<string>;
 }
 
 /** A set of events evaluated together (a sequence needs its events in one stream). */
@@ -354,13 +357,21 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
   for (const { node, field } of allAtoms(filter.where)) {
     const c = candidates(node, field);
     const entry = fields.get(field.name) ?? { field, hit: [], miss: [], atoms: [] };
+    // Values ECS never holds (an upper-case event.category) give events no product records: near misses
+    // among the field's own values stand in for them.
+    const miss = c.miss.filter((v) => possibleValue(field.name, v));
+    if (miss.length < c.miss.length) miss.push(...otherAllowed(field.name, c.hit));
     entry.hit.push(...c.hit.map((v) => typed(field, v)));
-    entry.miss.push(...c.miss.map((v) => typed(field, v)));
+    entry.miss.push(...miss.map((v) => typed(field, v)));
     fields.set(field.name, entry);
   }
   for (const a of wanted) fields.get(a.field.name)?.atoms.push(a);
+  const named = new Set([...fields.keys(), ...(opts.named ?? [])]);
+  // Fields ECS derives from one another (process.name of process.executable...) change together.
+  const grouped = new Set(groupsOf(named).flatMap((g) => Object.values(g.f)));
+  const vary = (e: EcsEvent, name: string) => (grouped.has(name) ? derive(e, name, named) : e);
 
-  const base: EcsEvent = { [timestampField]: iso(seedTime) };
+  let base: EcsEvent = { [timestampField]: iso(seedTime) };
   if (filter.category !== null) base[categoryField] = filter.category;
   // Per field, the first candidate under which every predicate on it has the truth value it needs.
   for (const [name, f] of fields) {
@@ -391,6 +402,10 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
     }
     setPath(base, name, chosen);
   }
+  if (grouped.size) {
+    const ok = (e: EcsEvent) => !opts.oracle || wanted.every((a) => opts.oracle!(a.node, e) === a.want);
+    base = reconcile(base, named, ok);
+  }
 
   const out: EcsEvent[] = [base];
   const seen = new Set([JSON.stringify(base)]);
@@ -406,12 +421,12 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
     for (const v of values) {
       const e = { ...base };
       setPath(e, name, v);
-      add(e);
+      add(vary(e, name));
     }
     // Any array position: a non-matching element first, then the candidate; and an explicit null.
     const decoy = f.miss.find((v) => v !== MISSING && typeof v !== 'object');
-    for (const v of f.hit.slice(0, 2)) add({ ...base, [name]: [decoy ?? 'decoy', v] });
-    add({ ...base, [name]: null });
+    for (const v of f.hit.slice(0, 2)) add(vary({ ...base, [name]: [decoy ?? 'decoy', v] }, name));
+    add(vary({ ...base, [name]: null }, name));
   }
   if (filter.category !== null) add({ ...base, [categoryField]: 'other-category' });
   return out;
@@ -420,6 +435,7 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
 /** Events for an event query, or scenarios for a sequence: orderings, key mismatches and maxspan edges. */
 export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
   const b = q.body;
+  opts = { ...opts, named: new Set([...(opts.named ?? []), ...[...allExprs(q)].flatMap((x) => (x.kind === 'Field' ? [x.name] : []))]) };
   if (b.kind === 'EventQuery') return [{ name: 'probes', events: filterEvents(b.filter, opts) }];
   const timestampField = opts.timestampField ?? '@timestamp';
   const steps: { filter: EventFilter; keys: readonly Expr[]; step: SequenceStep | null }[] =

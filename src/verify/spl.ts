@@ -70,7 +70,10 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresent
   // A derived field the rule reads (process.name of Image) cannot be missing while its source is set.
   for (const [derivedName, m2] of Object.entries({ ...mapping.fields, ...cls.fields })) {
     if (ev[derivedName] != null || !ctx.ruleFields?.has(derivedName) || !m2 || typeof m2 !== 'object' || !m2.transform || m2.transform === 'cmdline-token') continue;
-    if (rec[name(String(m2.field))] !== undefined) return new Unrepresentable(`${derivedName} is missing while ${m2.field} is set; the target derives one from the other`);
+    const stored = rec[name(String(m2.field))];
+    // A path with no extension (a directory, a file named without a dot) gives no file.extension.
+    if (m2.transform === 'extension' && stored !== undefined && !list(stored).some((p) => /\.[^\\/.]+$/.test(String(p)))) continue;
+    if (stored !== undefined) return new Unrepresentable(`${derivedName} is missing while ${m2.field} is set; the target derives one from the other`);
   }
   // Fields the target only holds inside another one: built into it, or checked against it.
   for (const [transform, field, key, value] of derived) {
@@ -79,7 +82,8 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresent
     if (transform === 'cmdline-token') {
       if (have === undefined) rec[field] = v.map((a) => (/[\s"]/.test(a) || a === '' ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
       // A command line is made of its arguments; one that lacks an argument is no event the target records.
-      else if (v.some((a) => !list(have).some((c) => c.includes(a)))) return new Unrepresentable(`${key} ${JSON.stringify(value)} does not agree with ${field} ${JSON.stringify(have)}`);
+      // (up to the quotes that splitting it removed).
+      else if (v.some((a) => !list(have).some((c) => c.includes(a) || c.replace(/"/g, '').includes(a.replace(/"/g, ''))))) return new Unrepresentable(`${key} ${JSON.stringify(value)} does not agree with ${field} ${JSON.stringify(have)}`);
       continue;
     }
     const build = (x: string) => (transform === 'basename' ? `${key === 'user.name' ? 'EQLPORT' : `C:${sep}eqlport`}${sep}${x}` : transform === 'dirname' ? `${x}${sep}file` : `C:${sep}eqlport${sep}file.${x}`);
