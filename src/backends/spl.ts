@@ -270,6 +270,8 @@ function search(env: Env, e: Expr, neg: boolean): SearchText | null {
       return null;
     case 'Exists': {
       const t = target(env, e.arg);
+      // An extension or a directory exists only for some values of the path: search cannot tell which.
+      if (t.transform === 'extension' || t.transform === 'dirname') return null;
       return { text: `${t.field}=*`, exact: true };
     }
     default: {
@@ -351,6 +353,11 @@ function evalExpr(env: Env, e: Expr, neg: boolean): string {
     case 'Exists': {
       const t = target(env, e.arg);
       env.whereFields.add(t.field);
+      // A file has an extension when its last path segment holds a dot, and a directory when the path holds a
+      // separator; the path being there is not enough.
+      const S = regexLiteral(env.sep);
+      if (t.transform === 'extension') return `(${present(env, t.field)} AND match(${evalField(t.field)}, ${str(`\\.[^.${S}]*${END}`)}))`;
+      if (t.transform === 'dirname') return `(${present(env, t.field)} AND match(${evalField(t.field)}, ${str(S)}))`;
       return present(env, t.field);
     }
     default: {

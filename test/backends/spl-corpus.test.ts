@@ -34,11 +34,7 @@ if (corpus) {
     test(`corpus: verify finds no SPL ${profile} translation that disagrees outside its declared direction`, () => {
       const report = verifyRules(rules.filter((r) => r.query), { targets: ['spl'], splProfile: profile });
       console.log(`notice: verify spl ${profile}: ${JSON.stringify(report.summary.spl)}`);
-      // Known SPL backend bug, found once the probe generator made consistent events (branch gen): `file.extension
-      // == null` becomes `NOT TargetFilename=*`, which contradicts the rule's TargetFilename test, so the exact
-      // translation matches nothing (a file without an extension has a TargetFilename). Remove when fixed.
-      const KNOWN = ['persistence_git_hook_file_creation.toml'];
-      const bugs = report.results.filter((r) => r.bug && !KNOWN.some((k) => r.path.endsWith(k)));
+      const bugs = report.results.filter((r) => r.bug);
       assert.ok(!bugs.length, bugs.map((b) => `${b.path}: ${b.reason ?? ''} ${JSON.stringify(b.counterexample)}`).join('\n'));
     });
   }

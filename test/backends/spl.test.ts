@@ -301,6 +301,17 @@ test('every SPL golden output (both profiles) is accepted by the SPL reader', ()
   assert.ok(n >= 50, `${n} outputs`);
 });
 
+test('file.extension == null: the file name has no extension, not "the path is missing"', () => {
+  const t = spl('file where host.os.type == "linux" and event.type == "creation" and file.path : "*.git/hooks/*" and file.extension == null');
+  assert.is(t.status, 'exact');
+  const p = parseSpl(t.output!);
+  assert.ok(p.ok);
+  const rec = (path: string): SplEvent => ({ source: 'Syslog:Linux-Sysmon/Operational', sourcetype: 'sysmon:linux', EventCode: '11', TargetFilename: path });
+  const hits = (path: string) => runSpl(p.pipeline, [rec(path)]).length === 1;
+  assert.ok(hits('/repo/.git/hooks/pre-commit'), 'a hook without an extension matches');
+  assert.not.ok(hits('/repo/.git/hooks/pre-commit.sample'), 'a file with an extension does not');
+});
+
 test('any string survives: == and : on it match exactly that value, read back by the SPL reader and evaluator', () => {
   const value = fc.string({ unit: fc.oneof(fc.constantFrom('\\', '"', '|', '`', '[', ']', '*', '?', '\n', ' ', "'", '$', '('), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 12 });
   fc.assert(
