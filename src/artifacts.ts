@@ -107,11 +107,13 @@ export function artifactView(meta: RuleMeta, query: string, options: TranslateOp
   const sev = SEVERITY[(meta.severity ?? 'medium').toLowerCase() as keyof typeof SEVERITY] ?? SEVERITY.medium;
   const tactics = meta.threat.map((t) => t.tactic.name).filter(Boolean);
   const sentinelTactics = [...new Set(tactics.map((t) => t.replace(/[^A-Za-z]/g, '')))];
-  const techniques = [...new Set(meta.threat.flatMap((t) => t.techniques.map((x) => x.id)))];
-  const subtechniques = [...new Set(meta.threat.flatMap((t) => t.techniques.flatMap((x) => x.subtechniques.map((s) => s.id))))];
+  // Only well-formed ATT&CK ids reach the artifacts: a value from the rule file must not become an ARM expression.
+  const technique = (id: string) => /^T\d{4}(?:\.\d{3})?$/.test(id);
+  const techniques = [...new Set(meta.threat.flatMap((t) => t.techniques.map((x) => x.id)))].filter(technique);
+  const subtechniques = [...new Set(meta.threat.flatMap((t) => t.techniques.flatMap((x) => x.subtechniques.map((s) => s.id))))].filter(technique);
   const id = meta.rule_id ?? '';
   return {
-    name: meta.name ?? id ?? 'eqlport rule',
+    name: meta.name || id || 'eqlport rule',
     ruleId: id,
     description: (meta.description ?? '').trim(),
     query,
@@ -159,7 +161,13 @@ hb.registerHelper('arm', (v: unknown) => JSON.stringify(typeof v === 'string' &&
 // savedsearches.conf: a line that ends in a backslash continues on the next (the line break is kept),
 // so a value's own line breaks become continuations and a final backslash is kept off the line end.
 // A stanza name cannot hold brackets or line breaks.
-hb.registerHelper('conf', (v: unknown) => String(v ?? '').replace(/\r?\n/g, '\\\n').replace(/\\$/, '\\ '));
+hb.registerHelper('conf', (v: unknown) =>
+  String(v ?? '')
+    .replace(/\r\n?/g, '\n')
+    // A backslash that ends a line of the value would join it with the next: keep it off the line end.
+    .replace(/\\(?=\n|$)/g, '\\ ')
+    .replace(/\n/g, '\\\n'),
+);
 hb.registerHelper('stanza', (v: unknown) => String(v ?? '').replace(/[\[\]\r\n]/g, ' ').trim());
 
 /** Compiled templates by source text, so an edited user template is never served stale. */
@@ -168,6 +176,7 @@ const compiled = new Map<string, HandlebarsTemplateDelegate>();
 export function renderArtifact(kind: string, view: ArtifactView, templatesDir?: string): string {
   const art = ARTIFACTS[kind];
   if (!art) throw new ArtifactError(`unknown artifact "${kind}" (known: ${Object.keys(ARTIFACTS).join(', ')})`);
+  if (templatesDir && !existsSync(templatesDir)) throw new ArtifactError(`--templates: ${templatesDir} does not exist`);
   const userPath = templatesDir ? join(templatesDir, `${kind}.hbs`) : null;
   const path = userPath && existsSync(userPath) ? userPath : join(bundledTemplates, `${kind}.hbs`);
   const source = readFileSync(path, 'utf8');

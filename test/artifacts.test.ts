@@ -97,6 +97,25 @@ test('savedsearches.conf: one stanza; line breaks become continuations; a final 
   assert.match(conf, /^alert\.severity = 6$/m);
 });
 
+test('savedsearches.conf: a backslash at the end of an inner line or a bare \\r cannot join or split lines', () => {
+  const view = artifactView({ ...hostile, description: 'one \\\ntwo\rthree' }, 'q');
+  const conf = renderArtifact('splunk-savedsearch', view);
+  const lines = conf.split('\n');
+  // description is three lines: the first two end in the continuation backslash after a kept-apart literal one.
+  const at = lines.findIndex((l) => l.startsWith('description = '));
+  assert.equal(lines.slice(at, at + 3), ['description = one \\ \\', 'two\\', 'three']);
+  assert.is(lines[at + 3], 'search = q');
+  assert.not.ok(conf.includes('\r'));
+});
+
+test('ATT&CK ids that are not technique ids never reach an artifact (no ARM expression from a rule file)', () => {
+  const meta: RuleMeta = { ...hostile, threat: [{ framework: 'MITRE ATT&CK', tactic: { id: 'TA0001', name: 'Initial Access' }, techniques: [{ id: "[concat('x')]", name: 'x', subtechniques: [{ id: 'T1566.001', name: 'y' }] }, { id: 'T1566', name: 'z', subtechniques: [] }] }] };
+  const v = artifactView(meta, 'q');
+  assert.equal(v.techniques, ['T1566']);
+  assert.equal(v.subtechniques, ['T1566.001']);
+  assert.is(artifactView({ rule_id: null, name: null, threat: [], metadata: {} }, 'q').name, 'eqlport rule');
+});
+
 test('templates are strict and user templates replace bundled ones', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eqlport-tpl-'));
   writeFileSync(join(dir, 's1-star.hbs'), '{{name}}|{{nope}}');
@@ -104,7 +123,7 @@ test('templates are strict and user templates replace bundled ones', () => {
   writeFileSync(join(dir, 's1-star.hbs'), 'custom {{json name}}');
   assert.is(renderArtifact('s1-star', artifactView(example, 'q'), dir), 'custom "Persistence via Update Orchestrator Service Hijack"');
   assert.throws(() => renderArtifact('nonexistent', artifactView(example, 'q')), (e: Error) => e instanceof ArtifactError);
-  assert.ok(readFileSync(join(root, 'templates', 'sigma-file.hbs'), 'utf8').includes('{{query}}'));
+  assert.throws(() => renderArtifact('s1-star', artifactView(example, 'q'), join(dir, 'missing')), (e: Error) => e instanceof ArtifactError && /does not exist/.test(e.message));
 });
 
 // ---- real artifacts: the example rule (golden) and the whole corpus (valid files)

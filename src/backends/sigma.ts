@@ -100,8 +100,11 @@ export function yamlString(s: string): string {
 }
 
 /** Plain YAML when nothing in it can be misread, else quoted. */
+/** Plain words that a YAML 1.1 loader would read as a boolean, null or number rather than a string. */
+const YAML_NON_STRING = /^(?:y|n|yes|no|true|false|on|off|null|~|[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?|0x[0-9a-f]+|0o?[0-7]+|\.inf|\.nan)$/i;
+
 function yamlText(s: string): string {
-  return /^[A-Za-z0-9][A-Za-z0-9 ,()._/+-]*$/.test(s) && !s.endsWith(' ') ? s : yamlString(s);
+  return /^[A-Za-z0-9][A-Za-z0-9 ,()._/+-]*$/.test(s) && !s.endsWith(' ') && !YAML_NON_STRING.test(s) ? s : yamlString(s);
 }
 
 /** Values without repeats (`?dll.name : "x" or file.name : "x"` can land on one Sigma field twice). */
@@ -280,6 +283,9 @@ class FilterTranslator {
     const fm = fieldMapping(this.mapping, this.cls, e.name);
     if (!fm) return this.cannot('EQL3101', `${e.name} has no field in Sigma's ${String(this.cls.source.category ?? this.cls.name)} taxonomy`, e.span);
     if (Array.isArray(fm.field)) return this.unsupported('EQL3105', `the mapping gives several Sigma fields for ${e.name}; the sigma backend needs one`, e.span);
+    // A field name is a YAML key whose `|` starts modifiers: a name carried over from the rule (a `prefix.*`
+    // mapping) must not be able to add one.
+    if (!SIGMA_FIELD.test(fm.field)) return this.cannot('EQL3101', `${e.name} maps to ${JSON.stringify(fm.field)}, which is not a Sigma field name`, e.span);
     if (fm.lossy) this.approximate('EQL3006', `${e.name} is rendered as ${fm.field}: ${fm.lossy.reason}`, e.span, fm.lossy.direction);
     return { name: e.name, fm };
   }
@@ -786,12 +792,13 @@ const sourceName = (d: Detection) => Object.values(d.logsource).join('/');
 // ---- YAML documents --------------------------------------------------------------------------
 
 const IND = '    ';
+const SIGMA_FIELD = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 function searchYaml(name: string, s: SearchValue): string {
   const mapLines = (m: SearchMap, indent: string, firstIndent: string) =>
     m
       .map(([key, values], i) => {
-        const k = /^[A-Za-z0-9_.|-]+$/.test(key) ? key : yamlString(key);
+        const k = /^[A-Za-z0-9_.|-]+$/.test(key) ? key : yamlString(key); // fields are checked by SIGMA_FIELD; `|` joins modifiers
         const head = i === 0 ? firstIndent : indent;
         if (values.length === 1) return `${head}${k}: ${yamlValue(values[0]!)}`;
         return `${head}${k}:\n${values.map((v) => `${indent}${IND}- ${yamlValue(v)}`).join('\n')}`;
