@@ -1,17 +1,18 @@
 // The command line: a thin layer over the library. Commands return exit codes; nothing here decides semantics.
 import { Command, CommanderError } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { check, loadRules, type CheckResult } from './check.js';
-import { formatDiagnostic, type Diagnostic } from './diagnostics.js';
+import { formatDiagnostic, jsonDiagnostic, type Diagnostic } from './diagnostics.js';
 import { formatRuleFile } from './fmt.js';
 import { convert, convertJson, renderConvertText } from './convert.js';
 import { parseTargets, TargetError } from './translate/index.js';
+import type { TranslateOptions } from './translate/core.js';
 import { loadMapping, MappingError } from './translate/mapping.js';
 import { stringify as toYaml } from 'yaml';
 import { ARTIFACTS, ArtifactError } from './artifacts.js';
 import { BACKENDS } from './backends/index.js';
-import { diff, renderDiffText } from './diff.js';
-import { reportData, renderReport } from './report.js';
+import { diff, DiffError, renderDiffText } from './diff.js';
+import { reportData, renderReport, type VerdictFn } from './report.js';
 import { renderVerifyText, verifyJson, verifyPairs, verifyRules, type VendorPair } from './verify/index.js';
 import { readEvents } from './matcher/events.js';
 import { replay, replayRules, resultLine } from './replay.js';
@@ -27,11 +28,6 @@ const processIo: Io = {
   err: (t) => process.stderr.write(t),
   isTTY: process.stderr.isTTY,
 };
-
-/** Diagnostic as the JSON contracts spell it. */
-export function jsonDiagnostic(d: Diagnostic) {
-  return { code: d.code, severity: d.severity, message: d.message, line: d.line ?? 1, column: d.column ?? 1 };
-}
 
 function renderDiagnostics(diags: readonly Diagnostic[], query: string | null): string {
   return diags.map((d) => formatDiagnostic(d, query ?? undefined) + '\n').join('');
@@ -60,7 +56,24 @@ function formatOption(value: string): 'text' | 'json' {
   return value;
 }
 
-interface ConvertCliOptions {
+interface TargetCliOptions {
+  kqlArgs: string;
+  kqlOs: string;
+  splProfile: string;
+  s1qlDialect: string;
+}
+
+/** The per-target options `convert` and `verify` share, checked. */
+function targetOptions(opts: TargetCliOptions): TranslateOptions {
+  return {
+    kqlArgs: choice(opts.kqlArgs, ['exact', 'fast'] as const, '--kql-args'),
+    kqlOs: choice(opts.kqlOs, ['join', 'drop'] as const, '--kql-os'),
+    splProfile: choice(opts.splProfile, ['sysmon', 'cim'] as const, '--spl-profile'),
+    s1qlDialect: choice(opts.s1qlDialect, ['1', '2'] as const, '--s1ql-dialect'),
+  };
+}
+
+interface ConvertCliOptions extends TargetCliOptions {
   to: string;
   out?: string;
   format: 'text' | 'json';
@@ -68,10 +81,6 @@ interface ConvertCliOptions {
   mapping: string[];
   artifact: string[];
   templates?: string;
-  kqlArgs: string;
-  kqlOs: string;
-  splProfile: string;
-  s1qlDialect: string;
 }
 
 class UsageError extends Error {}
@@ -153,10 +162,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         artifacts: opts.artifact,
         ...(opts.templates ? { templatesDir: opts.templates } : {}),
         mappingFiles: opts.mapping,
-        kqlArgs: choice(opts.kqlArgs, ['exact', 'fast'] as const, '--kql-args'),
-        kqlOs: choice(opts.kqlOs, ['join', 'drop'] as const, '--kql-os'),
-        splProfile: choice(opts.splProfile, ['sysmon', 'cim'] as const, '--spl-profile'),
-        s1qlDialect: choice(opts.s1qlDialect, ['1', '2'] as const, '--s1ql-dialect'),
+        ...targetOptions(opts),
         ...progress(io),
       });
       if (io.isTTY) io.err('\r\x1b[K');
@@ -174,8 +180,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--format <format>', 'text or json', formatOption, 'text')
     .action((oldPath: string, newPath: string | undefined, opts: { to: string; git?: string; format: 'text' | 'json' }) => {
       if (!newPath && !opts.git) throw new UsageError('diff needs two paths, or one path and --git REV');
-      const targets = Object.keys(BACKENDS).length ? parseTargets(opts.to) : [];
-      const report = diff(opts.git ? oldPath : oldPath, opts.git ? oldPath : newPath!, { targets, ...(opts.git ? { gitRev: opts.git } : {}) });
+      for (const p of [oldPath, newPath].filter((x): x is string => !!x)) if (!existsSync(p)) throw new UsageError(`${p} does not exist`);
+      const report = diff(oldPath, opts.git ? oldPath : newPath!, { targets: parseTargets(opts.to), ...(opts.git ? { gitRev: opts.git } : {}) });
       io.out(opts.format === 'json' ? JSON.stringify(report) + '\n' : renderDiffText(report));
       code = report.exitCode;
     });
@@ -186,12 +192,25 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .argument('<paths...>', 'rule files or directories')
     .requiredOption('--html <file>', 'where to write the page')
     .option('--to <targets>', 'targets to include', 'all')
+    .option('--verify', "run eqlport verify too and show each cell's verdict")
     .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
-    .action((paths: string[], opts: { html: string; to: string; mapping: string[] }) => {
-      const targets = Object.keys(BACKENDS).length ? parseTargets(opts.to) : [];
-      const data = reportData(paths, targets, { mappingFiles: opts.mapping });
+    .action((paths: string[], opts: { html: string; to: string; verify?: boolean; mapping: string[] }) => {
+      const targets = parseTargets(opts.to);
+      const options = { mappingFiles: opts.mapping };
+      let verdicts: VerdictFn | undefined;
+      if (opts.verify) {
+        const byRule = new Map(verifyRules(loadRules(paths).rules, { targets, ...options, ...progress(io) }).results.map((r) => [`${r.path}\0${r.id}\0${r.target}`, r]));
+        if (io.isTTY) io.err('\r\x1b[K');
+        verdicts = (row, target) => {
+          const r = byRule.get(`${row.path}\0${row.id}\0${target}`);
+          return r ? { verdict: r.bug ? `${r.verdict} (bug)` : r.verdict, detail: r.reason ?? (r.counterexample ? `${r.mismatches} mismatching events, e.g. ${JSON.stringify(r.counterexample.event ?? r.counterexample.scenario)}` : `${r.events} events`) } : null;
+        };
+      }
+      const data = reportData(paths, targets, options, verdicts);
       writeFileSync(opts.html, renderReport(data));
+      for (const d of data.files) io.err(`${formatDiagnostic(d)}\n`);
       io.err(`eqlport: wrote ${opts.html} (${data.rows.length} rules × ${targets.length} targets)\n`);
+      code = data.files.some((d) => d.severity === 'error') ? 1 : 0;
     });
 
   program
@@ -203,14 +222,20 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--pairs <file>', 'vendor event pairs (NDJSON of {source, raw, ecs}): matcher on ecs, target interpreter on raw')
     .option('--format <format>', 'text or json', formatOption, 'text')
     .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
-    .action(async (paths: string[], opts: { to: string; events?: string; pairs?: string; format: 'text' | 'json'; mapping: string[] }) => {
+    .option('--kql-args <mode>', 'process.args in KQL: exact (parse_command_line) or fast (has)', 'exact')
+    .option('--kql-os <mode>', 'host.os.type in KQL: join (DeviceInfo) or drop (approximate)', 'join')
+    .option('--spl-profile <profile>', 'Splunk field profile: sysmon or cim', 'sysmon')
+    .option('--s1ql-dialect <dialect>', 'SentinelOne dialect: 1 (Deep Visibility) or 2 (PowerQuery)', '2')
+    .action(async (paths: string[], opts: { to: string; events?: string; pairs?: string; format: 'text' | 'json'; mapping: string[] } & TargetCliOptions) => {
       const userEvents: Record<string, unknown>[] = [];
+      for (const f of [opts.events, opts.pairs]) if (f && f !== '-' && !existsSync(f)) throw new UsageError(`${f} does not exist`);
       if (opts.events) {
         const stats = await readEvents(opts.events, (ev) => userEvents.push(ev));
         for (const b of stats.bad) io.err(`eqlport: ${opts.events}: ${b.at}: ${b.why}\n`);
       }
-      const { rules } = loadRules(paths);
-      const options = { targets: parseTargets(opts.to), userEvents, mappingFiles: opts.mapping, ...progress(io) };
+      const { rules, files } = loadRules(paths);
+      for (const d of files) io.err(`${formatDiagnostic(d)}\n`);
+      const options = { targets: parseTargets(opts.to), userEvents, mappingFiles: opts.mapping, ...targetOptions(opts), ...progress(io) };
       let report;
       if (opts.pairs) {
         const pairs: VendorPair[] = [];
@@ -219,7 +244,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       } else report = verifyRules(rules, options);
       if (io.isTTY) io.err('\r\x1b[K');
       io.out(opts.format === 'json' ? JSON.stringify(verifyJson(report)) + '\n' : renderVerifyText(report));
-      code = report.exitCode;
+      code = report.exitCode || (files.some((d) => d.severity === 'error') ? 1 : 0);
     });
 
   program
@@ -228,7 +253,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .requiredOption('--to <target>', 'sigma, kql, spl or s1ql')
     .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
     .action((opts: { to: string; mapping: string[] }) => {
-      const [target] = parseTargets(opts.to);
+      const targets = parseTargets(opts.to);
+      if (targets.length !== 1) throw new UsageError('mappings prints one target at a time');
+      const target = targets[0];
       io.out(toYaml(loadMapping(target!, opts.mapping), { lineWidth: 0 }));
     });
 
@@ -269,7 +296,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     await program.parseAsync(['node', 'eqlport', ...argv]);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof TargetError || e instanceof MappingError || e instanceof UsageError || e instanceof ArtifactError) {
+    if (e instanceof TargetError || e instanceof MappingError || e instanceof UsageError || e instanceof ArtifactError || e instanceof DiffError) {
       io.err(`eqlport: ${e.message}\n`);
       return 2;
     }
@@ -277,8 +304,4 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return 2;
   }
   return code;
-}
-
-export function readStdinOrFile(path: string): string {
-  return readFileSync(path === '-' ? 0 : path, 'utf8');
 }

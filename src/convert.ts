@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, writeFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { BACKENDS } from './backends/index.js';
 import { loadRules, type ParsedRule } from './check.js';
-import { formatDiagnostic, locate, type Diagnostic } from './diagnostics.js';
+import { formatDiagnostic, jsonDiagnostic, locate, type Diagnostic } from './diagnostics.js';
 import type { Fidelity, TargetId, Translation, TranslateOptions } from './translate/core.js';
 import { translateRule } from './translate/index.js';
 import { ARTIFACTS, ArtifactError, artifactView, renderArtifact } from './artifacts.js';
@@ -151,7 +151,7 @@ export function convertJson(report: ConvertReport) {
       target: r.target,
       status: r.status,
       output: r.output,
-      diagnostics: r.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message, line: d.line ?? 1, column: d.column ?? 1 })),
+      diagnostics: r.diagnostics.map(jsonDiagnostic),
     })),
     summary: report.summary,
   };

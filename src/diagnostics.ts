@@ -176,3 +176,8 @@ export function formatDiagnostic(d: Diagnostic, query?: string): string {
   const caret = ' '.repeat(caretCol) + '^' + '~'.repeat(Math.min(width - 1, Math.max(0, shown.length - caretCol - 1)));
   return `${head}\n  ${shown}\n  ${caret}`;
 }
+
+/** A diagnostic as the JSON contracts of `check` and `convert` spell it. */
+export function jsonDiagnostic(d: Diagnostic) {
+  return { code: d.code, severity: d.severity, message: d.message, line: d.line ?? 1, column: d.column ?? 1 };
+}

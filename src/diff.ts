@@ -146,15 +146,27 @@ export interface DiffOptions extends TranslateOptions {
   noEvents?: boolean;
 }
 
+export class DiffError extends Error {}
+
+function git(args: string[], cwd: string): string {
+  try {
+    return execFileSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const stderr = String((e as { stderr?: unknown }).stderr ?? '').trim().split('\n')[0];
+    throw new DiffError(`git ${args[0]}: ${stderr || (e as Error).message}`);
+  }
+}
+
 /** Rules of a path as they were at a git revision (files under the path, read with `git show`). */
 export function rulesAtRevision(path: string, rev: string): ParsedRule[] {
   const abs = resolve(path);
-  const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: statSync(abs).isDirectory() ? abs : resolve(abs, '..'), encoding: 'utf8' }).trim();
+  const top = git(['rev-parse', '--show-toplevel'], statSync(abs).isDirectory() ? abs : resolve(abs, '..')).trim();
   const rel = relative(top, abs);
-  const files = execFileSync('git', ['ls-tree', '-r', '--name-only', rev, '--', rel || '.'], { cwd: top, encoding: 'utf8' })
+  // --end-of-options: a revision that starts with `-` is a revision, not an option.
+  const files = git(['ls-tree', '-r', '--name-only', '--end-of-options', rev, '--', rel || '.'], top)
     .split('\n')
     .filter((f) => /\.(toml|ndjson|eql)$/i.test(f));
-  return files.flatMap((f) => parseRuleText(resolve(top, f), execFileSync('git', ['show', `${rev}:${f}`], { cwd: top, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })));
+  return files.flatMap((f) => parseRuleText(resolve(top, f), git(['show', '--end-of-options', `${rev}:${f}`], top)));
 }
 
 export function diffRules(oldRules: ParsedRule[], newRules: ParsedRule[], roots: [string, string], options: DiffOptions): RuleChange[] {

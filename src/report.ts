@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadRules } from './check.js';
 import { convertRule } from './convert.js';
 import { filtersOf } from './ir/walk.js';
+import { jsonDiagnostic, type Diagnostic } from './diagnostics.js';
 import type { Fidelity, TargetId, TranslateOptions } from './translate/core.js';
 import { filterFacts } from './translate/core.js';
 
@@ -31,13 +32,15 @@ export interface ReportData {
   generated: string;
   targets: TargetId[];
   rows: ReportRow[];
+  /** Problems with files that yielded no rule (not shown on the page; the CLI prints them). */
+  files: Diagnostic[];
 }
 
 /** Verdict of verify for one rule and target, when the caller ran it. */
 export type VerdictFn = (row: { path: string; id: string | null }, target: TargetId) => { verdict: string; detail: string } | null;
 
 export function reportData(paths: readonly string[], targets: TargetId[], options: TranslateOptions = {}, verdicts?: VerdictFn): ReportData {
-  const { rules } = loadRules(paths);
+  const { rules, files } = loadRules(paths);
   const rows = rules.map((rule): ReportRow => {
     const meta = rule.source.meta;
     const os = new Set<string>();
@@ -57,13 +60,13 @@ export function reportData(paths: readonly string[], targets: TargetId[], option
       row.cells[r.target] = {
         status: r.status,
         output: r.output,
-        diagnostics: r.diagnostics.map((d) => ({ code: d.code, severity: d.severity, message: d.message, line: d.line ?? 1, column: d.column ?? 1 })),
+        diagnostics: r.diagnostics.map(jsonDiagnostic),
         verdict: verdicts?.(row, r.target) ?? { verdict: 'not-checked', detail: 'verify was not run for this report' },
       };
     }
     return row;
   });
-  return { generated: new Date().toISOString(), targets, rows };
+  return { generated: new Date().toISOString(), targets, rows, files };
 }
 
 const template = join(dirname(fileURLToPath(import.meta.url)), '..', 'templates', 'report.html.hbs');
@@ -72,5 +75,5 @@ export function renderReport(data: ReportData): string {
   const hb = Handlebars.create();
   // The data travels as JSON inside a <script> element: `<` is escaped so no value can close it.
   hb.registerHelper('scriptJson', (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
-  return hb.compile(readFileSync(template, 'utf8'), { strict: true, noEscape: true })({ data, title: `eqlport report — ${data.rows.length} rules` });
+  return hb.compile(readFileSync(template, 'utf8'), { strict: true, noEscape: true })({ data: { ...data, files: undefined }, title: `eqlport report — ${data.rows.length} rules` });
 }

@@ -100,4 +100,30 @@ test('progress goes to stderr only when it is a terminal', async () => {
   assert.match(err.join(''), /\r0\/\d+ rules/);
 });
 
+test('error paths: missing inputs and bad options give diagnostics and exit codes, never a stack trace', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eqlport-err-'));
+  const missing = join(dir, 'nope.eql');
+  const verify = await run(['verify', missing, '--to', 'ts']);
+  assert.is(verify.code, 1);
+  assert.match(verify.err, /EQL4001/);
+  assert.is((await run(['verify', example, '--to', 'ts', '--events', missing])).code, 2);
+  const report = await run(['report', missing, '--html', join(dir, 'r.html')]);
+  assert.is(report.code, 1);
+  assert.match(report.err, /EQL4001/);
+  assert.is((await run(['mappings', '--to', 'all'])).code, 2);
+  const diffMissing = await run(['diff', missing, example]);
+  assert.equal([diffMissing.code, /does not exist/.test(diffMissing.err)], [2, true]);
+  const badRev = await run(['diff', join(root, 'examples'), '--git', '--output=/tmp/x']);
+  assert.is(badRev.code, 2);
+  assert.match(badRev.err, /git ls-tree/);
+  for (const r of [verify, report, diffMissing, badRev]) assert.not.match(r.err, /\n\s+at /, 'no stack trace');
+});
+
+test('verify takes the same target options as convert', async () => {
+  const r = await run(['verify', example, '--to', 'spl', '--spl-profile', 'cim', '--format', 'json']);
+  assert.ok([0, 1].includes(r.code));
+  assert.is(JSON.parse(r.out).results[0].target, 'spl');
+  assert.is((await run(['verify', example, '--to', 'spl', '--spl-profile', 'nope'])).code, 2);
+});
+
 test.run();

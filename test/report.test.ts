@@ -20,7 +20,7 @@ test('report data: one row per rule, one cell per target', () => {
 });
 
 test('a value cannot close the embedded <script>', () => {
-  const html = renderReport({ generated: 'now', targets: [], rows: [{ path: 'p', id: null, name: '</script><script>alert(1)</script>', tactics: [], os: [], query: 'q', cells: {} }] });
+  const html = renderReport({ generated: 'now', targets: [], files: [], rows: [{ path: 'p', id: null, name: '</script><script>alert(1)</script>', tactics: [], os: [], query: 'q', cells: {} }] });
   assert.is(html.split('</script>').length - 1, 2, 'only the two real script elements close');
 });
 

@@ -84,13 +84,13 @@ function declaredDirections(t: Translation): Set<Direction> {
   return new Set(t.diagnostics.flatMap((d) => (d.direction ? [d.direction] : [])));
 }
 
-/** Verify one rule against one target over the given scenarios. */
 /** Why the native matcher cannot run a rule (e.g. a regex it refuses), or null: without a reference there is no verdict. */
 function referenceProblem(rule: ParsedRule): string | null {
   const { matcher, diagnostics } = compileMatcher(rule.query!, {}, rule.source.meta);
   return matcher ? null : `the native matcher cannot run this rule: ${diagnostics.find((d) => d.severity === 'error')?.message ?? 'unknown reason'}`;
 }
 
+/** Verify one rule against one target over the given scenarios. */
 export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: Scenario[], options: TranslateOptions): VerifyResult {
   const meta = rule.source.meta;
   const base = { path: rule.source.path, id: meta.rule_id, name: meta.name, target: t.target, status: t.status };
