@@ -1,7 +1,7 @@
 // The HTML report as a user sees it: rendered in headless Chromium (Debian's package, installed by .ci/run).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +17,16 @@ test('report data: one row per rule, one cell per target', () => {
   const data = reportData([join(root, 'golden')], targets);
   assert.ok(data.rows.length >= 30);
   for (const r of data.rows) assert.equal(Object.keys(r.cells).sort(), [...targets].sort());
+});
+
+test('report --verify puts each cell\'s verify verdict on the page', async () => {
+  const { main } = await import('../src/cli.js');
+  const file = join(mkdtempSync(join(tmpdir(), 'eqlport-rv-')), 'r.html');
+  const err: string[] = [];
+  const code = await main(['report', join(root, 'golden', 'eq-case-sensitive'), '--html', file, '--to', 'ts', '--verify'], { out: () => {}, err: (t) => err.push(t) });
+  assert.is(code, 0, err.join(''));
+  const html = readFileSync(file, 'utf8');
+  assert.match(html, /"verdict":\{"verdict":"agree","detail":"\d+ events"\}/);
 });
 
 test('a value cannot close the embedded <script>', () => {
