@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
-import { encodeSigmaString, luceneToPcre, uuidV5 } from '../../src/backends/sigma.js';
+import { encodeSigmaString, uuidV5 } from '../../src/backends/sigma.js';
 import type { RuleMeta } from '../../src/rules.js';
 import { goldenCases } from '../helpers/golden.js';
 import { parseSigma, sigmaSchemaErrors } from '../helpers/sigma-schema.js';
@@ -166,11 +166,6 @@ test('metadata: dates, tags, level and status', () => {
   assert.is(doc.status, 'test');
 });
 
-test('Lucene regex: anchors are literal, operators without a PCRE form are refused', () => {
-  assert.is(luceneToPcre('a^b$'), 'a\\^b\\$');
-  assert.is(luceneToPcre('[^a]x'), '[^a]x');
-  assert.is(luceneToPcre('a<1-5>'), null);
-});
 
 const logsource = (eql: string) => parseSigma(sigma(eql).output!)[0]!.logsource;
 const lossCodes = (eql: string) => sigma(eql).diagnostics.filter((d) => d.direction).map((d) => `${d.code} ${d.direction}`);
