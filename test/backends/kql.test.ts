@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import { RE2JS } from 're2js';
 import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
@@ -371,6 +372,21 @@ test('corpus: at least 84% of the rules convert, and every output parses and bin
   }
   assert.ok(!problems.length, `${problems.length} outputs rejected:\n${problems.slice(0, 5).join('\n\n')}`);
   assert.ok(converted / total >= 0.84, `${converted}/${total} converted`);
+});
+
+
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+  const P = 'process where event.type == "start" and ';
+  const t = kql(P + 'process.name regex "a$b^c"');
+  assert.is(t.status, 'exact');
+  const lit = /matches regex @"((?:[^"]|"")*)"/.exec(t.output!)![1]!.replace(/""/g, '"');
+  const re = RE2JS.compile(lit);
+  assert.ok(re.matches('a$b^c'), lit);
+  assert.not.ok(re.matches('abc'));
+  assert.is(kql(P + 'process.name regex "[0-9]{3}"').status, 'exact');
+  const d = kql(P + 'process.name regex "\\\\d+"');
+  assert.is(d.status, 'unsupported');
+  assert.ok(codes(d).includes('EQL3206'));
 });
 
 test.run();
