@@ -10,6 +10,7 @@ import { chooseClass, fieldMapping, type EventClass, type FieldMapping, type Map
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
 import { walk } from '../ir/walk.js';
+import { luceneToRe2 } from '../matcher/regex.js';
 
 // ---- mapping data ------------------------------------------------------------------------------
 
@@ -80,78 +81,12 @@ function globToRe(parts: readonly GlobPart[], dot: string): string {
 }
 
 /**
- * Translate a Lucene RegExp (the syntax of EQL `regex`, whole-value match) to an RE2 body. Groups become
- * non-capturing (Kusto allows at most 16 groups). Refused: the optional Lucene operators `# @ & < > ~`
- * (which flags EQL enables is unverified) and `\d \s \w`-style classes (not supported by all ES versions).
+ * A Lucene RegExp (EQL `regex`, whole-value match) as an RE2 body, read by the native matcher's translator (same
+ * literal `^ $`, same refusals). `.` becomes `dot`, so the caller sets the `s` flag; case is left to its `i` flag.
  */
-export function luceneToRe2(src: string, dot = '.'): { re: string } | { error: string } {
-  let out = '';
-  let i = 0;
-  const err = (m: string) => ({ error: `${m} at offset ${i} of the regular expression` });
-  while (i < src.length) {
-    const c = src[i]!;
-    if (c === '\\') {
-      const n = src[i + 1];
-      if (n === undefined) return err('a trailing backslash');
-      if (/[dDsSwW]/.test(n)) return err(`the class \\${n}, whose meaning depends on the Elasticsearch version,`);
-      out += reLit(n);
-      i += 2;
-    } else if (c === '"') {
-      const end = src.indexOf('"', i + 1);
-      if (end < 0) return err('an unterminated quoted string');
-      out += reLit(src.slice(i + 1, end));
-      i = end + 1;
-    } else if (c === '.') {
-      out += dot;
-      i++;
-    } else if (c === '(') {
-      out += '(?:';
-      i++;
-    } else if (')|*+?'.includes(c)) {
-      out += c;
-      i++;
-    } else if (c === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i));
-      if (!m || Number(m[1]) > 1000 || (m[3] && Number(m[3]) > 1000)) return err('a repetition RE2 cannot express');
-      out += m[0];
-      i += m[0].length;
-    } else if (c === '[') {
-      let j = i + 1;
-      let cls = '[';
-      if (src[j] === '^') {
-        cls += '^';
-        j++;
-      }
-      let first = true;
-      while (j < src.length && (src[j] !== ']' || first)) {
-        const d = src[j]!;
-        if (d === ']' && first) return err('an empty character class');
-        if (d === '\\') {
-          const n = src[j + 1];
-          if (n === undefined) return err('a trailing backslash');
-          if (/[dDsSwW]/.test(n)) return err(`the class \\${n}, whose meaning depends on the Elasticsearch version,`);
-          cls += /[A-Za-z0-9]/.test(n) ? n : '\\' + n;
-          j += 2;
-        } else {
-          cls += '[]^\\'.includes(d) ? '\\' + d : d;
-          j++;
-        }
-        first = false;
-      }
-      if (src[j] !== ']') return err('an unterminated character class');
-      // Lucene's `.` matches any character, so a negated class must not exclude what `dot` excludes.
-      out += cls + (dot !== '.' && cls.startsWith('[^') ? '\\x00]' : ']');
-      i = j + 1;
-    } else if ('#@&<>~'.includes(c)) {
-      return err(`the optional Lucene operator "${c}"`);
-    } else if (c === ']' || c === '}') {
-      return err(`an unbalanced "${c}"`);
-    } else {
-      out += reLit(c);
-      i++;
-    }
-  }
-  return { re: out };
+function luceneBody(src: string, dot = '.'): { re: string } | { error: string } {
+  const t = luceneToRe2(src, false, dot === '.' ? { dot } : { dot, negatedAlsoExcludes: '\\x00' });
+  return t.ok ? { re: t.re2 } : { error: t.message };
 }
 
 /** Whether an RE2 body has a `|` outside groups and classes (so it needs a group before anchoring). */
@@ -580,7 +515,7 @@ class FilterRenderer {
       for (const p of regexy) {
         if (p.kind === 'glob') bodies.push(globToRe(p.parts, '.'));
         else {
-          const r = luceneToRe2(p.value);
+          const r = luceneBody(p.value);
           if ('error' in r) return this.unsupported(`cannot translate the regular expression to RE2: ${r.error}`, p.span, 'EQL3206');
           bodies.push(r.re);
         }
@@ -640,7 +575,7 @@ class FilterRenderer {
       if (p.kind === 'exact') continue;
       if (p.kind === 'glob') bodies.push(globToRe(p.parts, el));
       else if (p.kind === 'regex') {
-        const t = luceneToRe2(p.value, el);
+        const t = luceneBody(p.value, el);
         if ('error' in t) return this.unsupported(`cannot translate the regular expression to RE2: ${t.error}`, p.span, 'EQL3206');
         bodies.push(t.re);
       } else {
@@ -864,7 +799,7 @@ export function accepts(e: Expr, value: string): boolean | null {
     case 'Match':
       return e.patterns.some((p) => {
         if (p.kind === 'regex') {
-          const r = luceneToRe2(p.value);
+          const r = luceneBody(p.value);
           return 're' in r && new RegExp(`^(?:${r.re})$`, e.caseInsensitive ? 'is' : 's').test(value);
         }
         const v = e.caseInsensitive ? lower(value) : value;

@@ -21,6 +21,7 @@
 import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field } from '../ir/nodes.js';
 import { conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
+import { luceneToRe2 } from '../matcher/regex.js';
 
 type DialectId = '1' | '2';
 
@@ -41,39 +42,6 @@ export function regexLiteral(s: string): string {
 /** A glob (EQL `*`/`?`) as regex text; `any`/`one` say what a wildcard may cover. */
 function globRegex(parts: readonly GlobPart[], any = '.*', one = '.'): string {
   return parts.map((p) => (p.t === 'lit' ? regexLiteral(p.v) : p.t === 'any' ? any : one)).join('');
-}
-
-/**
- * Lucene RegExp (what EQL `regex` uses) → the common Perl-style syntax, or null when it uses a Lucene-only
- * operator (`@ & ~ < > #`). Lucene's `"…"` literal strings become escaped text.
- */
-function fromLucene(re: string): string | null {
-  let out = '';
-  let i = 0;
-  while (i < re.length) {
-    const c = re[i]!;
-    if (c === '\\') {
-      const n = re[i + 1];
-      if (n === undefined) return null;
-      out += /[dswDSW]/.test(n) ? '\\' + n : regexLiteral(n);
-      i += 2;
-    } else if (c === '[') {
-      const end = classEnd(re, i);
-      if (end < 0) return null;
-      out += re.slice(i, end + 1);
-      i = end + 1;
-    } else if (c === '"') {
-      const end = re.indexOf('"', i + 1);
-      if (end < 0) return null;
-      out += regexLiteral(re.slice(i + 1, end));
-      i = end + 1;
-    } else if ('@&~<>#'.includes(c)) return null;
-    else {
-      out += c;
-      i++;
-    }
-  }
-  return out;
 }
 
 function classEnd(re: string, start: number): number {
@@ -319,9 +287,10 @@ class Emitter {
       case 'glob':
         return { t: 'glob', parts: p.parts };
       case 'regex': {
-        const re = fromLucene(p.value);
-        if (re === null) return this.fail('EQL3007', `the regex uses a Lucene-only operator (@ & ~ < > # or an unterminated group): ${p.value}`, p.span);
-        return { t: 'regex', re: `^(?:${re})$` };
+        // The native matcher's reading of Lucene syntax; `.` gets the `s` flag from withFlags, case the `i` flag.
+        const t = luceneToRe2(p.value, false, { dot: '.' });
+        if (!t.ok) return this.fail('EQL3007', `the regular expression ${JSON.stringify(p.value)} has no RE2 translation: ${t.message}`, p.span);
+        return { t: 'regex', re: `^(?:${t.re2})$` };
       }
     }
   }

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { DiagCode } from '../diagnostics.js';
 import type { Duration, EventFilter, Expr, GlobPart, Pattern, Span } from '../ir/nodes.js';
+import { luceneToRe2 } from '../matcher/regex.js';
 import type { RuleMeta } from '../rules.js';
 import { conjunctsOf, filterFacts, TranslateContext, Unsupported, type Backend, type Direction, type RuleInput } from '../translate/core.js';
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
@@ -405,11 +406,12 @@ class FilterTranslator {
         return this.cannot('EQL3110', `a regular expression over ${f.name} cannot be moved onto ${String(f.fm.field)}`, e.span);
       const values: Value[] = [];
       for (const p of e.patterns) {
-        const re = luceneToPcre(p.value);
-        if (re === null) return this.unsupported('EQL3110', `the regular expression uses Lucene syntax that Sigma's regex subset lacks: ${p.value}`, p.span);
-        values.push({ raw: `^(?:${re})$` });
+        // `.` as `[\s\S]` needs no `s` modifier; case folding (ASCII only, as Lucene's) is spelled in the pattern.
+        const t = luceneToRe2(p.value, e.caseInsensitive, { dot: '[\\s\\S]' });
+        if (!t.ok) return this.unsupported('EQL3110', `the regular expression ${JSON.stringify(p.value)} has no portable translation: ${t.message}`, p.span);
+        values.push({ raw: `^(?:${t.re2})$` });
       }
-      return { t: 'item', item: { field: f.fm.field as string, modifiers: e.caseInsensitive ? ['re', 'i'] : ['re'], values } };
+      return { t: 'item', item: { field: f.fm.field as string, modifiers: ['re'], values } };
     }
     const values = e.patterns.map((p) => ({ tokens: patternTokens(p as Exclude<Pattern, { kind: 'regex' }>) }));
     return this.strings(f, values, !e.caseInsensitive, e.span);
@@ -491,36 +493,6 @@ class FilterTranslator {
     }
     return this.unsupported('EQL3105', `the function ${e.name}() has no Sigma form`, e.span);
   }
-}
-
-/**
- * Lucene RegExp (whole-value match, no anchors) to the PCRE subset Sigma allows (TS §2.3-2.4): `^` and `$` are
- * literal in Lucene and escaped here; Lucene's operators `@ & < > ~ #` and `"` quoting have no PCRE form (null).
- */
-export function luceneToPcre(re: string): string | null {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < re.length; i++) {
-    const c = re[i]!;
-    if (c === '\\') {
-      const n = re[i + 1];
-      if (n === undefined) return null;
-      if (/[A-Za-z0-9]/.test(n) && !'dDsSwW'.includes(n)) return null;
-      out += c + n;
-      i++;
-    } else if (inClass) {
-      if (c === ']') inClass = false;
-      out += c;
-    } else if (c === '[') {
-      inClass = true;
-      out += c;
-      if (re[i + 1] === '^') out += re[++i];
-      if (re[i + 1] === ']') out += '\\' + re[++i];
-    } else if (c === '^' || c === '$') out += '\\' + c;
-    else if ('@&<>~#"'.includes(c)) return null;
-    else out += c;
-  }
-  return inClass ? null : out;
 }
 
 // ---- layout: conditions -> search identifiers ------------------------------------------------

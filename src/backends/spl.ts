@@ -13,6 +13,7 @@
 import type { EventFilter, Expr, Field, GlobPart, Literal, Pattern, Query, Sequence, Span } from '../ir/nodes.js';
 import { globParts } from '../ir/patterns.js';
 import { walk } from '../ir/walk.js';
+import { luceneToRe2 } from '../matcher/regex.js';
 import { CLASSIFYING_FIELDS, filterFacts, Unsupported, type Backend, type Direction, type FilterFacts, type RuleInput, type TranslateContext } from '../translate/core.js';
 import { chooseClass, fieldMapping, mappingProfile, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 
@@ -419,7 +420,9 @@ function evalStr(env: Env, p: StrPred, neg: boolean): string {
     dot ||= r.dot;
     return r.regex;
   });
-  return `match(${f}, ${str(flags(p.ci || p.t.transform === 'cmdline-token', dot) + alternation(rs))})`;
+  // Regex alternatives carry their own (ASCII) case folding; the `i` flag is for the glob ones.
+  const ci = p.ci && p.alts.some((a) => 'glob' in a);
+  return `match(${f}, ${str(flags(ci || p.t.transform === 'cmdline-token', dot) + alternation(rs))})`;
 }
 
 // ---------------------------------------------------------------- atoms
@@ -439,16 +442,23 @@ const atomFields = (a: Atom): string[] => (a.kind === 'str' ? [a.p.t.field] : a.
 const strings = (xs: readonly Expr[]) => (xs.every((x) => x.kind === 'Literal' && typeof x.value === 'string') ? xs.map((x) => (x as Literal).value as string) : null);
 const numbers = (xs: readonly Expr[]) => (xs.every((x) => x.kind === 'Literal' && typeof x.value === 'number') ? xs.map((x) => String((x as Literal).value)) : null);
 
-/** Lucene RegExp operators PCRE reads differently (or not at all): such regexes are not translated. */
-const LUCENE_ONLY = /(^|[^\\])(\\\\)*[@&~<>#"]/;
+/**
+ * A Lucene regex (EQL `regex`) as PCRE, through the native matcher's translator: the same reading of `^ $ . "…"`
+ * and the same refusals. Case folding (ASCII only, as Lucene's) is spelled in the pattern, so no `i` flag is added;
+ * `.` needs the `s` flag. Its `\xhh` escapes are written `\x{hh}` like the rest of this backend's regexes.
+ */
+function luceneRegex(value: string, ci: boolean, span: Span): string {
+  const t = luceneToRe2(value, ci, { dot: '.' });
+  if (!t.ok) throw new Fail('EQL3007', `the regular expression ${JSON.stringify(value)} has no PCRE translation: ${t.message}`, span);
+  return t.re2.replace(/\\(?:x([0-9a-f]{2})|[\s\S])/g, (m, h: string | undefined) => (h ? `\\x{${h}}` : m));
+}
 
 function atomOf(env: Env, e: Expr): Atom {
   switch (e.kind) {
     case 'Match': {
       if (e.op === 'regex' || e.op === 'regex~') {
-        for (const p of e.patterns)
-          if (LUCENE_ONLY.test(p.value)) throw new Fail('EQL3007', `the Lucene regex operators in ${JSON.stringify(p.value)} (@ & ~ <> # ") have no PCRE equivalent`, p.span);
-        return { kind: 'str', p: strPred(env, e.arg, e.caseInsensitive, e.patterns.map((p) => ({ regex: p.value })), e.span) };
+        const alts = e.patterns.map((p) => ({ regex: luceneRegex(p.value, e.caseInsensitive, p.span) }));
+        return { kind: 'str', p: strPred(env, e.arg, e.caseInsensitive, alts, e.span) };
       }
       return { kind: 'str', p: strPred(env, e.arg, e.caseInsensitive, e.patterns.map((p) => ({ glob: patternGlob(p) })), e.span) };
     }

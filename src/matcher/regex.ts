@@ -4,21 +4,41 @@
 // (elastic/elasticsearch docs/reference/query-languages/query-dsl/regexp-syntax.md, Lucene RegExp javadoc).
 // What RE2 cannot express (intersection `&`, complement `~`, numeric intervals `<n-m>`) is refused, as are
 // `\d`-style classes, whose meaning differs between Lucene versions (ES-QA notes them as unsupported).
+// This is the one Lucene reader: the backends (KQL, SPL, S1QL, Sigma) anchor its output. The output keeps to
+// the syntax RE2, PCRE, Python and JavaScript read alike (`\xhh` escapes, `\` before punctuation, `[^\s\S]`),
+// except the `(?s:…)` wrapper of the default mode; with `opts.dot` a caller sets its own dot-all flag instead.
 import { RE2JS } from 're2js';
 
 export type RegexTranslation = { ok: true; re2: string } | { ok: false; message: string };
 
+export interface RegexOptions {
+  /**
+   * What Lucene's `.` (any character) becomes. Given, the output has no `(?s:…)` wrapper: a caller passing `.`
+   * must set its engine's dot-all flag (`s`), one passing a class such as `[^\x00]` gets exactly that class.
+   */
+  dot?: string;
+  /** Characters (regex class text) a negated class must also exclude, so it covers no more than `dot`. */
+  negatedAlsoExcludes?: string;
+}
+
 const RE2_SPECIAL = new Set([...'\\^$.|?*+()[]{}']);
 const PREDEFINED = new Set([...'dDsSwW']);
 
-/** Translate a Lucene regular expression; `ci` folds ASCII letters only, as Lucene's case-insensitive flag does. */
-export function luceneToRe2(pattern: string, ci: boolean): RegexTranslation {
+/** Control characters and the backtick (a Splunk macro delimiter) as `\xhh`, valid in every target dialect. */
+const escapeRaw = (c: string) => (/^[\x00-\x1f\x7f`]$/.test(c) ? `\\x${c.codePointAt(0)!.toString(16).padStart(2, '0')}` : null);
+
+/**
+ * Translate a Lucene regular expression; `ci` folds ASCII letters only, as Lucene's case-insensitive flag does
+ * (the output carries the folding as `[aA]` classes, so callers add no `i` flag for it).
+ */
+export function luceneToRe2(pattern: string, ci: boolean, opts: RegexOptions = {}): RegexTranslation {
   const cps = Array.from(pattern);
+  const dot = opts.dot ?? '(?s:.)';
   let out = '';
   let i = 0;
   const lit = (c: string) => {
     if (ci && /^[a-zA-Z]$/.test(c)) return `[${c.toLowerCase()}${c.toUpperCase()}]`;
-    return RE2_SPECIAL.has(c) ? '\\' + c : c === '\n' ? '\\n' : c;
+    return RE2_SPECIAL.has(c) ? '\\' + c : escapeRaw(c) ?? c;
   };
   while (i < cps.length) {
     const c = cps[i]!;
@@ -39,13 +59,14 @@ export function luceneToRe2(pattern: string, ci: boolean): RegexTranslation {
         continue;
       }
       case '.':
-        out += '(?s:.)';
+        out += dot;
         break;
       case '#':
-        out += '[^\\x{0}-\\x{10FFFF}]';
+        // The empty language: a class of no character.
+        out += '[^\\s\\S]';
         break;
       case '@':
-        out += '(?s:.*)';
+        out += opts.dot === undefined ? "(?s:.*)" : `${dot}*`;
         break;
       case '&':
         return { ok: false, message: 'Lucene intersection `&` has no RE2 equivalent' };
@@ -72,7 +93,7 @@ export function luceneToRe2(pattern: string, ci: boolean): RegexTranslation {
         continue;
       }
       case '[': {
-        const r = charClass(cps, i, ci);
+        const r = charClass(cps, i, ci, opts.negatedAlsoExcludes ?? '');
         if (!r.ok) return r;
         out += r.re2;
         i = r.next;
@@ -83,7 +104,7 @@ export function luceneToRe2(pattern: string, ci: boolean): RegexTranslation {
     }
     i++;
   }
-  const re2 = '(?s:' + out + ')';
+  const re2 = opts.dot === undefined ? '(?s:' + out + ')' : out;
   try {
     RE2JS.compile(re2);
   } catch (e) {
@@ -92,7 +113,7 @@ export function luceneToRe2(pattern: string, ci: boolean): RegexTranslation {
   return { ok: true, re2 };
 }
 
-function charClass(cps: string[], start: number, ci: boolean): { ok: true; re2: string; next: number } | { ok: false; message: string } {
+function charClass(cps: string[], start: number, ci: boolean, negExtra: string): { ok: true; re2: string; next: number } | { ok: false; message: string } {
   let i = start + 1;
   const negated = cps[i] === '^';
   if (negated) i++;
@@ -132,7 +153,10 @@ function charClass(cps: string[], start: number, ci: boolean): { ok: true; re2: 
         if (x <= y) ranges.push([x + d, y + d]);
       }
     }
-  const hex = (n: number) => `\\x{${n.toString(16)}}`;
-  const body = ranges.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`)).join('');
-  return { ok: true, re2: `[${negated ? '^' : ''}${body}]`, next: i + 1 };
+  const ch = (n: number) => {
+    const c = String.fromCodePoint(n);
+    return '\\[]^-'.includes(c) ? '\\' + c : escapeRaw(c) ?? c;
+  };
+  const body = ranges.map(([a, b]) => (a === b ? ch(a) : `${ch(a)}-${ch(b)}`)).join('');
+  return { ok: true, re2: `[${negated ? '^' : ''}${body}${negated ? negExtra : ''}]`, next: i + 1 };
 }

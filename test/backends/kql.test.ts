@@ -1,9 +1,11 @@
 import { test } from 'uvu';
+import { RE2JS } from 're2js';
 import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
 import { BACKENDS } from '../../src/backends/index.js';
-import { kqlString, luceneToRe2 } from '../../src/backends/kql.js';
+import { kqlString } from '../../src/backends/kql.js';
+import { luceneToRe2 } from '../../src/matcher/regex.js';
 import type { TranslateOptions, Translation } from '../../src/translate/core.js';
 import { loadRules } from '../../src/check.js';
 import { goldenCases } from '../helpers/golden.js';
@@ -103,11 +105,12 @@ test('numeric columns are compared as numbers', () => {
 // ---- regex ----
 
 test('Lucene regex to RE2: groups non-capturing, quotes literal, optional operators refused', () => {
-  assert.equal(luceneToRe2('a(b|c)+"x.y"'), { re: 'a(?:b|c)+x\\.y' });
-  assert.equal(luceneToRe2('[^a-z]{2,3}.'), { re: '[^a-z]{2,3}.' });
-  assert.ok('error' in luceneToRe2('a~b'));
-  assert.ok('error' in luceneToRe2('\\d+'));
-  assert.equal(luceneToRe2('^a$'), { re: '\\^a\\$' });
+  const re = (p: string) => luceneToRe2(p, false, { dot: '.' });
+  assert.equal(re('a(b|c)+"x.y"'), { ok: true, re2: 'a(?:b|c)+(?:x\\.y)' });
+  assert.equal(re('[^a-z]{2,3}.'), { ok: true, re2: '[^a-z]{2,3}.' });
+  assert.is(re('a~b').ok, false);
+  assert.is(re('\\d+').ok, false);
+  assert.equal(re('^a$'), { ok: true, re2: '\\^a\\$' });
   const t = kql('process where event.type == "start" and process.name regex "a<1-5>"');
   assert.is(t.status, 'unsupported');
   assert.ok(codes(t).includes('EQL3206'));
@@ -369,6 +372,21 @@ test('corpus: at least 84% of the rules convert, and every output parses and bin
   }
   assert.ok(!problems.length, `${problems.length} outputs rejected:\n${problems.slice(0, 5).join('\n\n')}`);
   assert.ok(converted / total >= 0.84, `${converted}/${total} converted`);
+});
+
+
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+  const P = 'process where event.type == "start" and ';
+  const t = kql(P + 'process.name regex "a$b^c"');
+  assert.is(t.status, 'exact');
+  const lit = /matches regex @"((?:[^"]|"")*)"/.exec(t.output!)![1]!.replace(/""/g, '"');
+  const re = RE2JS.compile(lit);
+  assert.ok(re.matches('a$b^c'), lit);
+  assert.not.ok(re.matches('abc'));
+  assert.is(kql(P + 'process.name regex "[0-9]{3}"').status, 'exact');
+  const d = kql(P + 'process.name regex "\\\\d+"');
+  assert.is(d.status, 'unsupported');
+  assert.ok(codes(d).includes('EQL3206'));
 });
 
 test.run();

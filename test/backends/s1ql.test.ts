@@ -168,6 +168,22 @@ test('no DV string ever holds a quote or ends in a backslash', () => {
     }
 });
 
+
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+  for (const dialect of ['1', '2'] as const) {
+    const t = s1(P + 'process.name regex "a$b^c"', dialect);
+    assert.ok(t.status !== 'unsupported', JSON.stringify(t.diagnostics));
+    const q = parseS1ql(t.output!, dialect);
+    const p = predicateOn(q.where, dialect === '2' ? 'tgt.process.name' : 'TgtProcName');
+    assert.ok(accepts(p, 'a$b^c'), JSON.stringify(p));
+    assert.not.ok(accepts(p, 'abc'));
+    assert.ok(!codes(P + 'process.name regex "[0-9]{3}"', dialect).some((c) => c === 'EQL3007'));
+    const d = s1(P + 'process.name regex "\\\\d+"', dialect);
+    assert.is(d.status, 'unsupported');
+    assert.ok(d.diagnostics.some((x) => x.code === 'EQL3007' && /\\d/.test(x.message)));
+  }
+});
+
 test.run();
 
 test('a loss under a negation is declared in the rule direction: a wider predicate narrows the rule', () => {

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
-import { encodeSigmaString, luceneToPcre, uuidV5 } from '../../src/backends/sigma.js';
+import { encodeSigmaString, uuidV5 } from '../../src/backends/sigma.js';
 import type { RuleMeta } from '../../src/rules.js';
 import { goldenCases } from '../helpers/golden.js';
 import { parseSigma, sigmaSchemaErrors } from '../helpers/sigma-schema.js';
@@ -46,7 +46,7 @@ test('case-sensitive comparisons get |cased; case-insensitive ones do not', () =
   assert.equal(detection(win('process.command_line : "A b"')).selection, { CommandLine: 'A b' });
   assert.equal(detection(win('process.command_line like "A*"')).selection, { 'CommandLine|startswith|cased': 'A' });
   assert.equal(detection(win('process.command_line in~ ("a", "b")')).selection, { CommandLine: ['a', 'b'] });
-  assert.equal(detection(win('process.command_line regex~ "a.c"')).selection, { 'CommandLine|re|i': '^(?:a.c)$' });
+  assert.equal(detection(win('process.command_line regex~ "a.c"')).selection, { 'CommandLine|re': '^(?:[aA][\\s\\S][cC])$' });
 });
 
 test('hostile strings round-trip through YAML and Sigma escaping to the same value', () => {
@@ -166,11 +166,6 @@ test('metadata: dates, tags, level and status', () => {
   assert.is(doc.status, 'test');
 });
 
-test('Lucene regex: anchors are literal, operators without a PCRE form are refused', () => {
-  assert.is(luceneToPcre('a^b$'), 'a\\^b\\$');
-  assert.is(luceneToPcre('[^a]x'), '[^a]x');
-  assert.is(luceneToPcre('a<1-5>'), null);
-});
 
 const logsource = (eql: string) => parseSigma(sigma(eql).output!)[0]!.logsource;
 const lossCodes = (eql: string) => sigma(eql).diagnostics.filter((d) => d.direction).map((d) => `${d.code} ${d.direction}`);
@@ -275,6 +270,21 @@ test('Windows Security chosen by event.action on Windows: actions and logon type
   assert.equal(((group.detection ?? {}) as Record<string, Record<string, unknown>>).selection?.EventID, [4728, 4732, 4756]);
   // "logged-in" is also a Linux auditd action: without a Windows host there is no Security log.
   assert.is(sigma('authentication where event.action == "logged-in"').status, 'unsupported');
+});
+
+
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+  const det = detection(win('process.command_line regex "a$b^c"'));
+  const re = String(JSON.stringify(det).match(/"(\^\(\?:[^"]*)"/)?.[1]);
+  const js = new RegExp(JSON.parse(`"${re}"`));
+  assert.ok(js.test('a$b^c'), js.source);
+  assert.not.ok(js.test('abc'));
+  assert.is(sigma(win('process.command_line regex "[0-9]{3}"')).status, 'exact');
+  const d = sigma(win('process.command_line regex "\\\\d+"'));
+  assert.is(d.status, 'unsupported');
+  assert.ok(d.diagnostics.some((x) => x.code === 'EQL3110' && /\\d/.test(x.message)));
+  const ci = JSON.stringify(detection(win('process.command_line regex~ "ab"')));
+  assert.ok(ci.includes('[aA][bB]') && !ci.includes('|i'), ci);
 });
 
 test.run();
