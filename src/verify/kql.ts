@@ -830,6 +830,8 @@ function inconsistency(ev: EcsEvent, ruleFields: ReadonlySet<string> | undefined
   const ext = one('file.extension');
   const fname = one('file.name');
   if (ruleFields.has('file.extension') && ext !== undefined && fname !== undefined && !fname.endsWith('.' + ext)) return `file.extension ${JSON.stringify(ext)} is not the extension of file.name ${JSON.stringify(fname)}`;
+  // Elastic fills file.extension whenever the name has one: a named extension that is absent is impossible.
+  if (ruleFields.has('file.extension') && ext === undefined && fname !== undefined && /\.[^.\\/]+$/.test(fname)) return `file.name ${JSON.stringify(fname)} has an extension but file.extension is missing`;
   for (const [args, cmd] of ARGS_OF) {
     const a = valuesOf(ecsValue(ev, args)).map(String);
     const c = one(cmd);

@@ -276,6 +276,8 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
     }
     const dir = part('directory')?.[0];
     const ext = part('extension')?.[0];
+    // A name and an extension given separately must agree: the path rebuilt from them holds only one.
+    if (ext !== undefined && part('basename')?.some((b) => derive('extension', b) !== ext)) return new Unrepresentable(`the extension of ${target} disagrees with its name`);
     const bases = part('basename') ?? [ext !== undefined ? `file.${ext}` : 'file'];
     const sep = dir?.includes('/') || bases.some((b) => b.includes('/')) ? '/' : '\\';
     put(target, bases.map((b) => `${dir ?? (sep === '/' ? '/tmp' : 'C:\\Temp')}${sep}${b}`));
