@@ -10,7 +10,6 @@ import type { TranslateOptions } from './translate/core.js';
 import { loadMapping, MappingError } from './translate/mapping.js';
 import { stringify as toYaml } from 'yaml';
 import { ARTIFACTS, ArtifactError } from './artifacts.js';
-import { BACKENDS } from './backends/index.js';
 import { diff, DiffError, renderDiffText } from './diff.js';
 import { reportData, renderReport, type VerdictFn } from './report.js';
 import { renderVerifyText, verifyJson, verifyPairs, verifyRules, type VendorPair } from './verify/index.js';

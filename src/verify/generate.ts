@@ -216,7 +216,7 @@ function solve(e: Expr, target: Literal): unknown[] {
 }
 
 /** Values that make an atom true and values that just miss, for the field it tests. */
-function candidates(atom: Expr, field: Field): { hit: Value[]; miss: Value[] } {
+function candidates(atom: Expr): { hit: Value[]; miss: Value[] } {
   const hit: Value[] = [];
   const miss: Value[] = [MISSING];
   const str = (v: Literal['value']) => (typeof v === 'string' ? v : null);
@@ -355,7 +355,7 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
   atomsOf(filter.where, true, wanted);
   const fields = new Map<string, { field: Field; hit: Value[]; miss: Value[]; atoms: Atom[] }>();
   for (const { node, field } of allAtoms(filter.where)) {
-    const c = candidates(node, field);
+    const c = candidates(node);
     const entry = fields.get(field.name) ?? { field, hit: [], miss: [], atoms: [] };
     // Values ECS never holds (an upper-case event.category) give events no product records: near misses
     // among the field's own values stand in for them.

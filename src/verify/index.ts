@@ -5,7 +5,7 @@ import { compilePred } from '../matcher/compile.js';
 import { compileMatcher, matchEvents } from '../matcher/index.js';
 import type { Expr, Query } from '../ir/nodes.js';
 import { allExprs } from '../ir/walk.js';
-import { loadMapping, type Mapping } from '../translate/mapping.js';
+import { loadMapping } from '../translate/mapping.js';
 import { translateRule } from '../translate/index.js';
 import type { Direction, Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
 import { generate, type EcsEvent, type Scenario } from './generate.js';
