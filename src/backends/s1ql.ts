@@ -19,7 +19,8 @@
 //   predicate is guarded with "field missing" (`not (f = *)`, `NOT f EXISTS`), which is right under both a
 //   two-valued and a three-valued reading.
 import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field } from '../ir/nodes.js';
-import { conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
+import { walk } from '../ir/walk.js';
+import { CLASSIFYING_FIELDS, conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
 import { luceneToRe2 } from '../matcher/regex.js';
 
@@ -149,6 +150,22 @@ const DIALECTS: Record<DialectId, Dialect> = {
 // ---- the backend ---------------------------------------------------------------------------------
 
 type Out = string | boolean;
+
+/**
+ * Failures that concern one predicate only: the predicate can be left out (true where asserted, false where
+ * negated), which only widens the rule (EQL3420). A wrong mapping (EQL4140) is never left out.
+ */
+const LEAVE_OUT = new Set(['EQL3002', 'EQL3007', 'EQL3402', 'EQL3405']);
+/** A predicate that cannot be rendered, thrown before anything is recorded so it can still be left out. */
+class LeftOut extends Error {
+  constructor(
+    readonly code: 'EQL3002' | 'EQL3007' | 'EQL3402' | 'EQL3405',
+    message: string,
+    readonly span: Span | undefined,
+  ) {
+    super(message);
+  }
+}
 /** A rendered predicate: its text, the target fields a negation must guard, or a ready negated form. */
 type Atom = boolean | { text: string; fields: string[]; negated?: string };
 
@@ -158,6 +175,12 @@ class Emitter {
   private readonly reported = new Set<string>();
   /** Whether the predicate being rendered sits under a negation: a loss that widens it narrows the rule. */
   private negated = false;
+  /** Losses of the predicate being rendered, recorded only if it is rendered rather than left out. */
+  private pending: (() => void)[] | null = null;
+  /** Predicates left out so far (EQL3420), the first one's failure kept to explain a rule left with nothing. */
+  readonly leftOut: LeftOut[] = [];
+  /** ECS fields of the predicates rendered so far. */
+  readonly rendered: string[] = [];
 
   constructor(
     readonly id: DialectId,
@@ -179,10 +202,14 @@ class Emitter {
   /** Record a loss of the predicate being rendered, in the rule's direction (flipped under a negation). */
   approximate(code: Parameters<TranslateContext['approximate']>[0], msg: string, span: Span, direction: Direction) {
     const flip: Record<Direction, Direction> = { wider: 'narrower', narrower: 'wider', different: 'different' };
-    this.ctx.approximate(code, msg, span, this.negated ? flip[direction] : direction);
+    const record = () => this.ctx.approximate(code, msg, span, this.negated ? flip[direction] : direction);
+    if (this.pending) this.pending.push(record);
+    else record();
   }
 
+  /** Give up on the predicate being rendered (left out by predicate()) or, outside one, on the rule. */
   fail(code: 'EQL3002' | 'EQL3007' | 'EQL3402' | 'EQL3405', msg: string, span?: Span): never {
+    if (this.pending && LEAVE_OUT.has(code)) throw new LeftOut(code, msg, span);
     this.ctx.unsupported(code, msg, span);
     throw new Unsupported();
   }
@@ -200,6 +227,11 @@ class Emitter {
     if (m.lossy) {
       const { direction, reason } = m.lossy;
       this.once(`lossy ${f.name} ${f.span.start.offset}`, () => this.approximate('EQL3006', `${f.name}: ${reason}`, f.span, direction));
+    }
+    if (m.transform && !(TRANSFORMS as readonly string[]).includes(m.transform)) {
+      // A mapping error (a user's --mapping file), not a limit of S1QL: never left out.
+      this.ctx.unsupported('EQL4140', `the S1QL mapping of ${f.name} names the transform "${m.transform}"; S1QL knows ${TRANSFORMS.join(', ')}`, f.span);
+      throw new Unsupported();
     }
     if (m.constant) return { ...m, name: '' };
     const target = Array.isArray(m.field) ? m.field[0]! : m.field;
@@ -229,12 +261,29 @@ class Emitter {
     }
   }
 
-  /** One predicate: rendered, guarded when negated, or decided now when the class fixes the field. */
+  /**
+   * One predicate: rendered, guarded when negated, or decided now when the class fixes the field. One S1QL
+   * cannot express is left out: taken as true where asserted and false under a negation, so in either case
+   * its place in the rule holds and the rule can only match more (declared wider).
+   */
   predicate(e: Expr, neg: boolean): Out {
     this.negated = neg;
-    const p = this.atom(e);
-    this.negated = false;
+    const pending: (() => void)[] = (this.pending = []);
+    let p: Atom;
+    try {
+      p = this.atom(e);
+    } catch (err) {
+      if (!(err instanceof LeftOut)) throw err;
+      this.leftOut.push(err);
+      this.ctx.approximate('EQL3420', `${err.message}; the condition is left out`, err.span ?? e.span, 'wider');
+      return true;
+    } finally {
+      this.negated = false;
+      this.pending = null;
+    }
+    for (const record of pending) record();
     if (typeof p === 'boolean') return p !== neg;
+    for (const x of walk(e)) if (x.kind === 'Field') this.rendered.push(x.name);
     if (!neg) return p.text;
     if (p.negated) return p.negated;
     const guards = p.fields.map((f) => this.d.missing(f));
@@ -349,7 +398,7 @@ class Emitter {
       if (nums.some((n) => n === null)) return this.fail('EQL3007', `${f.name} is ${m.type} in SentinelOne; only exact numbers compare with it`, span);
       return { text: this.or(nums.map((n) => `${m.name} = ${this.d.num(Number(n))}`)), fields: [m.name] };
     }
-    const shaped = wants.map((w) => reshape(w, m.transform) ?? this.fail('EQL3007', `a regex on ${f.name} is not expressible over ${m.name}, which S1 stores instead`, span));
+    const shaped = wants.map((w) => reshape(w, m.transform as Transform | undefined) ?? this.fail('EQL3007', `a regex on ${f.name} is not expressible over ${m.name}, which S1 stores instead`, span));
     // An argument holding `"` is written escaped (`\"`) in a Windows command line, so the substring misses it.
     if (m.transform === 'args' && wants.some((w) => JSON.stringify(w).includes('\\"')))
       this.approximate('EQL3006', `${f.name}: an argument holding a double quote appears escaped (\\") in the command line S1 stores`, span, 'narrower');
@@ -439,10 +488,14 @@ function combine(parts: Out[], conj: boolean, word: string): Out {
  * Rewrite a want on an ECS field that the target derives from another field (args, basename, extension,
  * directory); null when the shape cannot be carried over.
  */
+/** Mapping transforms: an ECS field read from the command line (args) or from a stored path. */
+const TRANSFORMS = ['args', 'basename', 'extension', 'directory'] as const;
+type Transform = (typeof TRANSFORMS)[number];
+
 /** When a field derived from a stored path has a (non-empty) value: a regex over the path. */
 const DERIVED_EXISTS: Record<string, string> = { basename: '[^\\\\/]$', extension: '\\.[^\\\\/.]+$', directory: '[\\\\/]' };
 
-function reshape(w: Want, transform: string | undefined): Want | null {
+function reshape(w: Want, transform: Transform | undefined): Want | null {
   const sep = '[\\\\/]';
   const notSep = '[^\\\\/]';
   // The want as regex text with the given wildcard expansions, unanchored.
@@ -484,8 +537,6 @@ function reshape(w: Want, transform: string | undefined): Want | null {
       const b = body('.*', '.');
       return regex(b === null ? null : `^${b}${sep}${notSep}+$`);
     }
-    default:
-      throw new Error(`unknown transform ${transform} in mappings/s1ql.yaml`);
   }
 }
 
@@ -533,14 +584,24 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
   const sel = src[dialect];
   const lines: string[] = [];
   if (sel && typeof sel === 'object') lines.push(em.enumText(sel.field, sel.values));
+  // Conditions beyond the event class: rendered conjuncts that test more than classifying fields (event.type,
+  // host.os.type...). When conditions were left out and none of these is left, the rule is not translated.
+  let beyondClass = 0;
   for (const c of conjunctsOf(filter.where)) {
     if (implied.has(c)) continue;
+    const mark = em.rendered.length;
     const r = em.expr(c, false);
+    if (typeof r === 'string' && em.rendered.slice(mark).some((f) => !CLASSIFYING_FIELDS.includes(f))) beyondClass++;
     if (r === false) {
       ctx.unsupported('EQL3407', `this condition can never hold for SentinelOne "${cls.name}" events, so the rule would never match`, c.span);
       throw new Unsupported();
     }
     if (r !== true) lines.push(r);
+  }
+  const first = em.leftOut[0];
+  if (first && !beyondClass) {
+    ctx.unsupported(first.code, `${first.message}; with the conditions S1QL cannot express left out, nothing is left to filter SentinelOne "${cls.name}" events on`, first.span ?? filter.span);
+    throw new Unsupported();
   }
   if (!lines.length) {
     ctx.unsupported('EQL3007', 'the rule has no condition SentinelOne can filter on', filter.span);

@@ -3,6 +3,12 @@ import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
 import { parseS1ql, type S1qlExpr } from '../../src/verify/s1ql-parse.js';
+import { parseRuleText } from '../../src/check.js';
+import { scenariosFor, verifyTranslation } from '../../src/verify/index.js';
+import '../../src/verify/interpreters.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function s1(query: string, dialect: '1' | '2' = '2') {
   const { query: q, diagnostics } = parseQuery(query);
@@ -60,7 +66,7 @@ test('fidelity: declared approximations and unsupported constructs', () => {
   assert.match(out(P + 'process.args : "-x"'), "tgt.process.cmdline contains:anycase '-x'");
   assert.equal(codes(P + 'process.pe.original_file_name == "x.exe"'), ['EQL3006:different']);
   assert.equal(s1(P + 'process.working_directory : "x"').status, 'unsupported');
-  assert.equal(codes(P + 'process.working_directory : "x"'), ['EQL3002']);
+  assert.equal(codes(P + 'process.working_directory : "x"'), ['EQL3420:wider', 'EQL3002']);
   assert.equal(codes('sequence by host.id [process where true] [file where true]'), ['EQL3401']);
   assert.match(s1('sequence by host.id [process where true] [file where true]').diagnostics[0]!.message, /no ordered event correlation/);
   // DV's RegExp case rule is undocumented: a case-sensitive regex is declared wider there only.
@@ -95,7 +101,9 @@ test('cidrMatch over IPv4 becomes an exact octet regex; IPv6 is unsupported', ()
   const r = new RegExp(re);
   for (const ip of ['172.16.0.1', '172.31.255.255']) assert.ok(r.test(ip), ip);
   for (const ip of ['172.15.0.1', '172.32.0.1', '1172.16.0.1']) assert.not.ok(r.test(ip), ip);
-  assert.equal(codes('network where cidrMatch(destination.ip, "fe80::/10")'), ['EQL3405']);
+  // Nothing else in the rule: left out, nothing would be left, so unsupported.
+  assert.equal(codes('network where cidrMatch(destination.ip, "fe80::/10")'), ['EQL3420:wider', 'EQL3405']);
+  assert.equal(codes('network where destination.port == 443 and cidrMatch(destination.ip, "fe80::/10")'), ['EQL3420:wider']);
 });
 
 // ---- hostile strings: whatever the value, the query keeps its shape and the parser reads the value back ----
@@ -181,6 +189,87 @@ test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, cl
     const d = s1(P + 'process.name regex "\\\\d+"', dialect);
     assert.is(d.status, 'unsupported');
     assert.ok(d.diagnostics.some((x) => x.code === 'EQL3007' && /\\d/.test(x.message)));
+  }
+});
+
+// ---- conditions without a SentinelOne equivalent are left out, so the rule only matches more ----------
+
+const NAME = "tgt.process.name in:anycase ('a')";
+const PARENT_NOT_B = "(not (src.process.name = *) or not (src.process.name in:anycase ('b')))";
+const CLASS = "event.type in ('Process Creation', 'ProcessCreation')";
+
+test('a condition on a field S1 lacks is true where asserted and false where negated: the rule widens', () => {
+  // process.working_directory has no SentinelOne field: every form of a condition on it drops out, and the
+  // rest of the rule stays as it was.
+  for (const cond of [
+    'process.working_directory : "/tmp"',
+    'not process.working_directory : "/tmp"',
+    'process.working_directory != "/tmp"',
+    'process.working_directory in ("/a", "/b")',
+    'not process.working_directory in~ ("/a", "/b")',
+    'process.working_directory : ("/a*", "*/b")',
+    'startsWith(process.working_directory, "/tmp")',
+    'not endsWith~(process.working_directory, "/tmp")',
+    'process.working_directory != null',
+    'process.working_directory == null',
+    // Inside `or`, a condition taken as true makes the whole disjunction true...
+    '(process.working_directory : "/tmp" or process.parent.name : "b")',
+    // ...and under `not`, De Morgan turns `and` into `or`: again true as a whole.
+    'not (process.working_directory : "/tmp" and process.parent.name : "b")',
+  ]) {
+    const t = s1(P + 'process.name : "a" and ' + cond);
+    assert.is(t.output, `${CLASS}\nand ${NAME}`, cond);
+    assert.equal(codes(P + 'process.name : "a" and ' + cond), ['EQL3420:wider'], cond);
+    assert.match(t.diagnostics[0]!.message, /process\.working_directory has no SentinelOne equivalent; the condition is left out/);
+  }
+  // Under `not` an `or` becomes `and`: the dropped side is true there and the other side stays, negated.
+  assert.is(out(P + 'process.name : "a" and not (process.working_directory : "/tmp" or process.parent.name : "b")'), `${CLASS}\nand ${NAME}\nand ${PARENT_NOT_B}`);
+  assert.is(out(P + 'process.name : "a" and (process.args_count == 2 and process.parent.name : "b" or process.pid == 4)'), `${CLASS}\nand ${NAME}\nand (src.process.name in:anycase ('b') or tgt.process.pid = 4)`);
+  assert.is(out(P + 'process.name : "a" and not process.working_directory : "/tmp"', '1'), 'EventType = "Process Creation"\nAND TgtProcName In AnyCase ("a")');
+});
+
+test('a predicate S1QL cannot express is left out the same way; what it recorded before is not kept', () => {
+  // A Lucene regex the native matcher refuses, a mixed list, a function of a field, an IPv6 CIDR block.
+  for (const cond of ['process.command_line regex "\\\\d+"', 'process.pid in (4, "x")', 'length(process.command_line) > 200', 'cidrMatch(process.command_line, "fe80::/10")']) {
+    assert.is(out(P + 'process.name : "a" and not ' + cond), `${CLASS}\nand ${NAME}`, cond);
+    assert.equal(codes(P + 'process.name : "a" and ' + cond), ['EQL3420:wider'], cond);
+  }
+  // The name stands in for the original file name (EQL3006), but it is no number: only the leave-out is declared.
+  assert.equal(codes(P + 'process.name : "a" and process.pe.original_file_name > 3'), ['EQL3420:wider']);
+});
+
+test('a rule left with nothing beyond its event class stays unsupported', () => {
+  const only = s1(P + 'process.working_directory : "/tmp"');
+  assert.is(only.status, 'unsupported');
+  assert.is(only.diagnostics.find((d) => d.severity === 'error')!.code, 'EQL3002');
+  assert.match(only.diagnostics.find((d) => d.severity === 'error')!.message, /nothing is left to filter SentinelOne "process-start" events on/);
+  // Classifying fields alone (event.*, host.os.type) do not count as a condition beyond the class.
+  assert.is(s1('process where host.os.type == "linux" and event.type == "start" and process.args_count == 2').status, 'unsupported');
+  assert.is(s1('file where event.action in ("creation", "modification") and file.Ext.header_bytes : "4d5a*"').status, 'unsupported');
+  assert.is(s1(P + '(process.working_directory : "/tmp" or process.name : "a")').status, 'unsupported');
+  // A mapping naming an unknown transform is a mapping error, never left out.
+  const dir = mkdtempSync(join(tmpdir(), 'eqlport-s1-'));
+  const file = join(dir, 'user.yaml');
+  writeFileSync(file, 'target: s1ql\nfields:\n  process.working_directory: { field: tgt.process.image.path, transform: dirname }\n');
+  const { query: q } = parseQuery(P + 'process.name : "a" and process.working_directory : "/tmp"');
+  const bad = translateRule({ query: q!, meta: { rule_id: null, name: null } as never, text: '', path: 'test.eql' }, 's1ql', { s1qlDialect: '2', mappingFiles: [file] });
+  assert.is(bad.status, 'unsupported');
+  assert.equal(bad.diagnostics.map((d) => d.code), ['EQL4140']);
+  assert.match(bad.diagnostics[0]!.message, /process\.working_directory .*"dirname"/);
+});
+
+test('verify: a left-out condition makes only the S1 side match more, as declared', () => {
+  for (const query of [
+    P + 'process.name : "a" and process.working_directory : "/tmp"',
+    P + 'process.name : "a" and not process.working_directory : "/tmp"',
+    P + 'process.name : "a" and not (process.working_directory : "/tmp" or process.parent.name : "b")',
+  ]) {
+    const [rule] = parseRuleText('case.eql', query);
+    for (const d of ['2', '1'] as const) {
+      const t = translateRule({ query: rule!.query!, meta: rule!.source.meta, text: rule!.source.query, path: rule!.source.path }, 's1ql', { s1qlDialect: d });
+      const r = verifyTranslation(rule!, t, scenariosFor(rule!), { s1qlDialect: d });
+      assert.equal([r.verdict, r.bug, r.counterexample?.matched_by], ['disagree', false, 'target'], `${d}: ${query}`);
+    }
   }
 });
 
