@@ -199,10 +199,14 @@ class Emitter {
     return n!;
   }
 
-  /** Record a loss of the predicate being rendered, in the rule's direction (flipped under a negation). */
-  approximate(code: Parameters<TranslateContext['approximate']>[0], msg: string, span: Span, direction: Direction) {
+  /**
+   * Record a loss of the predicate being rendered, in the rule's direction (flipped under a negation unless
+   * `ofRule` says the direction is already the rule's).
+   */
+  approximate(code: Parameters<TranslateContext['approximate']>[0], msg: string, span: Span, direction: Direction, ofRule = false) {
     const flip: Record<Direction, Direction> = { wider: 'narrower', narrower: 'wider', different: 'different' };
-    const record = () => this.ctx.approximate(code, msg, span, this.negated ? flip[direction] : direction);
+    const dir = this.negated && !ofRule ? flip[direction] : direction;
+    const record = () => this.ctx.approximate(code, msg, span, dir);
     if (this.pending) this.pending.push(record);
     else record();
   }
@@ -398,6 +402,9 @@ class Emitter {
       if (nums.some((n) => n === null)) return this.fail('EQL3007', `${f.name} is ${m.type} in SentinelOne; only exact numbers compare with it`, span);
       return { text: this.or(nums.map((n) => `${m.name} = ${this.d.num(Number(n))}`)), fields: [m.name] };
     }
+    // `f : "*"` holds for any value: the field exists.
+    if (!m.transform && wants.some((w) => w.t !== 'regex' && w.t !== 'glob' && w.t !== 'eq' && w.v === ''))
+      return { text: this.d.exists(m.name), fields: [], negated: this.d.missing(m.name) };
     const shaped = wants.map((w) => reshape(w, m.transform as Transform | undefined) ?? this.fail('EQL3007', `a regex on ${f.name} is not expressible over ${m.name}, which S1 stores instead`, span));
     // An argument holding `"` is written escaped (`\"`) in a Windows command line, so the substring misses it.
     if (m.transform === 'args' && wants.some((w) => JSON.stringify(w).includes('\\"')))
@@ -405,13 +412,16 @@ class Emitter {
     return { text: this.render(m.name, shaped, ci, span), fields: [m.name] };
   }
 
-  /** A field the event class decides: true, false, or true-with-a-declared-widening. */
+  /**
+   * A field the event class decides: true, false, or, when the class holds some of the values the rule
+   * accepts, decided in the rule's favour (true where asserted, false under a negation) and declared wider.
+   */
   decide(f: Field, constant: string[], wants: Want[], ci: boolean, span: Span): boolean {
     const hits = constant.filter((c) => wants.some((w) => matchesWant(c, w, ci)));
     if (hits.length === constant.length) return true;
     if (hits.length === 0) return false;
-    this.approximate('EQL3403', `SentinelOne stores no ${f.name}; its "${this.cls.name}" events are all taken to satisfy this condition (the rule accepts ${hits.map((h) => JSON.stringify(h)).join(', ')} but not ${constant.filter((c) => !hits.includes(c)).map((c) => JSON.stringify(c)).join(', ')})`, span, 'wider');
-    return true;
+    this.approximate('EQL3403', `SentinelOne stores no ${f.name}; its "${this.cls.name}" events are all taken to ${this.negated ? 'fail' : 'satisfy'} this condition (it accepts ${hits.map((h) => JSON.stringify(h)).join(', ')} but not ${constant.filter((c) => !hits.includes(c)).map((c) => JSON.stringify(c)).join(', ')})`, span, 'wider', true);
+    return !this.negated;
   }
 
   /** An enumerated field: ECS values → the target's own spellings. */

@@ -273,7 +273,6 @@ test('verify: a left-out condition makes only the S1 side match more, as declare
   }
 });
 
-test.run();
 
 test('a loss under a negation is declared in the rule direction: a wider predicate narrows the rule', () => {
   // Arguments matched as substrings of the command line: wider, but `not` of a wider test is narrower.
@@ -282,8 +281,13 @@ test('a loss under a negation is declared in the rule direction: a wider predica
   assert.equal(codes(P + 'process.name == "x" and not process.parent.args == "y"'), ['EQL3006:narrower']);
   // An argument holding a quote is escaped in a Windows command line: the substring may miss it.
   assert.equal(codes(P + 'process.args == "\\"sh\\";"'), ['EQL3006:wider', 'EQL3006:narrower']);
-  // A class-decided field taken as satisfied (wider) excludes every event once negated.
-  assert.equal(codes(P + 'process.name == "x" and not event.action == "exec"'), ['EQL3403:narrower']);
+  // A field the class decides only in part is decided in the rule's favour: satisfied where asserted, failed
+  // under a negation; either way the rule widens.
+  assert.equal(codes(P + 'process.name == "x" and event.action == "exec"'), ['EQL3403:wider']);
+  assert.equal(codes(P + 'process.name == "x" and not event.action == "exec"'), ['EQL3403:wider']);
+  assert.is(out(P + 'process.name == "x" and not event.action == "exec"'), `${CLASS}\nand tgt.process.name in:matchcase ('x')`);
+  // A value the class never holds stays false: negated, it is true for every event, exactly.
+  assert.equal(codes(P + 'process.name == "x" and not event.action == "fork"'), []);
 });
 
 test('a field derived from the stored path exists when the path has it, not when the path exists', () => {
@@ -298,3 +302,5 @@ test('RegistryValueCreate is a registry creation, as Elastic\'s pipeline reads i
   assert.match(out('registry where event.type == "creation" and registry.path : "x"'), "'Registry Value Create', 'RegistryValueCreate'");
   assert.not.match(out('registry where event.type == "change" and registry.path : "x"'), 'Create');
 });
+
+test.run();
