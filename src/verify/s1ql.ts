@@ -241,6 +241,7 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
   const put = (target: string, values: Scalar[]) => {
     if (values.length && rec[target] === undefined) rec[target] = values.length === 1 ? values[0]! : values;
   };
+  let disagreeing: Unrepresentable | null = null;
   const apply = (cls: EventClass | null, ecsNames: Iterable<string>) => {
     for (const name of ecsNames) {
       const m = fieldMapping(mapping, cls, name);
@@ -248,6 +249,11 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
       const values = ecsValues(event, name);
       if (!values.length) continue;
       const target = asList(m.field)[0]!;
+      // S1 stores one value where two enumerated ECS fields read it (an IPConnect's direction gives both
+      // network.direction and event.action): an ECS event in which they disagree comes from no S1 event.
+      const had = rec[target];
+      if (m.values && m.type !== 'boolean' && had !== undefined && !values.some((v) => asList(m.values![String(v)] ?? v).some((s) => asList(had).includes(s))))
+        disagreeing ??= new Unrepresentable(`${name} and another field S1 stores in ${target} disagree`);
       if (m.transform) derived.push({ target, transform: m.transform, values });
       else put(target, values.flatMap((v) => spell(m, v)));
     }
@@ -255,6 +261,7 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
   apply(primary, names);
   // A class-free reading (the `any` class) for the fields every S1 event carries, e.g. event.category.
   for (const c of classes) if (c !== primary && c.when.category === 'any') apply(c, Object.keys(c.fields ?? {}));
+  if (disagreeing) return disagreeing;
   // Derived ECS fields rebuild the stored field when its own ECS field is absent; when it is present they
   // must agree with it, or no SentinelOne event corresponds to the ECS one.
   for (const target of new Set(derived.map((d) => d.target))) {

@@ -298,6 +298,18 @@ test('a field derived from the stored path exists when the path has it, not when
   assert.equal(codes(F + 'file.extension == null', '1'), []);
 });
 
+test('an IPConnect\'s event.action is read from its direction, as Elastic\'s pipeline sets it', () => {
+  assert.is(out('network where event.action == "connection_accepted" and destination.port == 22'), "event.type in ('IP Connect', 'IPConnect')\nand event.network.direction = 'INCOMING'\nand dst.port.number = 22");
+  assert.equal(codes('network where event.type == "start" and event.action in ("connection_attempted", "connection_accepted") and destination.port == 22'), []);
+  assert.is(out('network where event.type == "start" and event.action == "connection_attempted" and destination.port == 22', '1'), 'EventType = "IP Connect"\nAND NetEventDirection = "OUTGOING"\nAND DstPort = "22"');
+});
+
+test('container.id is read from k8sCluster.containerId; `: "*"` asks only that it exists', () => {
+  assert.match(out(P + 'process.name : "a" and container.id : "*"'), '\nand k8sCluster.containerId = *');
+  assert.match(out(P + 'process.name : "a" and not container.id like "*"', '1'), '\nAND NOT ContainerId EXISTS');
+  assert.match(out(P + 'process.name : "a" and container.id == "abc"'), "k8sCluster.containerId in:matchcase ('abc')");
+});
+
 test('RegistryValueCreate is a registry creation, as Elastic\'s pipeline reads it', () => {
   assert.match(out('registry where event.type == "creation" and registry.path : "x"'), "'Registry Value Create', 'RegistryValueCreate'");
   assert.not.match(out('registry where event.type == "change" and registry.path : "x"'), 'Create');
