@@ -304,6 +304,14 @@ test('an IPConnect\'s event.action is read from its direction, as Elastic\'s pip
   assert.is(out('network where event.type == "start" and event.action == "connection_attempted" and destination.port == 22', '1'), 'EventType = "IP Connect"\nAND NetEventDirection = "OUTGOING"\nAND DstPort = "22"');
 });
 
+test('process end events: the terminated process is tgt.process, as in process starts', () => {
+  const q = 'process where event.type == "end" and process.name == "vmx" and process.parent.name == "kill"';
+  assert.is(out(q), "event.type in ('Process Termination', 'ProcessTermination', 'Process Exit', 'ProcessExit')\nand tgt.process.name in:matchcase ('vmx')\nand src.process.name in:matchcase ('kill')");
+  assert.is(out(q, '1'), 'EventType In ("Process Termination", "Process Exit")\nAND TgtProcName = "vmx"\nAND SrcProcName = "kill"');
+  // The pipeline writes event.action "end" into every such event.
+  assert.equal(codes(q + ' and event.action == "end"'), []);
+});
+
 test('container.id is read from k8sCluster.containerId; `: "*"` asks only that it exists', () => {
   assert.match(out(P + 'process.name : "a" and container.id : "*"'), '\nand k8sCluster.containerId = *');
   assert.match(out(P + 'process.name : "a" and not container.id like "*"', '1'), '\nAND NOT ContainerId EXISTS');
