@@ -495,16 +495,26 @@ function combine(parts: Out[], conj: boolean, word: string): Out {
 }
 
 /**
- * Rewrite a want on an ECS field that the target derives from another field (args, basename, extension,
- * directory); null when the shape cannot be carried over.
+ * Mapping transforms: an ECS field read from the command line (args), from a stored path (basename,
+ * extension, directory), or from a stored DOMAIN\user (user, domain: split at the first backslash as
+ * Elastic's Cloud Funnel pipeline does, the whole value standing for both when there is none).
  */
-/** Mapping transforms: an ECS field read from the command line (args) or from a stored path. */
-const TRANSFORMS = ['args', 'basename', 'extension', 'directory'] as const;
+const TRANSFORMS = ['args', 'basename', 'extension', 'directory', 'user', 'domain'] as const;
 type Transform = (typeof TRANSFORMS)[number];
 
-/** When a field derived from a stored path has a (non-empty) value: a regex over the path. */
-const DERIVED_EXISTS: Record<string, string> = { basename: '[^\\\\/]$', extension: '\\.[^\\\\/.]+$', directory: '[\\\\/]' };
+/** When a field derived from a stored value has a (non-empty) value: a regex over the stored value. */
+const DERIVED_EXISTS: Record<string, string> = {
+  basename: '[^\\\\/]$',
+  extension: '\\.[^\\\\/.]+$',
+  directory: '[\\\\/]',
+  user: '(?s)^[^\\\\]+$|\\\\.',
+  domain: '^[^\\\\]',
+};
 
+/**
+ * Rewrite a want on an ECS field that the target derives from another field; null when the shape cannot be
+ * carried over.
+ */
 function reshape(w: Want, transform: Transform | undefined): Want | null {
   const sep = '[\\\\/]';
   const notSep = '[^\\\\/]';
@@ -547,7 +557,25 @@ function reshape(w: Want, transform: Transform | undefined): Want | null {
       const b = body('.*', '.');
       return regex(b === null ? null : `^${b}${sep}${notSep}+$`);
     }
+    case 'user': {
+      // After the first backslash anything goes; a value without one is the name itself, so there the
+      // wildcards cover no backslash and a literal holding one cannot match. A plain name needs one branch.
+      if (w.t === 'eq' && !literalHasBackslash(w)) return regex(`^(?:[^\\\\]*\\\\)?${regexLiteral(w.v)}$`);
+      const afterDomain = body('.*', '.');
+      const whole = literalHasBackslash(w) ? null : body('[^\\\\]*', '[^\\\\]');
+      return regex(afterDomain === null ? null : `^(?:[^\\\\]*\\\\${afterDomain}${whole === null ? '' : `|${whole}`})$`);
+    }
+    case 'domain': {
+      // The domain holds no backslash: it is the value up to the first one, or the whole value.
+      const d = literalHasBackslash(w) ? null : body('[^\\\\]*', '[^\\\\]');
+      return regex(d === null ? null : `^${d}(?:\\\\.*)?$`);
+    }
   }
+}
+
+function literalHasBackslash(w: Want): boolean {
+  if (w.t === 'glob') return w.parts.some((p) => p.t === 'lit' && p.v.includes('\\'));
+  return w.t !== 'regex' && w.v.includes('\\');
 }
 
 /** Evaluate a want against a known value (class constants). */

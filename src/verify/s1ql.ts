@@ -181,11 +181,19 @@ function spell(m: FieldMapping, v: Scalar): Scalar[] {
   return [v];
 }
 
-/** What Elastic's pipeline derives from a stored path (file.name, file.extension, file.directory). */
+/**
+ * What Elastic's pipeline derives from a stored path (file.name, file.extension, file.directory) or from a
+ * stored DOMAIN\user (user.name, user.domain: dissected at the first backslash, both the whole value without one).
+ */
 function derive(transform: string, stored: string): string | null {
   const cut = Math.max(stored.lastIndexOf('\\'), stored.lastIndexOf('/'));
   const base = stored.slice(cut + 1);
+  const first = stored.indexOf('\\');
   switch (transform) {
+    case 'user':
+      return (first < 0 ? stored : stored.slice(first + 1)) || null;
+    case 'domain':
+      return (first < 0 ? stored : stored.slice(0, first)) || null;
     case 'basename':
       return base;
     case 'directory':
@@ -279,6 +287,14 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
     const args = part('args');
     if (args) {
       put(target, [args.map(quoteArg).join(' ')]);
+      continue;
+    }
+    const [user, domain] = [part('user')?.[0], part('domain')?.[0]];
+    if (user !== undefined || domain !== undefined) {
+      const built = domain !== undefined ? `${domain}\\${user ?? 'user'}` : user!.includes('\\') ? `DOMAIN\\${user}` : user!;
+      // A domain holding a backslash, or an empty part, is not what the pipeline dissects out of any value.
+      if (derived.some((d) => d.target === target && !d.values.every((v) => derive(d.transform, built) === String(v)))) return new Unrepresentable(`no stored ${target} gives this user name and domain`);
+      put(target, [built]);
       continue;
     }
     const dir = part('directory')?.[0];

@@ -312,6 +312,24 @@ test('process end events: the terminated process is tgt.process, as in process s
   assert.equal(codes(q + ' and event.action == "end"'), []);
 });
 
+test('user.name and user.domain are read from DOMAIN\\user as Elastic\'s pipeline dissects it', () => {
+  const check = (cond: string, yes: string[], no: string[]) => {
+    const q = parseS1ql(out('file where ' + cond), '2');
+    const p = predicateOn(q.where, 'src.process.user');
+    for (const v of yes) assert.ok(accepts(p, v), `${cond} should accept ${JSON.stringify(v)}`);
+    for (const v of no) assert.not.ok(accepts(p, v), `${cond} should reject ${JSON.stringify(v)}`);
+  };
+  // The name is what follows the first backslash, or the whole value when there is none.
+  check('user.name : "root"', ['root', 'ROOT', 'NT\\root', 'D\\ROOT'], ['root\\x', 'A\\B\\root', 'xroot', 'D\\xroot']);
+  check('user.name : "adm*"', ['adm1', 'D\\adm\\x', 'D\\adm'], ['adm\\x', 'D\\x', 'x\\y\\adm']);
+  check('user.name == "a\\\\b"', ['D\\a\\b'], ['a\\b', 'D\\A\\b']);
+  // The domain is what precedes it, or again the whole value.
+  check('user.domain == "NT AUTHORITY"', ['NT AUTHORITY\\SYSTEM', 'NT AUTHORITY'], ['nt authority\\SYSTEM', 'X\\NT AUTHORITY', 'NT AUTHORITYX\\a']);
+  check('user.domain : "*corp"', ['CORP\\a', 'megacorp'], ['x\\corp', 'corpx']);
+  check('user.name != null', ['a', 'D\\a'], ['D\\']);
+  assert.equal(codes('file where user.name : "root" and user.domain : "corp"'), []);
+});
+
 test('container.id is read from k8sCluster.containerId; `: "*"` asks only that it exists', () => {
   assert.match(out(P + 'process.name : "a" and container.id : "*"'), '\nand k8sCluster.containerId = *');
   assert.match(out(P + 'process.name : "a" and not container.id like "*"', '1'), '\nAND NOT ContainerId EXISTS');
