@@ -669,7 +669,7 @@ function renderFilter(ctx: TranslateContext, mapping: Mapping, cim: boolean, fil
   const evalAll: string[] = [];
   for (const [field, value] of Object.entries((pick.cls.source.filter ?? {}) as Record<string, string | number | (string | number)[]>)) {
     // Mapping data is user input too (--mapping): names must be plain field names, values are quoted.
-    if (!EVAL_FIELD.test(field)) throw new Fail('EQL3303', `invalid field name ${JSON.stringify(field)} in the filter of the SPL class ${pick.cls.name}`, filter.span);
+    if (!SEARCH_FIELD.test(field)) throw new Fail('EQL3303', `invalid field name ${JSON.stringify(field)} in the filter of the SPL class ${pick.cls.name}`, filter.span);
     const vs = (Array.isArray(value) ? value : [value]).map((v) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : str(String(v))));
     terms.push(vs.length === 1 ? `${field}=${vs[0]}` : `${field} IN (${vs.join(', ')})`);
     const ev = vs.map((v) => `${evalField(field)}==${v}`);
@@ -863,7 +863,10 @@ function sequence(ctx: TranslateContext, mapping: Mapping, q: Sequence): string[
         return '';
       }
       if (t.lossy && !lossyKeys.has(t.name) && lossyKeys.add(t.name)) ctx.approximate('EQL3006', `${t.name} → ${t.field}: ${t.lossy.reason}`, key.span, t.lossy.direction);
-      if (t.transform === 'basename') return `mvindex(split(${evalField(t.field)}, ${str(r.env.sep)}), -1)`;
+      const base = `mvindex(split(${evalField(t.field)}, ${str(r.env.sep)}), -1)`;
+      if (t.transform === 'basename') return base;
+      // The text after the last dot of the last segment; no key when that segment has no dot (as for Exists).
+      if (t.transform === 'extension') return `if(match(${evalField(t.field)}, ${str(`\\.[^.${regexLiteral(r.env.sep)}]*${END}`)}), mvindex(split(${base}, "."), -1), null())`;
       if (t.transform) throw new Fail('EQL3303', `${t.name} is derived from ${t.field}; it cannot be a join key`, key.span);
       return evalField(t.field);
     });
