@@ -477,6 +477,8 @@ test('Linux sign-ins (linux_secure, CIM Authentication) and audit account record
     a.diagnostics.map((d) => [d.code, d.direction]),
     [['EQL3004', 'wider']],
   );
+  // Only rules that name Linux read its sign-in log.
+  assert.is(spl('authentication where event.outcome == "failure" and user.name : "root"').status, 'unsupported');
   // Audit records write res=success|failed; Elastic success|fail (auditd.result) and success|failure (event.outcome).
   assert.is(spl('iam where host.os.type == "linux" and event.action == "added-user-account" and auditd.result : "fail"').output, 'sourcetype="linux:audit" type="ADD_USER" res="failed"');
   const auth = spl('authentication where host.os.type == "linux" and event.action == "authenticated" and auditd.data.terminal : "ftp" and event.outcome : ("failure", "success")');
