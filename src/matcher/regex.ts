@@ -43,7 +43,7 @@ const PREDEFINED: Record<string, readonly Range[]> = {
   w: [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]],
 };
 
-/** The code points of `\\c` when c names a predefined class. */
+/** The code points of `\c` when c names a predefined class. */
 function predefined(c: string | undefined): readonly Range[] | null {
   if (c === undefined || !'dDsSwW'.includes(c)) return null;
   const set = PREDEFINED[c.toLowerCase()]!;
@@ -81,8 +81,8 @@ const badEscapeMessage = (c: string) => `Lucene (9.0 and later) rejects \`\\${c}
 const escapeRaw = (c: string) => (/^[\x00-\x1f\x7f`]$/.test(c) ? `\\x${c.codePointAt(0)!.toString(16).padStart(2, '0')}` : null);
 
 /**
- * Translate a Lucene regular expression; `ci` folds ASCII letters only, as Lucene's case-insensitive flag does
- * (the output carries the folding as `[aA]` classes, so callers add no `i` flag for it).
+ * Translate a Lucene regular expression; `ci` folds ASCII letters, also those listed in a class but not ranges, as
+ * Lucene 9's case-insensitive flag does (the output carries the folding as `[aA]` classes, so callers add no `i` flag).
  */
 export function luceneToRe2(pattern: string, ci: boolean, opts: RegexOptions = {}): RegexTranslation {
   const cps = Array.from(pattern);

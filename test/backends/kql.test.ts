@@ -411,6 +411,8 @@ test('regex~ spells its ASCII folding instead of (?i), which would fold non-ASCI
   // `matches regex` searches.
   for (const hit of ['aK', 'run\x00AK', 'XX']) assert.ok(are.matcher(hit).find(), JSON.stringify(hit));
   assert.not.ok(are.matcher('a\u212a').find());
+  // A complement class stays inside one argument: it also excludes the NUL that joins them.
+  assert.ok(kql(P + 'process.args regex "\\\\D+"').output!.includes('(?:[^0-9\\x00]+)'));
 });
 
 test.run();
