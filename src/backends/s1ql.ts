@@ -6,7 +6,8 @@
 // Decisions where the sources leave a fact open (each form is right under either reading):
 // - Case: string comparisons always name their case (`in:anycase`/`in:matchcase`, `contains:anycase`/
 //   `contains:matchcase` in 2.0 [S1Q]; `In AnyCase`/`In`, `ContainsCIS`/`Contains`, `…CIS` in 1.0), and a
-//   case-insensitive regex carries `(?i)`, because the default case of `=` and `matches` is third-party only.
+//   case-insensitive regex carries `(?i)`, because the default case of `=` and `matches` is third-party only;
+//   a Lucene `regex~` spells its ASCII-only folding as `[aA]` and is matched case-sensitively instead.
 // - `matches` searches (SentinelOne's own unanchored `matches '\\sa\\s.*…'` [S1Q]); every regex here is
 //   anchored explicitly, so it also holds if `matches` were a whole-value match.
 // - DV strings: a backslash is literal [S1Q]; whether `\"` escapes a quote and whether `…\"` ends a string
@@ -27,7 +28,7 @@ import { luceneToRe2 } from '../matcher/regex.js';
 type DialectId = '1' | '2';
 
 /** What a predicate asks of a string value: the analysed shapes, a glob, or a regex (our regex syntax, anchored). */
-type Want = { t: 'eq' | 'prefix' | 'suffix' | 'contains'; v: string } | { t: 'glob'; parts: readonly GlobPart[] } | { t: 'regex'; re: string };
+type Want = { t: 'eq' | 'prefix' | 'suffix' | 'contains'; v: string } | { t: 'glob'; parts: readonly GlobPart[] } | { t: 'regex'; re: string; cased?: true };
 
 // ---- regexes -------------------------------------------------------------------------------------
 
@@ -320,7 +321,7 @@ class Emitter {
       }
       case 'Match': {
         if (e.arg.kind !== 'Field') return this.fail('EQL3007', 'S1QL matches fields, not computed values', e.span);
-        return this.strings(e.arg, e.patterns.map((p) => this.want(p)), e.caseInsensitive, e.span);
+        return this.strings(e.arg, e.patterns.map((p) => this.want(p, e.caseInsensitive)), e.caseInsensitive, e.span);
       }
       case 'Call':
         return this.call(e.name, e.args, e.caseInsensitive, e.span);
@@ -329,7 +330,7 @@ class Emitter {
     }
   }
 
-  want(p: Pattern): Want {
+  want(p: Pattern, ci: boolean): Want {
     switch (p.kind) {
       case 'exact':
         return { t: 'eq', v: p.text };
@@ -340,10 +341,12 @@ class Emitter {
       case 'glob':
         return { t: 'glob', parts: p.parts };
       case 'regex': {
-        // The native matcher's reading of Lucene syntax; `.` gets the `s` flag from withFlags, case the `i` flag.
-        const t = luceneToRe2(p.value, false, { dot: '.' });
+        // The native matcher's reading of Lucene syntax; `.` gets the `s` flag from withFlags. `regex~` folding is
+        // spelled in the pattern (ASCII only, as Lucene's), so it is matched case-sensitively (`cased`): an `i` flag
+        // would also fold non-ASCII letters.
+        const t = luceneToRe2(p.value, ci, { dot: '.' });
         if (!t.ok) return this.fail('EQL3007', `the regular expression ${JSON.stringify(p.value)} has no RE2 translation: ${t.message}`, p.span);
-        return { t: 'regex', re: `^(?:${t.re2})$` };
+        return { t: 'regex', re: `^(?:${t.re2})$`, cased: true };
       }
     }
   }
@@ -449,14 +452,15 @@ class Emitter {
     const c = ci ? 'ci' : 'cs';
     const groups: { eq: string[]; contains: string[] } = { eq: [], contains: [] };
     const parts: string[] = [];
-    const regex = (re: string) => {
-      if (!ci && d.regexCaseUnknown)
+    const regex = (re: string, rci = ci) => {
+      if (!rci && d.regexCaseUnknown)
         this.once(`regexcase ${span.start.offset}`, () => this.approximate('EQL3406', 'Deep Visibility does not document whether RegExp is case-sensitive; this case-sensitive match may also match other cases', span, 'wider'));
-      parts.push(`${field} ${d.regex[c]} ${d.regexStr(withFlags(re, ci))}`);
+      parts.push(`${field} ${d.regex[rci ? 'ci' : 'cs']} ${d.regexStr(withFlags(re, rci))}`);
     };
     for (const w of wants) {
       if (w.t === 'regex' || w.t === 'glob') {
-        regex(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re);
+        if (w.t === 'glob') regex(`^${globRegex(w.parts)}$`);
+        else regex(w.re, ci && !w.cased);
         continue;
       }
       const lit = d.str(w.v);
@@ -541,7 +545,7 @@ function reshape(w: Want, transform: Transform | undefined): Want | null {
       return w;
     case 'args':
       // "Some argument matches" becomes "the command line holds it": the anchors go.
-      if (w.t === 'regex') return { t: 'regex', re: w.re.replace(/^\^/, '').replace(/\$$/, '') };
+      if (w.t === 'regex') return { ...w, re: w.re.replace(/^\^/, '').replace(/\$$/, '') };
       if (w.t === 'glob') return { t: 'regex', re: globRegex(w.parts) };
       return { t: 'contains', v: w.v };
     case 'basename': {
@@ -581,7 +585,7 @@ function literalHasBackslash(w: Want): boolean {
 /** Evaluate a want against a known value (class constants). */
 function matchesWant(value: string, w: Want, ci: boolean): boolean {
   const v = ci ? value.toLowerCase() : value;
-  if (w.t === 'regex' || w.t === 'glob') return new RegExp(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re, ci ? 'is' : 's').test(value);
+  if (w.t === 'regex' || w.t === 'glob') return new RegExp(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re, ci && !(w.t === 'regex' && w.cased) ? 'is' : 's').test(value);
   const x = ci ? w.v.toLowerCase() : w.v;
   return w.t === 'eq' ? v === x : w.t === 'prefix' ? v.startsWith(x) : w.t === 'suffix' ? v.endsWith(x) : v.includes(x);
 }

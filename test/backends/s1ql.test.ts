@@ -177,7 +177,7 @@ test('no DV string ever holds a quote or ends in a backslash', () => {
 });
 
 
-test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d as [0-9], invalid escapes refused, regex~ folding spelled', () => {
   for (const dialect of ['1', '2'] as const) {
     const t = s1(P + 'process.name regex "a$b^c"', dialect);
     assert.ok(t.status !== 'unsupported', JSON.stringify(t.diagnostics));
@@ -186,10 +186,17 @@ test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, cl
     assert.ok(accepts(p, 'a$b^c'), JSON.stringify(p));
     assert.not.ok(accepts(p, 'abc'));
     assert.ok(!codes(P + 'process.name regex "[0-9]{3}"', dialect).some((c) => c === 'EQL3007'));
-    const d = s1(P + 'process.name regex "\\\\d+"', dialect);
+    const digits = s1(P + 'process.name regex "\\\\d+"', dialect);
+    const dp = predicateOn(parseS1ql(digits.output!, dialect).where, dialect === '2' ? 'tgt.process.name' : 'TgtProcName');
+    assert.ok(accepts(dp, '123'));
+    assert.not.ok(accepts(dp, '12a'));
+    const d = s1(P + 'process.name regex "\\\\n"', dialect);
     assert.is(d.status, 'unsupported');
-    assert.ok(d.diagnostics.some((x) => x.code === 'EQL3007' && /\\d/.test(x.message)));
+    assert.ok(d.diagnostics.some((x) => x.code === 'EQL3007' && /\\n/.test(x.message)));
   }
+  // regex~ folds ASCII only, as Lucene 9: no `(?i)`, which would also fold `é` and take U+212A for `k`.
+  const ci = s1(P + 'process.name regex~ "ék"', '2');
+  assert.ok(ci.output!.includes("matches:matchcase '^(?:é[kK])$'"), ci.output!);
 });
 
 // ---- conditions without a SentinelOne equivalent are left out, so the rule only matches more ----------

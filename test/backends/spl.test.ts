@@ -523,7 +523,7 @@ test('verify: osquery records hold the columns; the fork events osquery logs wit
   assert.instance(splInterpreter.fromEcs({ ...add, 'auditd.result': 'unknown' }, ctx), Unrepresentable);
 });
 
-test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d as [0-9], invalid escapes refused, classes exact', () => {
   for (const profile of [{}, { splProfile: 'cim' as const }]) {
     const t = spl(WIN + 'process.command_line regex "a$b^c"', profile);
     assert.is(t.status, profile.splProfile ? 'approximate' : 'exact', JSON.stringify(t.diagnostics));
@@ -532,10 +532,15 @@ test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, cl
     assert.ok(pcre(m!.regex).test('a$b^c'), m!.regex);
     assert.not.ok(pcre(m!.regex).test('a'), m!.regex);
     assert.is(spl(WIN + 'process.command_line regex "[0-9]{3}"', profile).status, t.status);
-    const d = spl(WIN + 'process.command_line regex "\\\\d+"', profile);
+    const digits = spl(WIN + 'process.command_line regex "\\\\d+"', profile);
+    assert.is(digits.status, t.status);
+    const [dm] = matchRegexes((commands(digits).find((c) => c.kind === 'where') as { expr: EvalExpr }).expr);
+    assert.ok(pcre(dm!.regex).test('123'), dm!.regex);
+    assert.not.ok(pcre(dm!.regex).test('12a'), dm!.regex);
+    const d = spl(WIN + 'process.command_line regex "\\\\n"', profile);
     assert.is(d.status, 'unsupported');
     // The refused regex is a conjunct SPL leaves out (EQL3305), with the translator's reason.
-    assert.ok(d.diagnostics.some((x) => x.code === 'EQL3305' && /not a portable Lucene character class/.test(x.message)), JSON.stringify(d.diagnostics));
+    assert.ok(d.diagnostics.some((x) => x.code === 'EQL3305' && /rejects `\\n`/.test(x.message)), JSON.stringify(d.diagnostics));
   }
   const ci = spl(WIN + 'process.command_line regex~ "ab.c"');
   const [m] = matchRegexes((commands(ci).find((c) => c.kind === 'where') as { expr: EvalExpr }).expr);
