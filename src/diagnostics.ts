@@ -97,6 +97,7 @@ export const CODES = {
   EQL3420: { severity: 'warning', title: 'PowerQuery join reports more tuples than the EQL sequence' },
   EQL3421: { severity: 'warning', title: 'PowerQuery join takes tied timestamps in either order' },
   EQL3422: { severity: 'warning', title: 'sequence `until` not enforced by the PowerQuery join' },
+  EQL3423: { severity: 'info', title: 'PowerQuery alert row limit applies to the join' },
   // ts
   EQL3501: { severity: 'error', title: 'regular expression the TypeScript module cannot run' },
   // rule files

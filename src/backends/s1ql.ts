@@ -586,15 +586,21 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
 // - Equal timestamps: `<=` takes them in either order and lets one event fill two steps (EQL orders ties by
 //   arrival and uses an event once). Strict `<` would lose EQL matches with tied timestamps.
 // - `until` is not enforced.
+// Noted (info): an alert keeps at most 1,000 rows per intermediate table (detection-rules.md "Hard limits").
 // Kept unsupported: missing-event steps `![…]` (absence has no join form), samples, pipes after a sequence,
 // optional or computed keys, keys with no SentinelOne field, sequences without keys (a keyless join is a
-// first-row pairing, §9), more than 10 step subqueries, and any step whose filter cannot be rendered.
+// first-row pairing, §9), more than MAX_JOIN_STEPS step subqueries, and any step whose filter cannot be rendered.
 //
 // What a STAR rule alerts on: the join's result is a table, one row per matching tuple, with columns k1.. (the
 // key values) and t1.. (each step's timestamp); it holds no event, so an alert points at the key and times,
 // and the events are found by searching each step's filter for that key around those times.
 
-const MAX_JOIN_STEPS = 10;
+/**
+ * Each step multiplies the joined rows (a `with runs=N` self-join grows as the N-th power of its events), and an
+ * alert keeps at most 1,000 rows per intermediate table ([PQSKILL] detection-rules.md "Hard limits"): beyond a
+ * few steps the join is neither usable as a rule nor checkable by replay.
+ */
+const MAX_JOIN_STEPS = 5;
 
 interface JoinStep {
   text: string;
@@ -608,7 +614,7 @@ function emitSequenceJoin(seq: Sequence, ctx: TranslateContext): string {
   };
   if (seq.steps.some((s) => s.missing)) fail('EQL3401', 'a missing-event step `![…]` asks for the absence of an event; a PowerQuery join cannot express it', seq.span);
   const steps = seq.steps.flatMap((s) => new Array<typeof s>(s.runs ?? 1).fill(s));
-  if (steps.length > MAX_JOIN_STEPS) fail('EQL3401', `a sequence of ${steps.length} steps (after \`with runs\`) is more than the ${MAX_JOIN_STEPS} subqueries a PowerQuery join is known to take`, seq.span);
+  if (steps.length > MAX_JOIN_STEPS) fail('EQL3401', `a sequence of ${steps.length} steps (after \`with runs\`) is a join of more than ${MAX_JOIN_STEPS} subqueries, whose rows multiply past what a PowerQuery alert keeps (1,000 per intermediate table)`, seq.span);
   if (steps.length < 2) fail('EQL3401', 'a one-step sequence has no join', seq.span);
   const keyCount = seq.by.length + (steps[0]?.by.length ?? 0);
   if (keyCount === 0) fail('EQL3401', 'a sequence without join keys has no PowerQuery join form (a join without `on` pairs first rows only)', seq.span);
@@ -624,6 +630,7 @@ function emitSequenceJoin(seq: Sequence, ctx: TranslateContext): string {
   if (seq.maxspan) conds.push(`t${n} - t1 <= ${BigInt(Math.trunc(seq.maxspan.ms)) * 1_000_000n}`);
   ctx.approximate('EQL3420', 'the PowerQuery join reports every tuple of matching events with equal keys in time order; EQL reports each sequence once, at its earliest completion, using each event once, so the join can report more', seq.span, 'wider');
   ctx.approximate('EQL3421', 'steps with equal timestamps are taken in either order, and one event may fill two steps (EQL orders ties by arrival and uses an event once)', seq.span, 'wider');
+  ctx.note('EQL3423', 'as a PowerQuery alert (STAR rule) the join keeps at most 1,000 rows per intermediate table; busier steps lose matches there', seq.span);
   if (seq.until) ctx.approximate('EQL3422', '`until` is not enforced: sequences it would end are still reported', seq.until.span, 'wider');
   return `${join}\n| filter ${conds.join(' and ')}`;
 }
