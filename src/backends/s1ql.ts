@@ -586,6 +586,8 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
 // - Equal timestamps: `<=` takes them in either order and lets one event fill two steps (EQL orders ties by
 //   arrival and uses an event once). Strict `<` would lose EQL matches with tied timestamps.
 // - `until` is not enforced.
+// Kept unsupported for the same reason: `with runs=N` repeats one step; the repeats cannot be kept apart, so
+// one event would fill them all and the join would fire on a single event.
 // Noted (info): an alert keeps at most 1,000 rows per intermediate table (detection-rules.md "Hard limits").
 // Kept unsupported: missing-event steps `![…]` (absence has no join form), samples, pipes after a sequence,
 // optional or computed keys, keys with no SentinelOne field, sequences without keys (a keyless join is a
@@ -596,7 +598,7 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
 // and the events are found by searching each step's filter for that key around those times.
 
 /**
- * Each step multiplies the joined rows (a `with runs=N` self-join grows as the N-th power of its events), and an
+ * Each step multiplies the joined rows, and an
  * alert keeps at most 1,000 rows per intermediate table ([PQSKILL] detection-rules.md "Hard limits"): beyond a
  * few steps the join is neither usable as a rule nor checkable by replay.
  */
@@ -613,8 +615,10 @@ function emitSequenceJoin(seq: Sequence, ctx: TranslateContext): string {
     throw new Unsupported();
   };
   if (seq.steps.some((s) => s.missing)) fail('EQL3401', 'a missing-event step `![…]` asks for the absence of an event; a PowerQuery join cannot express it', seq.span);
-  const steps = seq.steps.flatMap((s) => new Array<typeof s>(s.runs ?? 1).fill(s));
-  if (steps.length > MAX_JOIN_STEPS) fail('EQL3401', `a sequence of ${steps.length} steps (after \`with runs\`) is a join of more than ${MAX_JOIN_STEPS} subqueries, whose rows multiply past what a PowerQuery alert keeps (1,000 per intermediate table)`, seq.span);
+  const runs = seq.steps.find((s) => (s.runs ?? 1) > 1);
+  if (runs) fail('EQL3401', `\`with runs=${runs.runs}\` needs ${runs.runs} distinct events; repeated join steps cannot tell rows of one event apart (no event id is documented), so a single event would fill them all`, runs.span);
+  const steps = seq.steps;
+  if (steps.length > MAX_JOIN_STEPS) fail('EQL3401', `a sequence of ${steps.length} steps is a join of more than ${MAX_JOIN_STEPS} subqueries, whose rows multiply past what a PowerQuery alert keeps (1,000 per intermediate table)`, seq.span);
   if (steps.length < 2) fail('EQL3401', 'a one-step sequence has no join', seq.span);
   const keyCount = seq.by.length + (steps[0]?.by.length ?? 0);
   if (keyCount === 0) fail('EQL3401', 'a sequence without join keys has no PowerQuery join form (a join without `on` pairs first rows only)', seq.span);
