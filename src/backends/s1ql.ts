@@ -18,7 +18,7 @@
 //   is undocumented for both dialects. Negation is pushed down to single predicates and each negated
 //   predicate is guarded with "field missing" (`not (f = *)`, `NOT f EXISTS`), which is right under both a
 //   two-valued and a three-valued reading.
-import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field, Sequence } from '../ir/nodes.js';
+import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field, Sequence, Pipe } from '../ir/nodes.js';
 import { conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
 import { luceneToRe2 } from '../matcher/regex.js';
@@ -586,34 +586,28 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
 // - Equal timestamps: `<=` takes them in either order and lets one event fill two steps (EQL orders ties by
 //   arrival and uses an event once). Strict `<` would lose EQL matches with tied timestamps.
 // - `until` is not enforced.
-// Kept unsupported for the same reason: `with runs=N` repeats one step; the repeats cannot be kept apart, so
-// one event would fill them all and the join would fire on a single event.
 // Noted (info): an alert keeps at most 1,000 rows per intermediate table (detection-rules.md "Hard limits").
-// Kept unsupported: missing-event steps `![…]` (absence has no join form), samples, pipes after a sequence,
-// optional or computed keys, keys with no SentinelOne field, sequences without keys (a keyless join is a
-// first-row pairing, §9), more than MAX_JOIN_STEPS step subqueries, and any step whose filter cannot be rendered.
+// Kept unsupported: `with runs=N` (its repeats cannot be told apart, so one event would fill them all and the
+// join fire on a single event), missing-event steps `![…]` (absence has no join form), samples, pipes after a
+// sequence, optional or computed keys, keys with no SentinelOne field, sequences without keys (a keyless join
+// is a first-row pairing, §9), more than MAX_JOIN_STEPS steps, and any step whose filter cannot be rendered.
 //
 // What a STAR rule alerts on: the join's result is a table, one row per matching tuple, with columns k1.. (the
 // key values) and t1.. (each step's timestamp); it holds no event, so an alert points at the key and times,
 // and the events are found by searching each step's filter for that key around those times.
 
 /**
- * Each step multiplies the joined rows, and an
- * alert keeps at most 1,000 rows per intermediate table ([PQSKILL] detection-rules.md "Hard limits"): beyond a
- * few steps the join is neither usable as a rule nor checkable by replay.
+ * Each step multiplies the joined rows, and an alert keeps at most 1,000 rows per intermediate table ([PQSKILL]
+ * detection-rules.md "Hard limits"): beyond a few steps the join is neither usable as a rule nor checkable by replay.
  */
 const MAX_JOIN_STEPS = 5;
 
-interface JoinStep {
-  text: string;
-  filter: EventFilter;
-}
-
-function emitSequenceJoin(seq: Sequence, ctx: TranslateContext): string {
+function emitSequenceJoin(seq: Sequence, pipes: readonly Pipe[], ctx: TranslateContext): string {
   const fail = (code: 'EQL3401' | 'EQL3002' | 'EQL3007', msg: string, span: Span): never => {
     ctx.unsupported(code, msg, span);
     throw new Unsupported();
   };
+  if (pipes.length) fail('EQL3007', `the \`${pipes[0]!.name}\` pipe after a sequence is not expressible: the rows of a PowerQuery join have no defined order`, pipes[0]!.span);
   if (seq.steps.some((s) => s.missing)) fail('EQL3401', 'a missing-event step `![…]` asks for the absence of an event; a PowerQuery join cannot express it', seq.span);
   const runs = seq.steps.find((s) => (s.runs ?? 1) > 1);
   if (runs) fail('EQL3401', `\`with runs=${runs.runs}\` needs ${runs.runs} distinct events; repeated join steps cannot tell rows of one event apart (no event id is documented), so a single event would fill them all`, runs.span);
@@ -622,14 +616,14 @@ function emitSequenceJoin(seq: Sequence, ctx: TranslateContext): string {
   if (steps.length < 2) fail('EQL3401', 'a one-step sequence has no join', seq.span);
   const keyCount = seq.by.length + (steps[0]?.by.length ?? 0);
   if (keyCount === 0) fail('EQL3401', 'a sequence without join keys has no PowerQuery join form (a join without `on` pairs first rows only)', seq.span);
-  const rendered: JoinStep[] = steps.map((s, i) => ({ filter: s.filter, text: joinStep(s.filter, [...seq.by, ...s.by], i + 1, ctx, fail) }));
+  const rendered = steps.map((s, i) => joinStep(s.filter, [...seq.by, ...s.by], i + 1, ctx, fail));
   const n = rendered.length;
   const keys = Array.from({ length: keyCount }, (_, j) => `k${j + 1}`).join(', ');
   const indent = (text: string) => text.replace(/\n/g, '\n  ');
   // Left-nested 2-way joins: ((s1 ⋈ s2) ⋈ s3) ⋈ …
-  let join = `| sql inner join\n  step1 = (\n    ${indent(indent(rendered[0]!.text))}\n  ),\n  step2 = (\n    ${indent(indent(rendered[1]!.text))}\n  )\n  on ${keys}`;
+  let join = `| sql inner join\n  step1 = (\n    ${indent(indent(rendered[0]!))}\n  ),\n  step2 = (\n    ${indent(indent(rendered[1]!))}\n  )\n  on ${keys}`;
   for (let i = 2; i < n; i++)
-    join = `| sql inner join\n  steps1to${i} = (\n    ${indent(indent(join))}\n  ),\n  step${i + 1} = (\n    ${indent(indent(rendered[i]!.text))}\n  )\n  on ${keys}`;
+    join = `| sql inner join\n  steps1to${i} = (\n    ${indent(indent(join))}\n  ),\n  step${i + 1} = (\n    ${indent(indent(rendered[i]!))}\n  )\n  on ${keys}`;
   const conds = Array.from({ length: n - 1 }, (_, i) => `t${i + 1} <= t${i + 2}`);
   if (seq.maxspan) conds.push(`t${n} - t1 <= ${BigInt(Math.trunc(seq.maxspan.ms)) * 1_000_000n}`);
   ctx.approximate('EQL3420', 'the PowerQuery join reports every tuple of matching events with equal keys in time order; EQL reports each sequence once, at its earliest completion, using each event once, so the join can report more', seq.span, 'wider');
@@ -660,7 +654,7 @@ function joinStep(filter: EventFilter, keys: readonly Expr[], index: number, ctx
 function emit(rule: RuleInput, ctx: TranslateContext): string | null {
   const dialect: DialectId = ctx.options.s1qlDialect ?? '2';
   const { body, pipes } = rule.query;
-  if (body.kind === 'Sequence' && dialect === '2' && !pipes.length) return emitSequenceJoin(body, ctx);
+  if (body.kind === 'Sequence' && dialect === '2') return emitSequenceJoin(body, pipes, ctx);
   if (body.kind !== 'EventQuery') {
     ctx.unsupported('EQL3401', `S1QL has no ordered event correlation: a ${body.kind.toLowerCase()} (events joined by key, in order, within a time span) cannot be expressed; a STAR rule matches single events`, body.span);
     return null;

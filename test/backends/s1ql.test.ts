@@ -285,6 +285,7 @@ test('sequences kept unsupported: missing steps, no keys, optional keys, more th
   assert.equal(codes(`sequence by host.id [${START}] [${NET}] [${START}] [${NET}] [${START}] [${NET}]`), ['EQL3401']);
   assert.equal(codes(`sequence by host.id [${START}] [${NET}]`, '1'), ['EQL3401']);
   assert.equal(codes(`sample by host.id [${START}] [${NET}]`), ['EQL3401']);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}] | head 5`), ['EQL3007']);
   // A step whose filter cannot be rendered makes the whole sequence unsupported.
   assert.equal(s1(`sequence by host.id [${START}] [process where process.working_directory : "x"]`).status, 'unsupported');
 });
