@@ -209,7 +209,6 @@ if (pairsFile && corpus) {
   });
 }
 
-test.run();
 
 // ---- PowerQuery joins (sequences, dialect 2) ----------------------------------------------------
 
@@ -282,3 +281,5 @@ test('join semantics: all matching pairs, null keys match, columns only as named
   assert.throws(() => s1.run(s1.parse(q.replace('t2 = timestamp', 't1 = timestamp'), ctx('2')), recs, ctx('2')), /t1 is on both sides/);
   assert.throws(() => s1.parse(q, ctx('1')), /does not parse|Expected|S1QL/);
 });
+
+test.run();
