@@ -86,7 +86,7 @@ export const CODES = {
   EQL3304: { severity: 'warning', title: 'sequence rendered with SPL transaction' },
   EQL3305: { severity: 'warning', title: 'condition without an SPL equivalent left out' },
   // s1ql
-  EQL3401: { severity: 'error', title: 'S1QL has no ordered event correlation' },
+  EQL3401: { severity: 'error', title: 'sequence or sample not expressible in this S1QL dialect' },
   EQL3402: { severity: 'error', title: 'field has no S1QL 1.0 name' },
   EQL3403: { severity: 'warning', title: 'condition decided by the SentinelOne event type' },
   EQL3404: { severity: 'info', title: 'value has no SentinelOne spelling' },
