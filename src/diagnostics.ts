@@ -94,10 +94,10 @@ export const CODES = {
   EQL3406: { severity: 'warning', title: 'Deep Visibility regex case rule unknown' },
   EQL3407: { severity: 'error', title: 'condition never holds for SentinelOne events' },
   EQL3408: { severity: 'warning', title: 'result limit dropped' },
-  EQL3420: { severity: 'warning', title: 'PowerQuery join reports more tuples than the EQL sequence' },
-  EQL3421: { severity: 'warning', title: 'PowerQuery join takes tied timestamps in either order' },
-  EQL3422: { severity: 'warning', title: 'sequence `until` not enforced by the PowerQuery join' },
-  EQL3423: { severity: 'info', title: 'PowerQuery alert row limit applies to the join' },
+  EQL3430: { severity: 'warning', title: 'PowerQuery join reports more tuples than the EQL sequence' },
+  EQL3431: { severity: 'warning', title: 'PowerQuery join takes tied timestamps in either order' },
+  EQL3432: { severity: 'warning', title: 'sequence `until` not enforced by the PowerQuery join' },
+  EQL3433: { severity: 'info', title: 'PowerQuery alert row limit applies to the join' },
   // ts
   EQL3501: { severity: 'error', title: 'regular expression the TypeScript module cannot run' },
   // rule files

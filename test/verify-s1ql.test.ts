@@ -248,7 +248,7 @@ test('injected bug: maxspan in milliseconds instead of nanoseconds is caught', (
 
 test('injected bug: a dropped order filter reports out-of-order tuples, which the output claims it never does', () => {
   // Dropping the order lies in the declared direction (wider), so the direction check alone does not flag it;
-  // the claim "every tuple is in time order" (EQL3420) does.
+  // the claim "every tuple is in time order" (EQL3430) does.
   const r = verifySeq((s) => s.replace('t1 <= t2 and ', ''));
   assert.is(r.verdict.verdict, 'disagree');
   assert.ok(r.honestOrdered, 'the real output reports tuples in time order only');

@@ -626,10 +626,10 @@ function emitSequenceJoin(seq: Sequence, pipes: readonly Pipe[], ctx: TranslateC
     join = `| sql inner join\n  steps1to${i} = (\n    ${indent(indent(join))}\n  ),\n  step${i + 1} = (\n    ${indent(indent(rendered[i]!))}\n  )\n  on ${keys}`;
   const conds = Array.from({ length: n - 1 }, (_, i) => `t${i + 1} <= t${i + 2}`);
   if (seq.maxspan) conds.push(`t${n} - t1 <= ${BigInt(Math.trunc(seq.maxspan.ms)) * 1_000_000n}`);
-  ctx.approximate('EQL3420', 'the PowerQuery join reports every tuple of matching events with equal keys in time order; EQL reports each sequence once, at its earliest completion, using each event once, so the join can report more', seq.span, 'wider');
-  ctx.approximate('EQL3421', 'steps with equal timestamps are taken in either order, and one event may fill two steps (EQL orders ties by arrival and uses an event once)', seq.span, 'wider');
-  ctx.note('EQL3423', 'as a PowerQuery alert (STAR rule) the join keeps at most 1,000 rows per intermediate table; busier steps lose matches there', seq.span);
-  if (seq.until) ctx.approximate('EQL3422', '`until` is not enforced: sequences it would end are still reported', seq.until.span, 'wider');
+  ctx.approximate('EQL3430', 'the PowerQuery join reports every tuple of matching events with equal keys in time order; EQL reports each sequence once, at its earliest completion, using each event once, so the join can report more', seq.span, 'wider');
+  ctx.approximate('EQL3431', 'steps with equal timestamps are taken in either order, and one event may fill two steps (EQL orders ties by arrival and uses an event once)', seq.span, 'wider');
+  ctx.note('EQL3433', 'as a PowerQuery alert (STAR rule) the join keeps at most 1,000 rows per intermediate table; busier steps lose matches there', seq.span);
+  if (seq.until) ctx.approximate('EQL3432', '`until` is not enforced: sequences it would end are still reported', seq.until.span, 'wider');
   return `${join}\n| filter ${conds.join(' and ')}`;
 }
 
