@@ -19,7 +19,7 @@
 //   is undocumented for both dialects. Negation is pushed down to single predicates and each negated
 //   predicate is guarded with "field missing" (`not (f = *)`, `NOT f EXISTS`), which is right under both a
 //   two-valued and a three-valued reading.
-import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field } from '../ir/nodes.js';
+import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field, Sequence, Pipe } from '../ir/nodes.js';
 import { walk } from '../ir/walk.js';
 import { CLASSIFYING_FIELDS, conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
@@ -652,9 +652,112 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
   return lines.join(`\n${em.d.and} `);
 }
 
+// ---- sequences: a PowerQuery join (dialect 2 only) ------------------------------------------------
+//
+// `sequence [by k] [with maxspan=T] [A] [B] ...` becomes one subquery per step, joined on the keys, then a
+// filter that orders the steps' timestamps and bounds the span:
+//
+//   | sql inner join
+//     step1 = (<A> and <key> = * | columns k1 = <key>, t1 = timestamp),
+//     step2 = (<B> and <key> = * | columns k1 = <key>, t2 = timestamp)
+//     on k1
+//   | filter t1 <= t2 and t2 - t1 <= <T in ns>
+//
+// Evidence, [PQSKILL] = SentinelOne's PowerQuery skill (github pmoses-s1/claude-skills@b6c2270,
+// sentinelone-powerquery/; written by a SentinelOne engineer, third-party to this project):
+// - Join form `| [inner|left|outer|sql inner|sql left|sql outer] join [a =] (q1), [b =] (q2) on key, a.x = b.y`;
+//   the leading `|` is required (commands-reference.md §9; target-syntax.md §6.6 has the same shape).
+// - `inner` keeps, for each left row, only the FIRST matching right row; `sql inner` is "all matching pairs"
+//   (a true inner join) but takes exactly 2 subqueries (commands-reference.md §9). First-match would drop
+//   tuples the order filter needs, so every join here is a 2-way `sql inner`, nested for 3+ steps: a subquery
+//   may itself start with `|` (the `| sql join (| top …), (| group …)` example, §13), and nested joins are
+//   named there ("If you nest joins, inner joins can't export dotted field names — rename with `columns`").
+//   That nesting is an extrapolation from that sentence; no example shows it.
+// - `columns new = field` renames (SKILL.md grammar, `union` example §10); after `columns` only the named
+//   columns remain. So each side exports undotted, distinct names (k1.., tN) and the join keys share a name
+//   (`on k1` — "same name in both queries", §9). That also carries per-step keys (`by x` / `by y`) to one name.
+// - `inner` matches null keys ("Null allowed as match", §9; undocumented for `sql inner`): every step requires
+//   its keys present (`f = *`), as EQL does (a missing key joins nothing unless it is an optional `?f`).
+// - `timestamp` is nanoseconds since epoch (functions-reference.md §9 "Timestamps are stored as nanoseconds
+//   since epoch"); `+ -` and `< <= > >=` are expression operators, numbers compare numerically
+//   (syntax-and-operators.md §1, §8). The maxspan bound is written in ns: were `timestamp` in a coarser unit,
+//   the bound would only loosen (wider), never cut a match.
+//
+// What is not kept, declared with the sequence's span (all wider: the join keeps every EQL match):
+// - EQL's state machine consumes events and reports the earliest completion per key; the join reports every
+//   tuple of matching events with equal keys in time order, so it can report more sequences.
+// - Equal timestamps: `<=` takes them in either order and lets one event fill two steps (EQL orders ties by
+//   arrival and uses an event once). Strict `<` would lose EQL matches with tied timestamps.
+// - `until` is not enforced.
+// Noted (info): an alert keeps at most 1,000 rows per intermediate table (detection-rules.md "Hard limits").
+// Kept unsupported: `with runs=N` (its repeats cannot be told apart, so one event would fill them all and the
+// join fire on a single event), missing-event steps `![…]` (absence has no join form), samples, pipes after a
+// sequence, optional or computed keys, keys with no SentinelOne field, sequences without keys (a keyless join
+// is a first-row pairing, §9), more than MAX_JOIN_STEPS steps, and any step whose filter cannot be rendered.
+//
+// What a STAR rule alerts on: the join's result is a table, one row per matching tuple, with columns k1.. (the
+// key values) and t1.. (each step's timestamp); it holds no event, so an alert points at the key and times,
+// and the events are found by searching each step's filter for that key around those times.
+
+/**
+ * Each step multiplies the joined rows, and an alert keeps at most 1,000 rows per intermediate table ([PQSKILL]
+ * detection-rules.md "Hard limits"): beyond a few steps the join is neither usable as a rule nor checkable by replay.
+ */
+const MAX_JOIN_STEPS = 5;
+
+function emitSequenceJoin(seq: Sequence, pipes: readonly Pipe[], ctx: TranslateContext): string {
+  const fail = (code: 'EQL3401' | 'EQL3002' | 'EQL3007', msg: string, span: Span): never => {
+    ctx.unsupported(code, msg, span);
+    throw new Unsupported();
+  };
+  if (pipes.length) fail('EQL3007', `the \`${pipes[0]!.name}\` pipe after a sequence is not expressible: the rows of a PowerQuery join have no defined order`, pipes[0]!.span);
+  if (seq.steps.some((s) => s.missing)) fail('EQL3401', 'a missing-event step `![…]` asks for the absence of an event; a PowerQuery join cannot express it', seq.span);
+  const runs = seq.steps.find((s) => (s.runs ?? 1) > 1);
+  if (runs) fail('EQL3401', `\`with runs=${runs.runs}\` needs ${runs.runs} distinct events; repeated join steps cannot tell rows of one event apart (no event id is documented), so a single event would fill them all`, runs.span);
+  const steps = seq.steps;
+  if (steps.length > MAX_JOIN_STEPS) fail('EQL3401', `a sequence of ${steps.length} steps is a join of more than ${MAX_JOIN_STEPS} subqueries, whose rows multiply past what a PowerQuery alert keeps (1,000 per intermediate table)`, seq.span);
+  if (steps.length < 2) fail('EQL3401', 'a one-step sequence has no join', seq.span);
+  const keyCount = seq.by.length + (steps[0]?.by.length ?? 0);
+  if (keyCount === 0) fail('EQL3401', 'a sequence without join keys has no PowerQuery join form (a join without `on` pairs first rows only)', seq.span);
+  const rendered = steps.map((s, i) => joinStep(s.filter, [...seq.by, ...s.by], i + 1, ctx, fail));
+  const n = rendered.length;
+  const keys = Array.from({ length: keyCount }, (_, j) => `k${j + 1}`).join(', ');
+  const indent = (text: string) => text.replace(/\n/g, '\n  ');
+  // Left-nested 2-way joins: ((s1 ⋈ s2) ⋈ s3) ⋈ …
+  let join = `| sql inner join\n  step1 = (\n    ${indent(indent(rendered[0]!))}\n  ),\n  step2 = (\n    ${indent(indent(rendered[1]!))}\n  )\n  on ${keys}`;
+  for (let i = 2; i < n; i++)
+    join = `| sql inner join\n  steps1to${i} = (\n    ${indent(indent(join))}\n  ),\n  step${i + 1} = (\n    ${indent(indent(rendered[i]!))}\n  )\n  on ${keys}`;
+  const conds = Array.from({ length: n - 1 }, (_, i) => `t${i + 1} <= t${i + 2}`);
+  if (seq.maxspan) conds.push(`t${n} - t1 <= ${BigInt(Math.trunc(seq.maxspan.ms)) * 1_000_000n}`);
+  ctx.approximate('EQL3430', 'the PowerQuery join reports every tuple of matching events with equal keys in time order; EQL reports each sequence once, at its earliest completion, using each event once, so the join can report more', seq.span, 'wider');
+  ctx.approximate('EQL3431', 'steps with equal timestamps are taken in either order, and one event may fill two steps (EQL orders ties by arrival and uses an event once)', seq.span, 'wider');
+  ctx.note('EQL3433', 'as a PowerQuery alert (STAR rule) the join keeps at most 1,000 rows per intermediate table; busier steps lose matches there', seq.span);
+  if (seq.until) ctx.approximate('EQL3432', '`until` is not enforced: sequences it would end are still reported', seq.until.span, 'wider');
+  return `${join}\n| filter ${conds.join(' and ')}`;
+}
+
+/** One step's subquery body: its filter, its keys present, then its key and timestamp columns. */
+function joinStep(filter: EventFilter, keys: readonly Expr[], index: number, ctx: TranslateContext, fail: (code: 'EQL3401' | 'EQL3002' | 'EQL3007', msg: string, span: Span) => never): string {
+  const where = emitFilter(filter, '2', ctx);
+  const choice = chooseClass(ctx.mapping, filterFacts(filter))!; // emitFilter has already refused a filter without a class
+  const names = keys.map((k) => {
+    if (k.kind !== 'Field' || k.optional) return fail('EQL3401', 'a join key must be a plain field in PowerQuery (optional `?` and computed keys are not expressible)', k.span);
+    const m = fieldMapping(ctx.mapping, choice.cls, k.name);
+    if (!m) return fail('EQL3002', `join key ${k.name} has no SentinelOne field`, k.span);
+    if (m.constant || m.transform || m.values) return fail('EQL3007', `join key ${k.name} is not stored as a field of its own in SentinelOne`, k.span);
+    const target = Array.isArray(m.field) ? m.field[0]! : m.field;
+    if (m.lossy) ctx.approximate('EQL3006', `join key ${k.name}: ${m.lossy.reason}; equal keys in SentinelOne and in ECS may differ`, k.span, 'different');
+    return target;
+  });
+  const present = [...new Set(names)].map((f) => `\nand ${f} = *`).join('');
+  const columns = [...names.map((f, j) => `k${j + 1} = ${f}`), `t${index} = timestamp`].join(', ');
+  return `${where}${present}\n| columns ${columns}`;
+}
+
 function emit(rule: RuleInput, ctx: TranslateContext): string | null {
   const dialect: DialectId = ctx.options.s1qlDialect ?? '2';
   const { body, pipes } = rule.query;
+  if (body.kind === 'Sequence' && dialect === '2') return emitSequenceJoin(body, pipes, ctx);
   if (body.kind !== 'EventQuery') {
     ctx.unsupported('EQL3401', `S1QL has no ordered event correlation: a ${body.kind.toLowerCase()} (events joined by key, in order, within a time span) cannot be expressed; a STAR rule matches single events`, body.span);
     return null;

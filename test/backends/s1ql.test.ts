@@ -67,8 +67,8 @@ test('fidelity: declared approximations and unsupported constructs', () => {
   assert.equal(codes(P + 'process.pe.original_file_name == "x.exe"'), ['EQL3006:different']);
   assert.equal(s1(P + 'process.working_directory : "x"').status, 'unsupported');
   assert.equal(codes(P + 'process.working_directory : "x"'), ['EQL3420:wider', 'EQL3002']);
-  assert.equal(codes('sequence by host.id [process where true] [file where true]'), ['EQL3401']);
-  assert.match(s1('sequence by host.id [process where true] [file where true]').diagnostics[0]!.message, /no ordered event correlation/);
+  assert.equal(codes('sequence by host.id [process where true] [file where true]', '1'), ['EQL3401']);
+  assert.match(s1('sequence by host.id [process where true] [file where true]', '1').diagnostics[0]!.message, /no ordered event correlation/);
   // DV's RegExp case rule is undocumented: a case-sensitive regex is declared wider there only.
   assert.equal(codes(P + 'process.name like "a*b"', '1'), ['EQL3406:wider']);
   assert.equal(codes(P + 'process.name like "a*b"'), []);
@@ -280,6 +280,108 @@ test('verify: a left-out condition makes only the S1 side match more, as declare
   }
 });
 
+// ---- sequences as a PowerQuery join (dialect 2) ----------------------------------------------------
+
+const START = 'process where event.type == "start" and process.name == "a.exe"';
+const NET = 'network where destination.port == 443';
+
+test('a 2-step sequence: one subquery per step on the key, then order and maxspan (in ns) filtered', () => {
+  assert.is(
+    out(`sequence by host.id with maxspan=1m [${START}] [${NET}]`),
+    [
+      '| sql inner join',
+      '  step1 = (',
+      "    event.type in ('Process Creation', 'ProcessCreation')",
+      "    and tgt.process.name in:matchcase ('a.exe')",
+      '    and agent.uuid = *',
+      '    | columns k1 = agent.uuid, t1 = timestamp',
+      '  ),',
+      '  step2 = (',
+      "    event.category in ('ip', 'dns')",
+      '    and dst.port.number = 443',
+      '    and agent.uuid = *',
+      '    | columns k1 = agent.uuid, t2 = timestamp',
+      '  )',
+      '  on k1',
+      '| filter t1 <= t2 and t2 - t1 <= 60000000000',
+    ].join('\n'),
+  );
+  assert.equal(codes(`sequence by host.id with maxspan=1m [${START}] [${NET}]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433']);
+});
+
+test('a 3-step sequence nests 2-way joins; without maxspan only the order is filtered', () => {
+  const step = (n: number, filter: string[], ind: string) =>
+    [`${ind}step${n} = (`, ...filter.map((l, i) => `${ind}  ${i ? 'and ' : ''}${l}`), `${ind}  and agent.uuid = *`, `${ind}  | columns k1 = agent.uuid, t${n} = timestamp`, `${ind})`];
+  const f1 = ["event.type in ('Process Creation', 'ProcessCreation')", "tgt.process.name in:matchcase ('a.exe')"];
+  const f2 = ["event.type in ('File Creation', 'FileCreation')", "tgt.file.path in:anycase ('x')"];
+  const f3 = ["event.category in ('ip', 'dns')", 'dst.port.number = 443'];
+  const s1a = step(1, f1, '      ');
+  const s2a = step(2, f2, '      ');
+  const expected = [
+    '| sql inner join',
+    '  steps1to2 = (',
+    '    | sql inner join',
+    ...s1a.slice(0, -1), s1a[s1a.length - 1] + ',',
+    ...s2a,
+    '      on k1',
+    '  ),',
+    ...step(3, f3, '  '),
+    '  on k1',
+    '| filter t1 <= t2 and t2 <= t3',
+  ].join('\n');
+  assert.is(out(`sequence by host.id [${START}] [file where event.type == "creation" and file.path : "x"] [${NET}]`), expected);
+});
+
+test('keys: sequence and per-step keys are renamed to shared columns, each required present', () => {
+  const o = out(`sequence by host.id [${START}] by process.entity_id [${NET}] by process.entity_id`);
+  // process.entity_id is the started process in a process start, the actor in a network event.
+  assert.match(o, 'and agent.uuid = *\n    and tgt.process.uid = *\n    | columns k1 = agent.uuid, k2 = tgt.process.uid, t1 = timestamp');
+  assert.match(o, 'and agent.uuid = *\n    and src.process.uid = *\n    | columns k1 = agent.uuid, k2 = src.process.uid, t2 = timestamp');
+  assert.match(o, '\n  on k1, k2\n');
+  // A lossy key field: equal in ECS and in S1 may differ, both ways.
+  assert.ok(codes(`sequence by user.name [${START}] [${NET}]`).includes('EQL3006:different'));
+});
+
+test('until is declared, not enforced; with runs stays unsupported (one event would fill every repeat)', () => {
+  assert.equal(codes(`sequence by host.id with maxspan=10s [${START}] with runs=3`), ['EQL3401']);
+  assert.match(s1(`sequence by host.id [${START}] with runs=3`).diagnostics[0]!.message, /a single event would fill them all/);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}] until [process where event.type == "end"]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433', 'EQL3432:wider']);
+});
+
+test('sequences kept unsupported: missing steps, no keys, optional keys, more than 5 steps, dialect 1, samples', () => {
+  assert.equal(codes(`sequence by host.id with maxspan=1m [${START}] ![${NET}] [${START}]`), ['EQL3401']);
+  assert.equal(codes(`sequence [${START}] [${NET}]`), ['EQL3401']);
+  assert.equal(codes(`sequence by ?host.id [${START}] [${NET}]`), ['EQL3401']);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}] [${START}] [${NET}] [${START}] [${NET}]`), ['EQL3401']);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}]`, '1'), ['EQL3401']);
+  assert.equal(codes(`sample by host.id [${START}] [${NET}]`), ['EQL3401']);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}] | head 5`), ['EQL3007']);
+  // A step whose filter cannot be rendered makes the whole sequence unsupported.
+  assert.equal(s1(`sequence by host.id [${START}] [process where process.working_directory : "x"]`).status, 'unsupported');
+});
+
+test('hostile strings in a step filter do not change the join structure', () => {
+  for (const v of ["a') | columns k1 = x, t1 = y), step9 = (z", 'on k1\n| filter 1 = 1', 'tail\\', "it's \\ | ) ("]) {
+    const q = `sequence by host.id [process where event.type == "start" and process.name == ${JSON.stringify(v)}] [${NET}]`;
+    const parsed = parseS1ql(out(q));
+    assert.is(parsed.type, 'joinquery');
+    if (parsed.type !== 'joinquery') continue;
+    assert.equal(parsed.join.sides.map((s) => s.name), ['step1', 'step2']);
+    assert.equal(parsed.join.on, ['k1']);
+    const first = parsed.join.sides[0]!.query;
+    assert.ok(first.type === 'select');
+    if (first.type !== 'select') continue;
+    assert.equal(first.columns, [{ name: 'k1', field: 'agent.uuid' }, { name: 't1', field: 'timestamp' }]);
+    // The value reaches the step's filter whole: as a literal, or as a regex matching exactly it.
+    const preds: S1qlExpr[] = first.where.type === 'and' ? first.where.args : [first.where];
+    const name = preds.find((p) => p.type === 'pred' && p.field === 'tgt.process.name');
+    assert.ok(name && name.type === 'pred', JSON.stringify(first.where));
+    if (name?.type === 'pred' && name.value.kind === 'list') assert.equal(name.value.values, [v]);
+    else if (name?.type === 'pred' && name.value.kind === 'string') assert.ok(new RegExp(name.value.value.replace(/^\(\?[is]+\)/, '')).test(v));
+  }
+});
+
+test.run();
 
 test('a loss under a negation is declared in the rule direction: a wider predicate narrows the rule', () => {
   // Arguments matched as substrings of the command line: wider, but `not` of a wider test is narrower.
