@@ -923,7 +923,15 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
   const facts = filterFacts(filter);
   // A filter naming another product's log (its dataset) reads that log only; endpoint rules never read it.
   const own = ctx.mapping.classes.filter((c) => requiresOf(c).length && requiresOf(c).every((f) => facts.values.has(f)));
-  const ownChoice = own.length ? chooseClass({ ...ctx.mapping, classes: own }, facts) : null;
+  let ownChoice = own.length ? chooseClass({ ...ctx.mapping, classes: own }, facts) : null;
+  // `any` reads a class that holds some categories only (a Windows Security action) by one of them, narrower.
+  for (const cat of filter.category === null && !ownChoice ? new Set(own.flatMap((c) => [c.when.category ?? []].flat())) : []) {
+    const c = chooseClass({ ...ctx.mapping, classes: own }, { ...facts, category: cat });
+    if (!c) continue;
+    const loss = { message: `the ${ctx.mapping.target} source "${c.cls.name}" only holds ${[c.cls.when.category!].flat().join(' or ')} events`, direction: 'narrower' as const, node: null };
+    ownChoice = { ...c, losses: [...c.losses, loss] };
+    break;
+  }
   if (ownChoice) {
     for (const l of ownChoice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
     return [{ cls: ownChoice.cls, implied: ownChoice.implied, filter }];
@@ -1113,6 +1121,10 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
     }));
     if (numeric) ctx.approximate('EQL3215', `the optional key ${k.name} joins events without it in Elasticsearch; its Defender column is null there and null equals nothing in Kusto`, k.span, 'narrower');
   });
+  // A union of tables whose identifying column has two types splits it in two (ReportId_long, ReportId_string):
+  // the branches whose column is not a string convert it.
+  const mixed = new Set(IDENTITY.filter(([c, dflt]) => new Set(chosen.flat().map(({ cls }) => identityType(cls, c, dflt))).size > 1).map(([c]) => c));
+  const unify = (cls: EventClass) => IDENTITY.filter(([c, dflt]) => mixed.has(c) && identityType(cls, c, dflt) !== 'string').map(([c]) => `| extend ${c} = tostring(${c})`);
   // Key columns twice in every branch (host.id and an entity id both hold DeviceId) are compared once.
   const scratch = new Ledger(ctx.target, ctx.mapping, ctx.options);
   const keyExprs = (step: Sequence['steps'][number], cls: EventClass, lctx: TranslateContext) =>
@@ -1133,7 +1145,7 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
       }
       keyCount = keys.length;
       const ext = [`SequenceStep = ${i + 1}`, ...keys.map((k, j) => `SequenceKey${j + 1} = ${k.e}`)].join(', ');
-      return { stages: [`| extend ${ext}`], touched: perKey.flatMap((k) => k.cols) };
+      return { stages: [...unify(cls), `| extend ${ext}`], touched: perKey.flatMap((k) => k.cols) };
     });
     branches.push(...rendered.branches);
     for (const t of rendered.touched) if (!touched.includes(t)) touched.push(t);
@@ -1146,15 +1158,7 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
   // A table without DeviceId (CloudAppEvents names its own columns) identifies its events without it.
   const projected = chosen.flat().map(({ cls }) => cls.source.project).filter((p): p is string[] => Array.isArray(p));
-  const identity = IDENTITY.filter(([c]) => projected.every((p) => p.includes(c))).map(([c, dflt]) => {
-    const types = new Set(chosen.flat().map(({ cls }) => identityType(cls, c, dflt)));
-    // A union of tables whose column has two types splits it into two columns (ReportId_long, ReportId_string).
-    if (types.size > 1) {
-      ctx.unsupported('EQL3007', `the steps read tables whose ${c} columns have different types (${[...types].join(', ')}); a union of them splits the column`, seq.span);
-      throw new Unsupported();
-    }
-    return [c, [...types][0]!] as const;
-  });
+  const identity = IDENTITY.filter(([c]) => projected.every((p) => p.includes(c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
   const carried = stepIds.slice(0, last).flatMap((_, j) => identity.map(([c, type]) => ({ name: `${c}${j + 1}`, type, from: `s${j + 1}.${c}` })));
   const steps = stepIds.map((id, n) => {
     const conds = [`SequenceStep == ${id}`];
