@@ -1126,18 +1126,17 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const mixed = new Set(IDENTITY.filter(([c, dflt]) => new Set(chosen.flat().map(({ cls }) => identityType(cls, c, dflt))).size > 1).map(([c]) => c));
   const unify = (cls: EventClass) => IDENTITY.filter(([c, dflt]) => mixed.has(c) && identityType(cls, c, dflt) !== 'string').map(([c]) => `| extend ${c} = tostring(${c})`);
   // Key columns twice in every branch (host.id and an entity id both hold DeviceId) are compared once.
+  const keysOf = (step: Sequence['steps'][number], cls: EventClass, lctx: TranslateContext) =>
+    [...seq.by, ...step.by].filter((_, j) => usable[j]).map((k) => ({ ...keyColumns(k, cls, lctx), optional: k.kind === 'Field' && k.optional }));
+  const flat = (ks: ReturnType<typeof keysOf>) => ks.flatMap((k) => k.exprs.map((e) => ({ e, optional: k.optional })));
   const scratch = new Ledger(ctx.target, ctx.mapping, ctx.options);
-  const keyExprs = (step: Sequence['steps'][number], cls: EventClass, lctx: TranslateContext) =>
-    [...seq.by, ...step.by].filter((_, j) => usable[j]).flatMap((k) => keyColumns(k, cls, lctx).exprs.map((e) => ({ e, optional: k.kind === 'Field' && k.optional })));
-  const planned = positives.flatMap((step, i) => chosen[i]!.map(({ cls }) => keyExprs(step, cls, scratch).map((k) => k.e)));
+  const planned = positives.flatMap((step, i) => chosen[i]!.map(({ cls }) => flat(keysOf(step, cls, scratch)).map((k) => k.e)));
   const width = Math.max(0, ...planned.map((p) => p.length));
   const keep = Array.from({ length: width }, (_, p) => !Array.from({ length: p }, (_, q) => q).some((q) => planned.every((l) => l[q] !== undefined && l[q] === l[p])));
   positives.forEach((step, i) => {
     const rendered = renderBranches(step.filter, chosen[i]!, ctx, (cls, lctx) => {
-      const used = [...seq.by, ...step.by].filter((_, j) => usable[j]);
-      const perKey = used.map((k) => keyColumns(k, cls, lctx));
-      const all = keyExprs(step, cls, scratch);
-      const keys = all.filter((_, p) => keep[p]);
+      const perKey = keysOf(step, cls, lctx);
+      const keys = flat(perKey).filter((_, p) => keep[p]);
       optional = keys.map((k) => k.optional);
       if (keyCount >= 0 && keys.length !== keyCount) {
         lctx.unsupported('EQL3211', 'the sequence keys have different shapes in Defender tables', step.span);
