@@ -900,6 +900,9 @@ function correlation(rule: RuleInput, ctx: TranslateContext): string {
     type = 'temporal';
     for (const s of body.steps) steps.push({ filter: s.filter, keys: [...body.by, ...s.by], span: s.span });
     ctx.approximate('EQL3107', 'a sample has no time window, a Sigma temporal correlation needs one', body.span, 'narrower');
+    // Sigma counts the rules an event matches (correlation specification, "Condition"): one event can stand for two steps.
+    if (steps.length > 1)
+      ctx.approximate('EQL3106', 'a Sigma temporal correlation counts an event for every base rule it matches; a sample fills each filter with a different event', body.span, 'wider');
     window = String(ctx.mapping.settings.default_timespan ?? '1h');
   }
   const base = slug(meta.name ?? 'eql rule');
