@@ -343,6 +343,14 @@ test('samples as temporal correlations: disjoint filters agree; overlapping ones
   assert.equal([overlapping.verdict, overlapping.bug, overlapping.counterexample?.matched_by, overlapping.counterexample?.declared], ['disagree', false, 'target', true]);
 });
 
+test('an optional join key joins events without it; the Sigma group-by does not (declared narrower)', () => {
+  const q = 'sequence by ?process.entity_id with maxspan=1m\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\a.exe"]\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\b.exe"]';
+  const keyless = (exe: string, t: string) => ({ '@timestamp': t, 'event.category': 'process', 'event.type': 'start', 'process.executable': `C:\\x\\${exe}` });
+  const userEvents = [keyless('a.exe', '2026-01-01T00:00:00Z'), keyless('b.exe', '2026-01-01T00:00:10Z')];
+  const r = verifyRules(parseRuleText('case.eql', q), { targets: ['sigma'], userEvents }).results[0]!;
+  assert.equal([r.status, r.verdict, r.bug, r.counterexample?.scenario, r.counterexample?.matched_by, r.counterexample?.declared], ['approximate', 'disagree', false, 'user events', 'eql', true]);
+});
+
 // ---- Sysmon vendor pairs -----------------------------------------------------------------------
 
 const pairsFile = shared('vendor-pairs', 'sysmon_operational.ndjson');

@@ -930,6 +930,10 @@ function correlation(rule: RuleInput, ctx: TranslateContext): string {
       ctx.approximate('EQL3111', `join key ${missing.kind === 'Field' ? missing.name : '…'} has no Sigma field in every step; events are not joined on it`, missing.span, 'wider');
       continue;
     }
+    // An optional key (`?x`) joins events that lack it (null equals null); Sigma leaves such events out of every group.
+    const optional = steps.map((s) => s.keys[k]).find((x) => x?.kind === 'Field' && x.optional);
+    if (optional?.kind === 'Field')
+      ctx.approximate('EQL3111', `optional join key ?${optional.name} also joins events without it; a Sigma correlation leaves out events without a group-by field`, optional.span, 'narrower');
     // Two EQL keys on one Sigma field (host.id and host.name -> Computer) are one group-by entry.
     if (fields.every((f) => f === fields[0])) {
       if (!groupBy.includes(fields[0]!)) groupBy.push(fields[0]!);
