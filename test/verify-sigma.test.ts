@@ -351,6 +351,14 @@ test('an optional join key joins events without it; the Sigma group-by does not 
   assert.equal([r.status, r.verdict, r.bug, r.counterexample?.scenario, r.counterexample?.matched_by, r.counterexample?.declared], ['approximate', 'disagree', false, 'user events', 'eql', true]);
 });
 
+test('host.id joined as Computer: one host under two names is split (declared, as is the merge of hosts sharing a name)', () => {
+  const q = 'sequence by host.id with maxspan=1m\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\a.exe"]\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\b.exe"]';
+  const on = (name: string, exe: string, t: string) => ({ '@timestamp': t, 'event.category': 'process', 'event.type': 'start', 'host.os.type': 'windows', 'host.id': 'H', 'host.name': name, 'process.executable': `C:\\x\\${exe}` });
+  const userEvents = [on('one', 'a.exe', '2026-01-01T00:00:00Z'), on('two', 'b.exe', '2026-01-01T00:00:10Z')];
+  const r = verifyRules(parseRuleText('case.eql', q), { targets: ['sigma'], userEvents }).results[0]!;
+  assert.equal([r.verdict, r.bug, r.counterexample?.scenario, r.counterexample?.matched_by, r.counterexample?.declared], ['disagree', false, 'user events', 'eql', true]);
+});
+
 // ---- Sysmon vendor pairs -----------------------------------------------------------------------
 
 const pairsFile = shared('vendor-pairs', 'sysmon_operational.ndjson');
