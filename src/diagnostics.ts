@@ -94,6 +94,7 @@ export const CODES = {
   EQL3406: { severity: 'warning', title: 'Deep Visibility regex case rule unknown' },
   EQL3407: { severity: 'error', title: 'condition never holds for SentinelOne events' },
   EQL3408: { severity: 'warning', title: 'result limit dropped' },
+  EQL3420: { severity: 'warning', title: 'condition without an S1QL equivalent left out' },
   // ts
   EQL3501: { severity: 'error', title: 'regular expression the TypeScript module cannot run' },
   // rule files
@@ -103,6 +104,7 @@ export const CODES = {
   EQL4004: { severity: 'error', title: 'rule has no query' },
   // mappings
   EQL4101: { severity: 'error', title: 'invalid mapping file' },
+  EQL4140: { severity: 'error', title: 'S1QL mapping names an unknown transform' },
   // replay and the native matcher
   EQL6001: { severity: 'error', title: 'expression cannot be evaluated' },
   EQL6002: { severity: 'warning', title: 'pending sequences capped' },

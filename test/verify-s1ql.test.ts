@@ -138,6 +138,18 @@ test('fromEcs: an event no SentinelOne event gives is left out, judged only on t
   assert.ok(s1.fromEcs({ ...file, 'event.action': 'creation' }, named('event.type')) instanceof Unrepresentable);
   assert.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.path': 'C:\\a.dll' }, named('file.extension')) instanceof Unrepresentable);
   assert.not.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.path': '/x/.git/hooks/' }, named('file.extension')) instanceof Unrepresentable);
+  // S1 stores DOMAIN\\user once: user.name and user.domain rebuild it, and are dissected from it.
+  const actor = { 'event.category': 'file', 'event.type': 'creation', 'file.path': 'C:\\a' };
+  assert.is((s1.fromEcs({ ...actor, 'user.name': 'SYSTEM', 'user.domain': 'NT AUTHORITY' }, named('user.name', 'user.domain')) as S1Record)['src.process.user'], 'NT AUTHORITY\\SYSTEM');
+  assert.is((s1.fromEcs({ ...actor, 'user.name': 'root' }, named('user.name')) as S1Record)['src.process.user'], 'root');
+  // Without a backslash the pipeline makes the domain the whole value too; a domain cannot hold one.
+  assert.ok(s1.fromEcs({ ...actor, 'user.name': 'root' }, named('user.name', 'user.domain')) instanceof Unrepresentable);
+  assert.ok(s1.fromEcs({ ...actor, 'user.name': 'a', 'user.domain': 'b\\c' }, named('user.name', 'user.domain')) instanceof Unrepresentable);
+  // An IPConnect's direction gives both network.direction and event.action: they cannot disagree.
+  const accepted = { 'event.category': 'network', 'event.type': 'start', 'event.action': 'connection_accepted', 'destination.port': 22 };
+  assert.ok(s1.fromEcs({ ...accepted, 'network.direction': 'egress' }, named('event.action', 'network.direction')) instanceof Unrepresentable);
+  assert.is((s1.fromEcs({ ...accepted, 'network.direction': 'ingress' }, named('event.action', 'network.direction')) as S1Record)['event.network.direction'], 'INCOMING');
+  assert.is((s1.fromEcs(accepted, named('event.action')) as S1Record)['event.network.direction'], 'INCOMING');
   // IPConnect gets no event.action from the pipeline [PAIRS]: an event without one is possible.
   const conn = { 'event.category': 'network', 'event.type': 'start', 'destination.port': 4444 };
   assert.not.ok(s1.fromEcs(conn, named('event.action')) instanceof Unrepresentable);

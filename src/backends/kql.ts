@@ -82,10 +82,12 @@ function globToRe(parts: readonly GlobPart[], dot: string): string {
 
 /**
  * A Lucene RegExp (EQL `regex`, whole-value match) as an RE2 body, read by the native matcher's translator (same
- * literal `^ $`, same refusals). `.` becomes `dot`, so the caller sets the `s` flag; case is left to its `i` flag.
+ * literal `^ $`, same refusals). `.` becomes `dot`, so the caller sets the `s` flag. `regex~` folding is spelled in
+ * the body (`[aA]`, ASCII only as Lucene's), so the body takes no `i` flag: RE2's would also fold non-ASCII letters
+ * and U+212A/U+017F into `k`/`s`.
  */
-function luceneBody(src: string, dot = '.'): { re: string } | { error: string } {
-  const t = luceneToRe2(src, false, dot === '.' ? { dot } : { dot, negatedAlsoExcludes: '\\x00' });
+function luceneBody(src: string, ci: boolean, dot = '.'): { re: string } | { error: string } {
+  const t = luceneToRe2(src, ci, dot === '.' ? { dot } : { dot, negatedAlsoExcludes: '\\x00' });
   return t.ok ? { re: t.re2 } : { error: t.message };
 }
 
@@ -512,16 +514,18 @@ class FilterRenderer {
     for (const p of pats) if (p.kind === 'prefix' || p.kind === 'suffix' || p.kind === 'contains') parts.push(this.textMatch(l, p, ci, pos, span));
     if (regexy.length) {
       const bodies: string[] = [];
+      // A Match holds globs or Lucene regexes, never both; a regex spells its own folding.
+      const spelled = regexy.some((p) => p.kind === 'regex');
       for (const p of regexy) {
         if (p.kind === 'glob') bodies.push(globToRe(p.parts, '.'));
         else {
-          const r = luceneBody(p.value);
+          const r = luceneBody(p.value, ci);
           if ('error' in r) return this.unsupported(`cannot translate the regular expression to RE2: ${r.error}`, p.span, 'EQL3206');
           bodies.push(r.re);
         }
       }
       const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
-      const flags = (ci ? 'i' : '') + (body.includes('.') ? 's' : '');
+      const flags = (ci && !spelled ? 'i' : '') + (body.includes('.') ? 's' : '');
       const re = `${flags ? `(?${flags})` : ''}^${topLevelAlternation(body) ? `(?:${body})` : body}$`;
       parts.push(this.guardEmpty(l, atom(`${l.t} matches regex ${kqlString(re)}`), matchesEmpty(body), pos, span));
     }
@@ -571,11 +575,13 @@ class FilterRenderer {
     // Other shapes: one regex over the arguments joined with NUL, which no Windows command line contains.
     const bodies: string[] = [];
     const el = '[^\\x00]';
+    // As in textPatterns: regexes (never mixed with other shapes) spell their own folding.
+    const spelled = pats.some((p) => p.kind === 'regex');
     for (const p of pats) {
       if (p.kind === 'exact') continue;
       if (p.kind === 'glob') bodies.push(globToRe(p.parts, el));
       else if (p.kind === 'regex') {
-        const t = luceneBody(p.value, el);
+        const t = luceneBody(p.value, ci, el);
         if ('error' in t) return this.unsupported(`cannot translate the regular expression to RE2: ${t.error}`, p.span, 'EQL3206');
         bodies.push(t.re);
       } else {
@@ -585,7 +591,7 @@ class FilterRenderer {
     }
     if (bodies.length) {
       const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
-      const re = `${ci ? '(?i)' : ''}(?:^|\\x00)(?:${body})(?:\\x00|$)`;
+      const re = `${ci && !spelled ? '(?i)' : ''}(?:^|\\x00)(?:${body})(?:\\x00|$)`;
       const a = atom(`strcat_array(parse_command_line(${c}, "windows"), "\\0") matches regex ${kqlString(re)}`);
       parts.push(matchesEmpty(body) ? this.guarded(a, [`isnotempty(${c})`]) : a);
     }
@@ -799,8 +805,8 @@ export function accepts(e: Expr, value: string): boolean | null {
     case 'Match':
       return e.patterns.some((p) => {
         if (p.kind === 'regex') {
-          const r = luceneBody(p.value);
-          return 're' in r && new RegExp(`^(?:${r.re})$`, e.caseInsensitive ? 'is' : 's').test(value);
+          const r = luceneBody(p.value, e.caseInsensitive);
+          return 're' in r && new RegExp(`^(?:${r.re})$`, 's').test(value);
         }
         const v = e.caseInsensitive ? lower(value) : value;
         const f = (s: string) => (e.caseInsensitive ? lower(s) : s);

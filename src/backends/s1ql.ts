@@ -6,7 +6,8 @@
 // Decisions where the sources leave a fact open (each form is right under either reading):
 // - Case: string comparisons always name their case (`in:anycase`/`in:matchcase`, `contains:anycase`/
 //   `contains:matchcase` in 2.0 [S1Q]; `In AnyCase`/`In`, `ContainsCIS`/`Contains`, `…CIS` in 1.0), and a
-//   case-insensitive regex carries `(?i)`, because the default case of `=` and `matches` is third-party only.
+//   case-insensitive regex carries `(?i)`, because the default case of `=` and `matches` is third-party only;
+//   a Lucene `regex~` spells its ASCII-only folding as `[aA]` and is matched case-sensitively instead.
 // - `matches` searches (SentinelOne's own unanchored `matches '\\sa\\s.*…'` [S1Q]); every regex here is
 //   anchored explicitly, so it also holds if `matches` were a whole-value match.
 // - DV strings: a backslash is literal [S1Q]; whether `\"` escapes a quote and whether `…\"` ends a string
@@ -19,14 +20,15 @@
 //   predicate is guarded with "field missing" (`not (f = *)`, `NOT f EXISTS`), which is right under both a
 //   two-valued and a three-valued reading.
 import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field } from '../ir/nodes.js';
-import { conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
+import { walk } from '../ir/walk.js';
+import { CLASSIFYING_FIELDS, conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
 import { luceneToRe2 } from '../matcher/regex.js';
 
 type DialectId = '1' | '2';
 
 /** What a predicate asks of a string value: the analysed shapes, a glob, or a regex (our regex syntax, anchored). */
-type Want = { t: 'eq' | 'prefix' | 'suffix' | 'contains'; v: string } | { t: 'glob'; parts: readonly GlobPart[] } | { t: 'regex'; re: string };
+type Want = { t: 'eq' | 'prefix' | 'suffix' | 'contains'; v: string } | { t: 'glob'; parts: readonly GlobPart[] } | { t: 'regex'; re: string; cased?: true };
 
 // ---- regexes -------------------------------------------------------------------------------------
 
@@ -149,6 +151,22 @@ const DIALECTS: Record<DialectId, Dialect> = {
 // ---- the backend ---------------------------------------------------------------------------------
 
 type Out = string | boolean;
+
+/**
+ * Failures that concern one predicate only: the predicate can be left out (true where asserted, false where
+ * negated), which only widens the rule (EQL3420). A wrong mapping (EQL4140) is never left out.
+ */
+const LEAVE_OUT = new Set(['EQL3002', 'EQL3007', 'EQL3402', 'EQL3405']);
+/** A predicate that cannot be rendered, thrown before anything is recorded so it can still be left out. */
+class LeftOut extends Error {
+  constructor(
+    readonly code: 'EQL3002' | 'EQL3007' | 'EQL3402' | 'EQL3405',
+    message: string,
+    readonly span: Span | undefined,
+  ) {
+    super(message);
+  }
+}
 /** A rendered predicate: its text, the target fields a negation must guard, or a ready negated form. */
 type Atom = boolean | { text: string; fields: string[]; negated?: string };
 
@@ -158,6 +176,12 @@ class Emitter {
   private readonly reported = new Set<string>();
   /** Whether the predicate being rendered sits under a negation: a loss that widens it narrows the rule. */
   private negated = false;
+  /** Losses of the predicate being rendered, recorded only if it is rendered rather than left out. */
+  private pending: (() => void)[] | null = null;
+  /** Predicates left out so far (EQL3420), the first one's failure kept to explain a rule left with nothing. */
+  readonly leftOut: LeftOut[] = [];
+  /** ECS fields of the predicates rendered so far. */
+  readonly rendered: string[] = [];
 
   constructor(
     readonly id: DialectId,
@@ -176,13 +200,21 @@ class Emitter {
     return n!;
   }
 
-  /** Record a loss of the predicate being rendered, in the rule's direction (flipped under a negation). */
-  approximate(code: Parameters<TranslateContext['approximate']>[0], msg: string, span: Span, direction: Direction) {
+  /**
+   * Record a loss of the predicate being rendered, in the rule's direction (flipped under a negation unless
+   * `ofRule` says the direction is already the rule's).
+   */
+  approximate(code: Parameters<TranslateContext['approximate']>[0], msg: string, span: Span, direction: Direction, ofRule = false) {
     const flip: Record<Direction, Direction> = { wider: 'narrower', narrower: 'wider', different: 'different' };
-    this.ctx.approximate(code, msg, span, this.negated ? flip[direction] : direction);
+    const dir = this.negated && !ofRule ? flip[direction] : direction;
+    const record = () => this.ctx.approximate(code, msg, span, dir);
+    if (this.pending) this.pending.push(record);
+    else record();
   }
 
+  /** Give up on the predicate being rendered (left out by predicate()) or, outside one, on the rule. */
   fail(code: 'EQL3002' | 'EQL3007' | 'EQL3402' | 'EQL3405', msg: string, span?: Span): never {
+    if (this.pending && LEAVE_OUT.has(code)) throw new LeftOut(code, msg, span);
     this.ctx.unsupported(code, msg, span);
     throw new Unsupported();
   }
@@ -200,6 +232,11 @@ class Emitter {
     if (m.lossy) {
       const { direction, reason } = m.lossy;
       this.once(`lossy ${f.name} ${f.span.start.offset}`, () => this.approximate('EQL3006', `${f.name}: ${reason}`, f.span, direction));
+    }
+    if (m.transform && !(TRANSFORMS as readonly string[]).includes(m.transform)) {
+      // A mapping error (a user's --mapping file), not a limit of S1QL: never left out.
+      this.ctx.unsupported('EQL4140', `the S1QL mapping of ${f.name} names the transform "${m.transform}"; S1QL knows ${TRANSFORMS.join(', ')}`, f.span);
+      throw new Unsupported();
     }
     if (m.constant) return { ...m, name: '' };
     const target = Array.isArray(m.field) ? m.field[0]! : m.field;
@@ -229,12 +266,29 @@ class Emitter {
     }
   }
 
-  /** One predicate: rendered, guarded when negated, or decided now when the class fixes the field. */
+  /**
+   * One predicate: rendered, guarded when negated, or decided now when the class fixes the field. One S1QL
+   * cannot express is left out: taken as true where asserted and false under a negation, so in either case
+   * its place in the rule holds and the rule can only match more (declared wider).
+   */
   predicate(e: Expr, neg: boolean): Out {
     this.negated = neg;
-    const p = this.atom(e);
-    this.negated = false;
+    const pending: (() => void)[] = (this.pending = []);
+    let p: Atom;
+    try {
+      p = this.atom(e);
+    } catch (err) {
+      if (!(err instanceof LeftOut)) throw err;
+      this.leftOut.push(err);
+      this.ctx.approximate('EQL3420', `${err.message}; the condition is left out`, err.span ?? e.span, 'wider');
+      return true;
+    } finally {
+      this.negated = false;
+      this.pending = null;
+    }
+    for (const record of pending) record();
     if (typeof p === 'boolean') return p !== neg;
+    for (const x of walk(e)) if (x.kind === 'Field') this.rendered.push(x.name);
     if (!neg) return p.text;
     if (p.negated) return p.negated;
     const guards = p.fields.map((f) => this.d.missing(f));
@@ -267,7 +321,7 @@ class Emitter {
       }
       case 'Match': {
         if (e.arg.kind !== 'Field') return this.fail('EQL3007', 'S1QL matches fields, not computed values', e.span);
-        return this.strings(e.arg, e.patterns.map((p) => this.want(p)), e.caseInsensitive, e.span);
+        return this.strings(e.arg, e.patterns.map((p) => this.want(p, e.caseInsensitive)), e.caseInsensitive, e.span);
       }
       case 'Call':
         return this.call(e.name, e.args, e.caseInsensitive, e.span);
@@ -276,7 +330,7 @@ class Emitter {
     }
   }
 
-  want(p: Pattern): Want {
+  want(p: Pattern, ci: boolean): Want {
     switch (p.kind) {
       case 'exact':
         return { t: 'eq', v: p.text };
@@ -287,10 +341,12 @@ class Emitter {
       case 'glob':
         return { t: 'glob', parts: p.parts };
       case 'regex': {
-        // The native matcher's reading of Lucene syntax; `.` gets the `s` flag from withFlags, case the `i` flag.
-        const t = luceneToRe2(p.value, false, { dot: '.' });
+        // The native matcher's reading of Lucene syntax; `.` gets the `s` flag from withFlags. `regex~` folding is
+        // spelled in the pattern (ASCII only, as Lucene's), so it is matched case-sensitively (`cased`): an `i` flag
+        // would also fold non-ASCII letters.
+        const t = luceneToRe2(p.value, ci, { dot: '.' });
         if (!t.ok) return this.fail('EQL3007', `the regular expression ${JSON.stringify(p.value)} has no RE2 translation: ${t.message}`, p.span);
-        return { t: 'regex', re: `^(?:${t.re2})$` };
+        return { t: 'regex', re: `^(?:${t.re2})$`, cased: true };
       }
     }
   }
@@ -349,20 +405,26 @@ class Emitter {
       if (nums.some((n) => n === null)) return this.fail('EQL3007', `${f.name} is ${m.type} in SentinelOne; only exact numbers compare with it`, span);
       return { text: this.or(nums.map((n) => `${m.name} = ${this.d.num(Number(n))}`)), fields: [m.name] };
     }
-    const shaped = wants.map((w) => reshape(w, m.transform) ?? this.fail('EQL3007', `a regex on ${f.name} is not expressible over ${m.name}, which S1 stores instead`, span));
+    // `f : "*"` holds for any value: the field exists.
+    if (!m.transform && wants.some((w) => w.t !== 'regex' && w.t !== 'glob' && w.t !== 'eq' && w.v === ''))
+      return { text: this.d.exists(m.name), fields: [], negated: this.d.missing(m.name) };
+    const shaped = wants.map((w) => reshape(w, m.transform as Transform | undefined) ?? this.fail('EQL3007', `a regex on ${f.name} is not expressible over ${m.name}, which S1 stores instead`, span));
     // An argument holding `"` is written escaped (`\"`) in a Windows command line, so the substring misses it.
     if (m.transform === 'args' && wants.some((w) => JSON.stringify(w).includes('\\"')))
       this.approximate('EQL3006', `${f.name}: an argument holding a double quote appears escaped (\\") in the command line S1 stores`, span, 'narrower');
     return { text: this.render(m.name, shaped, ci, span), fields: [m.name] };
   }
 
-  /** A field the event class decides: true, false, or true-with-a-declared-widening. */
+  /**
+   * A field the event class decides: true, false, or, when the class holds some of the values the rule
+   * accepts, decided in the rule's favour (true where asserted, false under a negation) and declared wider.
+   */
   decide(f: Field, constant: string[], wants: Want[], ci: boolean, span: Span): boolean {
     const hits = constant.filter((c) => wants.some((w) => matchesWant(c, w, ci)));
     if (hits.length === constant.length) return true;
     if (hits.length === 0) return false;
-    this.approximate('EQL3403', `SentinelOne stores no ${f.name}; its "${this.cls.name}" events are all taken to satisfy this condition (the rule accepts ${hits.map((h) => JSON.stringify(h)).join(', ')} but not ${constant.filter((c) => !hits.includes(c)).map((c) => JSON.stringify(c)).join(', ')})`, span, 'wider');
-    return true;
+    this.approximate('EQL3403', `SentinelOne stores no ${f.name}; its "${this.cls.name}" events are all taken to ${this.negated ? 'fail' : 'satisfy'} this condition (it accepts ${hits.map((h) => JSON.stringify(h)).join(', ')} but not ${constant.filter((c) => !hits.includes(c)).map((c) => JSON.stringify(c)).join(', ')})`, span, 'wider', true);
+    return !this.negated;
   }
 
   /** An enumerated field: ECS values → the target's own spellings. */
@@ -390,14 +452,15 @@ class Emitter {
     const c = ci ? 'ci' : 'cs';
     const groups: { eq: string[]; contains: string[] } = { eq: [], contains: [] };
     const parts: string[] = [];
-    const regex = (re: string) => {
-      if (!ci && d.regexCaseUnknown)
+    const regex = (re: string, rci = ci) => {
+      if (!rci && d.regexCaseUnknown)
         this.once(`regexcase ${span.start.offset}`, () => this.approximate('EQL3406', 'Deep Visibility does not document whether RegExp is case-sensitive; this case-sensitive match may also match other cases', span, 'wider'));
-      parts.push(`${field} ${d.regex[c]} ${d.regexStr(withFlags(re, ci))}`);
+      parts.push(`${field} ${d.regex[rci ? 'ci' : 'cs']} ${d.regexStr(withFlags(re, rci))}`);
     };
     for (const w of wants) {
       if (w.t === 'regex' || w.t === 'glob') {
-        regex(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re);
+        if (w.t === 'glob') regex(`^${globRegex(w.parts)}$`);
+        else regex(w.re, ci && !w.cased);
         continue;
       }
       const lit = d.str(w.v);
@@ -436,13 +499,27 @@ function combine(parts: Out[], conj: boolean, word: string): Out {
 }
 
 /**
- * Rewrite a want on an ECS field that the target derives from another field (args, basename, extension,
- * directory); null when the shape cannot be carried over.
+ * Mapping transforms: an ECS field read from the command line (args), from a stored path (basename,
+ * extension, directory), or from a stored DOMAIN\user (user, domain: split at the first backslash as
+ * Elastic's Cloud Funnel pipeline does, the whole value standing for both when there is none).
  */
-/** When a field derived from a stored path has a (non-empty) value: a regex over the path. */
-const DERIVED_EXISTS: Record<string, string> = { basename: '[^\\\\/]$', extension: '\\.[^\\\\/.]+$', directory: '[\\\\/]' };
+const TRANSFORMS = ['args', 'basename', 'extension', 'directory', 'user', 'domain'] as const;
+type Transform = (typeof TRANSFORMS)[number];
 
-function reshape(w: Want, transform: string | undefined): Want | null {
+/** When a field derived from a stored value has a (non-empty) value: a regex over the stored value. */
+const DERIVED_EXISTS: Record<string, string> = {
+  basename: '[^\\\\/]$',
+  extension: '\\.[^\\\\/.]+$',
+  directory: '[\\\\/]',
+  user: '(?s)^[^\\\\]+$|\\\\.',
+  domain: '^[^\\\\]',
+};
+
+/**
+ * Rewrite a want on an ECS field that the target derives from another field; null when the shape cannot be
+ * carried over.
+ */
+function reshape(w: Want, transform: Transform | undefined): Want | null {
   const sep = '[\\\\/]';
   const notSep = '[^\\\\/]';
   // The want as regex text with the given wildcard expansions, unanchored.
@@ -468,7 +545,7 @@ function reshape(w: Want, transform: string | undefined): Want | null {
       return w;
     case 'args':
       // "Some argument matches" becomes "the command line holds it": the anchors go.
-      if (w.t === 'regex') return { t: 'regex', re: w.re.replace(/^\^/, '').replace(/\$$/, '') };
+      if (w.t === 'regex') return { ...w, re: w.re.replace(/^\^/, '').replace(/\$$/, '') };
       if (w.t === 'glob') return { t: 'regex', re: globRegex(w.parts) };
       return { t: 'contains', v: w.v };
     case 'basename': {
@@ -484,15 +561,31 @@ function reshape(w: Want, transform: string | undefined): Want | null {
       const b = body('.*', '.');
       return regex(b === null ? null : `^${b}${sep}${notSep}+$`);
     }
-    default:
-      throw new Error(`unknown transform ${transform} in mappings/s1ql.yaml`);
+    case 'user': {
+      // After the first backslash anything goes; a value without one is the name itself, so there the
+      // wildcards cover no backslash and a literal holding one cannot match. A plain name needs one branch.
+      if (w.t === 'eq' && !literalHasBackslash(w)) return regex(`^(?:[^\\\\]*\\\\)?${regexLiteral(w.v)}$`);
+      const afterDomain = body('.*', '.');
+      const whole = literalHasBackslash(w) ? null : body('[^\\\\]*', '[^\\\\]');
+      return regex(afterDomain === null ? null : `^(?:[^\\\\]*\\\\${afterDomain}${whole === null ? '' : `|${whole}`})$`);
+    }
+    case 'domain': {
+      // The domain holds no backslash: it is the value up to the first one, or the whole value.
+      const d = literalHasBackslash(w) ? null : body('[^\\\\]*', '[^\\\\]');
+      return regex(d === null ? null : `^${d}(?:\\\\.*)?$`);
+    }
   }
+}
+
+function literalHasBackslash(w: Want): boolean {
+  if (w.t === 'glob') return w.parts.some((p) => p.t === 'lit' && p.v.includes('\\'));
+  return w.t !== 'regex' && w.v.includes('\\');
 }
 
 /** Evaluate a want against a known value (class constants). */
 function matchesWant(value: string, w: Want, ci: boolean): boolean {
   const v = ci ? value.toLowerCase() : value;
-  if (w.t === 'regex' || w.t === 'glob') return new RegExp(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re, ci ? 'is' : 's').test(value);
+  if (w.t === 'regex' || w.t === 'glob') return new RegExp(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re, ci && !(w.t === 'regex' && w.cased) ? 'is' : 's').test(value);
   const x = ci ? w.v.toLowerCase() : w.v;
   return w.t === 'eq' ? v === x : w.t === 'prefix' ? v.startsWith(x) : w.t === 'suffix' ? v.endsWith(x) : v.includes(x);
 }
@@ -533,14 +626,24 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
   const sel = src[dialect];
   const lines: string[] = [];
   if (sel && typeof sel === 'object') lines.push(em.enumText(sel.field, sel.values));
+  // Conditions beyond the event class: rendered conjuncts that test more than classifying fields (event.type,
+  // host.os.type...). When conditions were left out and none of these is left, the rule is not translated.
+  let beyondClass = 0;
   for (const c of conjunctsOf(filter.where)) {
     if (implied.has(c)) continue;
+    const mark = em.rendered.length;
     const r = em.expr(c, false);
+    if (typeof r === 'string' && em.rendered.slice(mark).some((f) => !CLASSIFYING_FIELDS.includes(f))) beyondClass++;
     if (r === false) {
       ctx.unsupported('EQL3407', `this condition can never hold for SentinelOne "${cls.name}" events, so the rule would never match`, c.span);
       throw new Unsupported();
     }
     if (r !== true) lines.push(r);
+  }
+  const first = em.leftOut[0];
+  if (first && !beyondClass) {
+    ctx.unsupported(first.code, `${first.message}; with the conditions S1QL cannot express left out, nothing is left to filter SentinelOne "${cls.name}" events on`, first.span ?? filter.span);
+    throw new Unsupported();
   }
   if (!lines.length) {
     ctx.unsupported('EQL3007', 'the rule has no condition SentinelOne can filter on', filter.span);

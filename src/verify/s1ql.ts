@@ -181,11 +181,19 @@ function spell(m: FieldMapping, v: Scalar): Scalar[] {
   return [v];
 }
 
-/** What Elastic's pipeline derives from a stored path (file.name, file.extension, file.directory). */
+/**
+ * What Elastic's pipeline derives from a stored path (file.name, file.extension, file.directory) or from a
+ * stored DOMAIN\user (user.name, user.domain: dissected at the first backslash, both the whole value without one).
+ */
 function derive(transform: string, stored: string): string | null {
   const cut = Math.max(stored.lastIndexOf('\\'), stored.lastIndexOf('/'));
   const base = stored.slice(cut + 1);
+  const first = stored.indexOf('\\');
   switch (transform) {
+    case 'user':
+      return (first < 0 ? stored : stored.slice(first + 1)) || null;
+    case 'domain':
+      return (first < 0 ? stored : stored.slice(0, first)) || null;
     case 'basename':
       return base;
     case 'directory':
@@ -241,6 +249,7 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
   const put = (target: string, values: Scalar[]) => {
     if (values.length && rec[target] === undefined) rec[target] = values.length === 1 ? values[0]! : values;
   };
+  let disagreeing: Unrepresentable | null = null;
   const apply = (cls: EventClass | null, ecsNames: Iterable<string>) => {
     for (const name of ecsNames) {
       const m = fieldMapping(mapping, cls, name);
@@ -248,6 +257,11 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
       const values = ecsValues(event, name);
       if (!values.length) continue;
       const target = asList(m.field)[0]!;
+      // S1 stores one value where two enumerated ECS fields read it (an IPConnect's direction gives both
+      // network.direction and event.action): an ECS event in which they disagree comes from no S1 event.
+      const had = rec[target];
+      if (m.values && m.type !== 'boolean' && had !== undefined && !values.some((v) => asList(m.values![String(v)] ?? v).some((s) => asList(had).includes(s))))
+        disagreeing ??= new Unrepresentable(`${name} and another field S1 stores in ${target} disagree`);
       if (m.transform) derived.push({ target, transform: m.transform, values });
       else put(target, values.flatMap((v) => spell(m, v)));
     }
@@ -255,6 +269,7 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
   apply(primary, names);
   // A class-free reading (the `any` class) for the fields every S1 event carries, e.g. event.category.
   for (const c of classes) if (c !== primary && c.when.category === 'any') apply(c, Object.keys(c.fields ?? {}));
+  if (disagreeing) return disagreeing;
   // Derived ECS fields rebuild the stored field when its own ECS field is absent; when it is present they
   // must agree with it, or no SentinelOne event corresponds to the ECS one.
   for (const target of new Set(derived.map((d) => d.target))) {
@@ -272,6 +287,14 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
     const args = part('args');
     if (args) {
       put(target, [args.map(quoteArg).join(' ')]);
+      continue;
+    }
+    const [user, domain] = [part('user')?.[0], part('domain')?.[0]];
+    if (user !== undefined || domain !== undefined) {
+      const built = domain !== undefined ? `${domain}\\${user ?? 'user'}` : user!.includes('\\') ? `DOMAIN\\${user}` : user!;
+      // A domain holding a backslash, or an empty part, is not what the pipeline dissects out of any value.
+      if (derived.some((d) => d.target === target && !d.values.every((v) => derive(d.transform, built) === String(v)))) return new Unrepresentable(`no stored ${target} gives this user name and domain`);
+      put(target, [built]);
       continue;
     }
     const dir = part('directory')?.[0];

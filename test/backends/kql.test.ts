@@ -109,7 +109,8 @@ test('Lucene regex to RE2: groups non-capturing, quotes literal, optional operat
   assert.equal(re('a(b|c)+"x.y"'), { ok: true, re2: 'a(?:b|c)+(?:x\\.y)' });
   assert.equal(re('[^a-z]{2,3}.'), { ok: true, re2: '[^a-z]{2,3}.' });
   assert.is(re('a~b').ok, false);
-  assert.is(re('\\d+').ok, false);
+  assert.equal(re('\\d+\\S'), { ok: true, re2: '[0-9]+[^\\x09-\\x0a\\x0d ]' });
+  assert.is(re('\\n').ok, false);
   assert.equal(re('^a$'), { ok: true, re2: '\\^a\\$' });
   const t = kql('process where event.type == "start" and process.name regex "a<1-5>"');
   assert.is(t.status, 'unsupported');
@@ -375,7 +376,7 @@ test('corpus: at least 84% of the rules convert, and every output parses and bin
 });
 
 
-test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d as [0-9], invalid escapes refused, classes exact', () => {
   const P = 'process where event.type == "start" and ';
   const t = kql(P + 'process.name regex "a$b^c"');
   assert.is(t.status, 'exact');
@@ -384,9 +385,34 @@ test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, cl
   assert.ok(re.matches('a$b^c'), lit);
   assert.not.ok(re.matches('abc'));
   assert.is(kql(P + 'process.name regex "[0-9]{3}"').status, 'exact');
-  const d = kql(P + 'process.name regex "\\\\d+"');
+  const digits = kql(P + 'process.name regex "\\\\d+"');
+  assert.is(digits.status, 'exact');
+  const dre = RE2JS.compile(/matches regex @?"([^"\\]*)"/.exec(digits.output!)![1]!);
+  assert.ok(dre.matches('123'));
+  assert.not.ok(dre.matches('12a'));
+  const d = kql(P + 'process.name regex "\\\\n"');
   assert.is(d.status, 'unsupported');
   assert.ok(codes(d).includes('EQL3206'));
+});
+
+test('regex~ spells its ASCII folding instead of (?i), which would fold non-ASCII letters and U+212A too', () => {
+  const P = 'process where event.type == "start" and ';
+  const t = kql(P + 'process.name regex~ "é[k-m]k"');
+  assert.is(t.status, 'exact');
+  const lit = /matches regex @?"([^"\\]*)"/.exec(t.output!)![1]!;
+  assert.not.ok(lit.includes('(?i'), lit);
+  const re = RE2JS.compile(lit);
+  assert.ok(re.matches('élK'));
+  // Lucene folds no range and, in Lucene 9, no non-ASCII letter; RE2's `(?i)` would also take U+212A for `k`.
+  for (const miss of ['Élk', 'éLk', 'él\u212a']) assert.not.ok(re.matches(miss), miss);
+  // Over the arguments (joined with NUL), likewise.
+  const args = kql(P + 'process.args regex~ ("ak", "x+")');
+  const are = RE2JS.compile(/matches regex @?"((?:[^"]|"")*)"/.exec(args.output!)![1]!.replace(/""/g, '"'));
+  // `matches regex` searches.
+  for (const hit of ['aK', 'run\x00AK', 'XX']) assert.ok(are.matcher(hit).find(), JSON.stringify(hit));
+  assert.not.ok(are.matcher('a\u212a').find());
+  // A complement class stays inside one argument: it also excludes the NUL that joins them.
+  assert.ok(kql(P + 'process.args regex "\\\\D+"').output!.includes('(?:[^0-9\\x00]+)'));
 });
 
 test.run();
