@@ -156,6 +156,108 @@ test('ECS → Sigma records follow mappings/sigma.yaml and show what the target 
   assert.equal((ecsToSigma({ 'host.os.type': 'windows', 'event.action': 'service-installed' }, m) as SigmaRecord).fields.EventID, [4697]);
 });
 
+// ---- correlations (Sigma correlation rules specification v2.0.x, TS §2.5) ----------------------
+
+/** A base rule matching process records whose Image ends with `suffix`. */
+const base = (name: string, suffix: string) =>
+  `---\ntitle: ${name}\nname: ${name}\nlogsource:\n    category: process_creation\ndetection:\n    sel:\n        Image|endswith: '${suffix}'\n    condition: sel\n`;
+const BASES: Record<string, string> = { a: '\\a.exe', b: '\\b.exe', exe: '.exe' };
+/** A correlation over base rules named from BASES, grouped by Computer within 1m unless `body` says otherwise. */
+const correlation = (type: string, rules = ['a', 'b'], body = '    group-by:\n        - Computer\n    timespan: 1m\n') =>
+  parseSigma(`title: c\ncorrelation:\n    type: ${type}\n    rules:\n${rules.map((r) => `        - ${r}\n`).join('')}${body}` + Object.entries(BASES).map(([n, s]) => base(n, s)).join(''));
+/** A process record of `image` on `host` at `seconds`. */
+const at = (image: string, host: string, seconds: number, more: Record<string, string | number> = {}): SigmaRecord => ({
+  ...rec({ Image: `C:\\x\\${image}`, Computer: host, ...more }),
+  time: seconds * 1000,
+});
+const run = (p: ReturnType<typeof parseSigma>, records: (SigmaRecord | null)[]) => INTERPRETERS.sigma!.run(p, records, { mapping: loadMapping('sigma'), options: {} });
+const alerts = (p: ReturnType<typeof parseSigma>, records: (SigmaRecord | null)[]) => {
+  const r = run(p, records);
+  if ('notChecked' in r) throw new Error(r.notChecked);
+  return r.matches.map((t) => t.join(',')).sort();
+};
+
+test('temporal_ordered: in order, within the timespan, in one group', () => {
+  const p = correlation('temporal_ordered');
+  assert.equal(alerts(p, [at('a.exe', 'h1', 0), at('b.exe', 'h1', 30)]), ['0,1'], 'a then b');
+  assert.equal(alerts(p, [at('b.exe', 'h1', 0), at('a.exe', 'h1', 30)]), [], 'b then a is out of order');
+  assert.equal(alerts(p, [at('a.exe', 'h1', 0), at('b.exe', 'h1', 60)]), ['0,1'], 'exactly 1m apart is inside a 1m frame');
+  assert.equal(alerts(p, [at('a.exe', 'h1', 0), { ...at('b.exe', 'h1', 60), time: 60_001 }]), [], '1 ms more is outside');
+  assert.equal(alerts(p, [at('a.exe', 'h1', 0), at('b.exe', 'h2', 30)]), [], 'another Computer is another group');
+  assert.equal(alerts(p, [at('a.exe', 'h1', 0), rec({ Image: 'C:\\x\\b.exe' }), null]), [], 'a record without the group-by field is in no group');
+  // b alone first on h1; a, b on h2; then a, b, b on h1: one alert per group, its earliest events.
+  const mixed = [at('b.exe', 'h1', 0), at('a.exe', 'h2', 1), at('a.exe', 'h1', 2), at('b.exe', 'h2', 3), at('b.exe', 'h1', 4), at('b.exe', 'h1', 5)];
+  assert.equal(alerts(p, mixed), ['1,3', '2,4']);
+  // A late start within the frame still counts: a@0 is too early for b@70, a@20 is not.
+  assert.equal(alerts(p, [at('a.exe', 'h1', 0), at('a.exe', 'h1', 20), at('b.exe', 'h1', 70)]), ['1,2']);
+  // An event matching both rules is one event: it does not appear before itself.
+  const overlap = correlation('temporal_ordered', ['a', 'exe']);
+  assert.equal(alerts(overlap, [at('a.exe', 'h1', 0)]), []);
+  assert.equal(alerts(overlap, [at('a.exe', 'h1', 0), at('a.exe', 'h1', 1)]), ['0,1']);
+});
+
+test('temporal (a sample): every rule within the timespan in any order; one event counts for each rule it matches', () => {
+  const p = correlation('temporal');
+  // The alert's events are listed in the rules' order, as a sample lists its filters' events.
+  assert.equal(alerts(p, [at('b.exe', 'h1', 0), at('a.exe', 'h1', 30)]), ['1,0'], 'any order');
+  assert.equal(alerts(p, [at('b.exe', 'h1', 0), at('a.exe', 'h1', 61)]), [], 'outside the timespan');
+  assert.equal(alerts(p, [at('b.exe', 'h1', 0), at('a.exe', 'h2', 1)]), [], 'two groups');
+  assert.equal(alerts(p, [at('a.exe', 'h1', 0), at('a.exe', 'h1', 1)]), [], 'b never matched');
+  // "the count of different event types (Sigma rules matching)": a.exe is both an `a` and an `exe` event.
+  assert.equal(alerts(correlation('temporal', ['a', 'exe']), [at('a.exe', 'h1', 0)]), ['0']);
+  // A condition counts rules.
+  const atLeast = (n: number) => correlation('temporal', ['a', 'b', 'exe'], `    group-by:\n        - Computer\n    timespan: 1m\n    condition:\n        gte: ${n}\n`);
+  assert.equal(alerts(atLeast(2), [at('b.exe', 'h1', 0)]), ['0'], 'b.exe is a `b` and an `exe` event: two rules');
+  assert.equal(alerts(atLeast(3), [at('b.exe', 'h1', 0)]), [], 'no `a` event');
+  assert.equal(alerts(atLeast(3), [at('b.exe', 'h1', 0), at('a.exe', 'h1', 5)]), ['1,0'], 'a: a.exe; b and exe: b.exe');
+});
+
+test('event_count, aliases, and the group a tuple is compared by', () => {
+  const count = correlation('event_count', ['a'], '    group-by:\n        - Computer\n    timespan: 1m\n    condition:\n        gte: 3\n');
+  assert.equal(alerts(count, [at('a.exe', 'h1', 0), at('a.exe', 'h1', 10), at('a.exe', 'h1', 60)]), ['0,1,2']);
+  assert.equal(alerts(count, [at('a.exe', 'h1', 0), at('a.exe', 'h1', 10), at('a.exe', 'h1', 61)]), [], 'not three within a minute');
+  assert.equal(alerts(count, [at('a.exe', 'h1', 0), at('a.exe', 'h2', 10), at('a.exe', 'h1', 20)]), [], 'two on h1, one on h2');
+  // "Field Name Aliases": the group-by name is read through each rule's own field.
+  const aliased = correlation('temporal_ordered', ['a', 'b'], '    group-by:\n        - proc\n    timespan: 1m\n    aliases:\n        proc:\n            a: ProcessId\n            b: ParentProcessId\n');
+  assert.equal(alerts(aliased, [at('a.exe', 'h1', 0, { ProcessId: 7 }), at('b.exe', 'h1', 1, { ParentProcessId: 7 })]), ['0,1']);
+  assert.equal(alerts(aliased, [at('a.exe', 'h1', 0, { ProcessId: 7 }), at('b.exe', 'h1', 1, { ProcessId: 7 })]), [], "b's ProcessId is not its key");
+  // In any order, each event is keyed through its own rule's field.
+  const anyOrder = correlation('temporal', ['a', 'b'], '    group-by:\n        - proc\n    timespan: 1m\n    aliases:\n        proc:\n            a: ProcessId\n            b: ParentProcessId\n');
+  const flipped = run(anyOrder, [at('b.exe', 'h1', 0, { ParentProcessId: 7, ProcessId: 8 }), at('a.exe', 'h1', 1, { ProcessId: 7 })]);
+  if ('notChecked' in flipped) throw new Error(flipped.notChecked);
+  assert.equal(flipped.matches, [[1, 0]]);
+  assert.is.not(flipped.groupOf!([1, 0]), flipped.groupOf!([0, 1]), 'the sample tuple (a, b) is grouped on 7; (b as a, a as b) has no common key');
+  // Matches are compared by group: any tuple of one group's events is the same alert; a tuple across groups is none.
+  const p = correlation('temporal_ordered');
+  const records = [at('a.exe', 'h1', 0), at('b.exe', 'h1', 1), at('b.exe', 'h1', 2), at('b.exe', 'h2', 3)];
+  const r = run(p, records);
+  if ('notChecked' in r || !r.groupOf) throw new Error('a correlation run compares by group');
+  assert.equal(r.matches, [[0, 1]]);
+  assert.is(r.groupOf([0, 2]), r.groupOf([0, 1]), 'EQL may pick another b of the same group');
+  assert.is(r.groupOf([0, -1, 2]), r.groupOf([0, 1]), 'a missing-event position is no event');
+  assert.is.not(r.groupOf([0, 3]), r.groupOf([0, 1]));
+  assert.is.not(r.groupOf([0, 3]), r.groupOf([1, 3]), 'tuples in no group meet nothing');
+});
+
+test('correlations not interpreted, and ones that are not valid', () => {
+  const reason = (p: ReturnType<typeof parseSigma>) => {
+    const r = run(p, [at('a.exe', 'h1', 0)]);
+    return 'notChecked' in r ? r.notChecked : null;
+  };
+  assert.match(reason(correlation('temporal', ['a', 'b'], '    generate: true\n    group-by:\n        - Computer\n    timespan: 1m\n')) ?? '', /generate: true/);
+  assert.match(reason(correlation('value_count', ['a'], '    group-by:\n        - Computer\n    timespan: 1m\n    condition:\n        field: User\n        gte: 2\n')) ?? '', /value_count/);
+  assert.match(reason(correlation('temporal_ordered', ['a', 'b'], '    group-by:\n        - Computer\n    timespan: 1m\n    condition:\n        gte: 1\n')) ?? '', /fewer than all/);
+  assert.is(reason(correlation('temporal_ordered', ['a', 'b'], '    group-by:\n        - Computer\n    timespan: 1m\n    condition:\n        eq: 2\n')), null, 'eq 2 of 2 is all of them');
+  const invalid = (type: string, body: string) => assert.throws(() => correlation(type, ['a', 'b'], body), (e: unknown) => e instanceof InterpreterError);
+  invalid('temporal', '    group-by:\n        - Computer\n    timespan: 0m\n');
+  invalid('temporal', '    group-by:\n        - Computer\n    timespan: 1H\n');
+  invalid('sequence', '    group-by:\n        - Computer\n    timespan: 1m\n');
+  invalid('event_count', '    group-by:\n        - Computer\n    timespan: 1m\n');
+  invalid('temporal', '    group-by:\n        - Computer\n    timespan: 1m\n    condition:\n        most: 2\n');
+  assert.throws(() => correlation('temporal', ['a', 'nope']), (e: unknown) => e instanceof InterpreterError);
+});
+
+
 // ---- the verifier with the real backend --------------------------------------------------------
 
 test('every golden case verifies against the Sigma interpreter without a bug', () => {
@@ -208,6 +310,53 @@ test('injected emitter bugs are caught: a dropped not, a stripped |cased', () =>
     (s) => s.replace("'C:\\x\\\\\\*'", "'C:\\x\\\\*'"),
     () => assert.equal([verifyOne(star).bug, verifyOne(star).counterexample?.matched_by], [true, 'target']),
   );
+});
+
+test('correlations against the native matcher: a sequence agrees, a swapped rule order or a longer timespan is caught', () => {
+  const seq = 'sequence by process.entity_id with maxspan=1m\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\a.exe"]\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\b.exe"]';
+  const ok = verifyOne(seq);
+  assert.equal([ok.status, ok.verdict, ok.bug], ['exact', 'agree', false]);
+  withMutation(
+    (s) => s.replace(/- (\w+)_step_1\n(\s+)- \1_step_2\n/, '- $1_step_2\n$2- $1_step_1\n'),
+    () => {
+      const r = verifyOne(seq);
+      // "in order" is now EQL's alone, "reversed" the correlation's alone.
+      assert.equal([r.verdict, r.bug], ['disagree', true]);
+      assert.ok(r.mismatches >= 2, String(r.mismatches));
+    },
+  );
+  withMutation(
+    (s) => s.replace('timespan: 1m', 'timespan: 2m'),
+    () => {
+      const r = verifyOne(seq);
+      assert.equal([r.verdict, r.bug, r.counterexample?.matched_by, r.counterexample?.scenario], ['disagree', true, 'target', 'beyond maxspan']);
+    },
+  );
+});
+
+test('samples as temporal correlations: disjoint filters agree; overlapping ones differ only as declared', () => {
+  const sample = (second: string) => `sample by process.entity_id\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\a.exe"]\n  [process where event.type == "start" and process.executable : "${second}"]`;
+  const disjoint = verifyOne(sample('C:\\\\x\\\\b.exe'));
+  assert.equal([disjoint.verdict, disjoint.bug], ['agree', false]);
+  // a.exe also fills the second filter: Sigma counts it for both rules, EQL needs another event (declared wider).
+  const overlapping = verifyOne(sample('C:\\\\x\\\\*.exe'));
+  assert.equal([overlapping.verdict, overlapping.bug, overlapping.counterexample?.matched_by, overlapping.counterexample?.declared], ['disagree', false, 'target', true]);
+});
+
+test('an optional join key joins events without it; the Sigma group-by does not (declared narrower)', () => {
+  const q = 'sequence by ?process.entity_id with maxspan=1m\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\a.exe"]\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\b.exe"]';
+  const keyless = (exe: string, t: string) => ({ '@timestamp': t, 'event.category': 'process', 'event.type': 'start', 'process.executable': `C:\\x\\${exe}` });
+  const userEvents = [keyless('a.exe', '2026-01-01T00:00:00Z'), keyless('b.exe', '2026-01-01T00:00:10Z')];
+  const r = verifyRules(parseRuleText('case.eql', q), { targets: ['sigma'], userEvents }).results[0]!;
+  assert.equal([r.status, r.verdict, r.bug, r.counterexample?.scenario, r.counterexample?.matched_by, r.counterexample?.declared], ['approximate', 'disagree', false, 'user events', 'eql', true]);
+});
+
+test('host.id joined as Computer: one host under two names is split (declared, as is the merge of hosts sharing a name)', () => {
+  const q = 'sequence by host.id with maxspan=1m\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\a.exe"]\n  [process where event.type == "start" and process.executable : "C:\\\\x\\\\b.exe"]';
+  const on = (name: string, exe: string, t: string) => ({ '@timestamp': t, 'event.category': 'process', 'event.type': 'start', 'host.os.type': 'windows', 'host.id': 'H', 'host.name': name, 'process.executable': `C:\\x\\${exe}` });
+  const userEvents = [on('one', 'a.exe', '2026-01-01T00:00:00Z'), on('two', 'b.exe', '2026-01-01T00:00:10Z')];
+  const r = verifyRules(parseRuleText('case.eql', q), { targets: ['sigma'], userEvents }).results[0]!;
+  assert.equal([r.verdict, r.bug, r.counterexample?.scenario, r.counterexample?.matched_by, r.counterexample?.declared], ['disagree', false, 'user events', 'eql', true]);
 });
 
 // ---- Sysmon vendor pairs -----------------------------------------------------------------------

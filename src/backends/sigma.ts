@@ -900,6 +900,9 @@ function correlation(rule: RuleInput, ctx: TranslateContext): string {
     type = 'temporal';
     for (const s of body.steps) steps.push({ filter: s.filter, keys: [...body.by, ...s.by], span: s.span });
     ctx.approximate('EQL3107', 'a sample has no time window, a Sigma temporal correlation needs one', body.span, 'narrower');
+    // Sigma counts the rules an event matches (correlation specification, "Condition"): one event can stand for two steps.
+    if (steps.length > 1)
+      ctx.approximate('EQL3106', 'a Sigma temporal correlation counts an event for every base rule it matches; a sample fills each filter with a different event', body.span, 'wider');
     window = String(ctx.mapping.settings.default_timespan ?? '1h');
   }
   const base = slug(meta.name ?? 'eql rule');
@@ -927,6 +930,10 @@ function correlation(rule: RuleInput, ctx: TranslateContext): string {
       ctx.approximate('EQL3111', `join key ${missing.kind === 'Field' ? missing.name : '…'} has no Sigma field in every step; events are not joined on it`, missing.span, 'wider');
       continue;
     }
+    // An optional key (`?x`) joins events that lack it (null equals null); Sigma leaves such events out of every group.
+    const optional = steps.map((s) => s.keys[k]).find((x) => x?.kind === 'Field' && x.optional);
+    if (optional?.kind === 'Field')
+      ctx.approximate('EQL3111', `optional join key ?${optional.name} also joins events without it; a Sigma correlation leaves out events without a group-by field`, optional.span, 'narrower');
     // Two EQL keys on one Sigma field (host.id and host.name -> Computer) are one group-by entry.
     if (fields.every((f) => f === fields[0])) {
       if (!groupBy.includes(fields[0]!)) groupBy.push(fields[0]!);

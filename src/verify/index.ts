@@ -128,8 +128,9 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     const skip = new Set([...impossible, ...(run.unrepresentable ?? [])]);
     const comparable = (t: number[]) => !t.some((i) => skip.has(i));
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
-    const a = new Set(ref.filter(comparable).map(key));
-    const b = new Set(run.matches.filter(comparable).map(key));
+    const ident = run.groupOf ?? key;
+    const a = new Set(ref.filter(comparable).map(ident));
+    const b = new Set(run.matches.filter(comparable).map(ident));
     const onlyEql = [...a].filter((k) => !b.has(k));
     const onlyTarget = [...b].filter((k) => !a.has(k));
     for (const [side, keys] of [['eql', onlyEql], ['target', onlyTarget]] as const) {

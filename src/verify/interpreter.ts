@@ -10,8 +10,10 @@ export type InterpreterRun =
    * Matches as tuples of event indexes (one index per event-query match; a sequence's events in order, -1
    * where missing). `unrepresentable`: events the target cannot store as they are (an ECS array where the
    * target has one value); matches involving them are left out of the comparison on both sides.
+   * `groupOf`: for a target that reports groups rather than events (Sigma correlations), the group a tuple of
+   * event indexes is in; both sides' tuples are then compared by group.
    */
-  | { matches: number[][]; unrepresentable?: number[] }
+  | { matches: number[][]; unrepresentable?: number[]; groupOf?: (tuple: readonly number[]) => string }
   | { notChecked: string };
 
 export interface InterpreterContext {

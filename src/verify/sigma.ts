@@ -137,13 +137,18 @@ export type SigmaProgram =
   | { kind: 'rules'; rules: SigmaRule[] }
   | {
       kind: 'correlation';
-      type: string;
+      type: CorrelationType;
       rules: SigmaRule[];
       groupBy: string[];
       aliases: Record<string, Record<string, string>>;
       timespanMs: number;
-      condition: Record<string, number> | null;
+      /** The count criteria ANDed; `field` is value_count's. */
+      condition: { test: (n: number) => boolean; field: string | null } | null;
+      /** Whether the base rules also alert on their own. */
+      generate: boolean;
     };
+
+type CorrelationType = 'event_count' | 'value_count' | 'temporal' | 'temporal_ordered';
 
 const KNOWN_MODIFIERS = new Set(['contains', 'startswith', 'endswith', 'all', 're', 'i', 'm', 's', 'cidr', 'exists', 'cased', 'lt', 'lte', 'gt', 'gte', 'windash', 'neq']);
 
@@ -316,32 +321,65 @@ export function ruleMatches(rule: SigmaRule, r: SigmaRecord | null): boolean {
   return r !== null && inLogsource(rule, r) && evalCond(rule.condition, rule, r);
 }
 
-// ---- correlations (Sigma correlation rules specification, TS §2.5) ---------------------------
+// ---- correlations ----------------------------------------------------------------------------
+// Sigma correlation rules specification v2.0.x (SigmaHQ/sigma-specification,
+// specification/sigma-correlation-rules-specification.md; summarised in TS §2.5), sections "Correlation
+// section" (type, rules, aliases, group-by, timespan, condition), "Generate" and "Correlation Types".
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/** "Time Selection": a number and one lowercase letter, s m h d. */
 function parseTimespan(v: unknown): number {
   const m = typeof v === 'string' ? /^(\d+)([smhd])$/.exec(v) : null;
-  if (!m) fail(`invalid correlation timespan ${JSON.stringify(v)}`);
+  if (!m || Number(m[1]) === 0) fail(`invalid correlation timespan ${JSON.stringify(v)}`);
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 
-function compileCorrelation(doc: Record<string, unknown>, bases: SigmaRule[]): SigmaProgram {
+const COUNT_OPS: Record<string, (n: number, bound: number) => boolean> = {
+  gt: (n, b) => n > b,
+  gte: (n, b) => n >= b,
+  lt: (n, b) => n < b,
+  lte: (n, b) => n <= b,
+  eq: (n, b) => n === b,
+};
+
+/** "Condition": one of gt/gte/lt/lte/eq, or several ANDed for a range; value_count adds `field`. */
+function parseCountCondition(v: unknown): { test: (n: number) => boolean; field: string | null } | null {
+  if (v === undefined) return null;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('correlation.condition must be a map');
+  let field: string | null = null;
+  const tests: ((n: number) => boolean)[] = [];
+  for (const [k, b] of Object.entries(v)) {
+    if (k === 'field' && typeof b === 'string') field = b;
+    else if (COUNT_OPS[k] && typeof b === 'number') tests.push((n) => COUNT_OPS[k]!(n, b));
+    else fail(`correlation.condition: unknown criterion ${k}: ${JSON.stringify(b)}`);
+  }
+  if (!tests.length) fail('correlation.condition has no count criterion');
+  return { test: (n) => tests.every((t) => t(n)), field };
+}
+
+function compileCorrelation(doc: Record<string, unknown>, bases: (SigmaRule & { id: string | null })[]): SigmaProgram {
   const c = doc.correlation as Record<string, unknown>;
   if (typeof c !== 'object' || c === null) fail('correlation must be a map');
+  if (typeof c.type !== 'string' || !['event_count', 'value_count', 'temporal', 'temporal_ordered'].includes(c.type)) fail(`unknown correlation type ${JSON.stringify(c.type)}`);
   const names = c.rules;
   if (!Array.isArray(names) || !names.length || names.some((n) => typeof n !== 'string')) fail('correlation.rules must list rule names');
-  const rules = (names as string[]).map((n) => bases.find((b) => b.name === n) ?? fail(`correlation names an unknown rule ${n}`));
+  // "Related rules": a rule is named by its `name` or its `id`.
+  const rules = (names as string[]).map((n) => bases.find((b) => b.name === n || b.id === n) ?? fail(`correlation names an unknown rule ${n}`));
   const groupBy = c['group-by'] === undefined ? [] : c['group-by'];
   if (!Array.isArray(groupBy) || groupBy.some((g) => typeof g !== 'string')) fail('correlation.group-by must be a list of fields');
   const aliases: Record<string, Record<string, string>> = {};
   for (const [alias, per] of Object.entries((c.aliases ?? {}) as Record<string, unknown>)) {
-    if (typeof per !== 'object' || per === null) fail(`alias ${alias} must map rule names to fields`);
+    if (typeof per !== 'object' || per === null || Object.values(per).some((f) => typeof f !== 'string')) fail(`alias ${alias} must map rule names to fields`);
     aliases[alias] = per as Record<string, string>;
   }
-  const condition = c.condition === undefined ? null : (c.condition as Record<string, number>);
-  if (typeof c.type !== 'string') fail('correlation.type is required');
-  return { kind: 'correlation', type: c.type, rules, groupBy: groupBy as string[], aliases, timespanMs: parseTimespan(c.timespan), condition };
+  // "Generate" is a component of the correlation rule; pySigma reads it inside `correlation`. Both are accepted.
+  const generate = c.generate ?? doc.generate ?? false;
+  if (typeof generate !== 'boolean') fail('generate must be true or false');
+  const condition = parseCountCondition(c.condition);
+  if ((c.type === 'event_count' || c.type === 'value_count') && !condition) fail(`a ${c.type} correlation needs a condition`);
+  if (c.type === 'value_count' && !condition?.field) fail('a value_count condition needs a field');
+  return { kind: 'correlation', type: c.type as CorrelationType, rules, groupBy: groupBy as string[], aliases, timespanMs: parseTimespan(c.timespan), condition, generate };
 }
 
 export function parseSigma(text: string): SigmaProgram {
@@ -356,61 +394,124 @@ export function parseSigma(text: string): SigmaProgram {
   }
   const corr = values.filter((v) => 'correlation' in v);
   if (corr.length > 1) fail('more than one correlation rule in the stream');
-  if (corr.length === 1) return compileCorrelation(corr[0]!, values.filter((v) => !('correlation' in v)).map(compileRule));
-  return { kind: 'rules', rules: values.map(compileRule) };
+  const bases = values.filter((v) => !('correlation' in v)).map((v) => ({ ...compileRule(v), id: typeof v.id === 'string' ? v.id : null }));
+  if (corr.length === 1) return compileCorrelation(corr[0]!, bases);
+  return { kind: 'rules', rules: bases };
 }
 
-/** The join key of a record for one base rule: the group-by values (aliases resolved), or null when one is missing. */
-function groupKey(p: Extract<SigmaProgram, { kind: 'correlation' }>, rule: SigmaRule, r: SigmaRecord): string | null {
-  const parts: string[] = [];
+type Correlation = Extract<SigmaProgram, { kind: 'correlation' }>;
+
+/**
+ * The groups a record falls in when a base rule matched it: the values of the group-by fields (an alias read
+ * through the field it names for that rule, "Field Name Aliases"). The specification does not say what happens
+ * to an event without a group-by field, nor with several values in one: here, as in the aggregations SIEMs
+ * run for correlations (Splunk `stats ... by`, Elasticsearch `terms`), an event without the field is in no
+ * group and an event with several values is in the group of each (one group per combination).
+ */
+function groupsOf(p: Correlation, rule: SigmaRule, r: SigmaRecord): string[] {
+  let keys: string[][] = [[]];
   for (const g of p.groupBy) {
     const field = p.aliases[g]?.[rule.name ?? ''] ?? g;
-    const v = r.fields[field];
-    if (!v?.length) return null;
-    parts.push(JSON.stringify(v.map(asText)));
+    const values = [...new Set((r.fields[field] ?? []).map(asText))];
+    keys = keys.flatMap((k) => values.map((v) => [...k, v]));
   }
-  return parts.join('\u0000');
+  return keys.map((k) => JSON.stringify(k));
+}
+
+interface Hit {
+  index: number;
+  time: number;
+  /** Positions in p.rules of the base rules the record matches. */
+  rules: Set<number>;
 }
 
 /**
- * Ordered correlations as tuples: each record moves the partial sequence of its group one rule further (last
- * rule first, so one record advances one step), a newer start replaces an older one, and a tuple whose events
- * span more than the timespan is dropped. event_count with `gte: N` is N steps of its one rule.
+ * One group's records in time order; the earliest alert it raises, as the indexes of the events that make it.
+ * Timespan boundaries: the specification asks that the events "occur in the time frame defined by timespan" and
+ * that the frame not be tied to fixed boundaries; it does not say whether a frame of `1m` holds two events
+ * exactly a minute apart. They are taken to (the frame is closed), as pySigma's SQLite backend tests
+ * `last_event - first_event <= timespan`.
  */
-function runOrdered(p: Extract<SigmaProgram, { kind: 'correlation' }>, rules: SigmaRule[], records: readonly (SigmaRecord | null)[]): number[][] {
-  const stages: Map<string, number[]>[] = rules.map(() => new Map());
-  const out: number[][] = [];
-  records.forEach((r, i) => {
-    if (!r) return;
-    for (let s = rules.length - 1; s >= 0; s--) {
-      if (!ruleMatches(rules[s]!, r)) continue;
-      const key = groupKey(p, rules[s]!, r);
-      if (key === null) continue;
-      const fresh = s === 0 ? [i] : stages[s - 1]!.get(key);
-      if (!fresh) continue;
-      if (s > 0) stages[s - 1]!.delete(key);
-      const tuple = s === 0 ? fresh : [...fresh, i];
-      if (r.time - records[tuple[0]!]!.time > p.timespanMs) continue;
-      if (s === rules.length - 1) out.push(tuple);
-      else stages[s]!.set(key, tuple);
+function alertOf(p: Correlation, hits: Hit[]): number[] | null {
+  const n = p.rules.length;
+  for (const [s, start] of hits.entries()) {
+    const frame = hits.slice(s).filter((h) => h.time - start.time <= p.timespanMs);
+    if (p.type === 'temporal_ordered') {
+      // "behaves like temporal and requires in addition that the events appear in the order provided in the
+      // rule attribute": rule i's event before rule i+1's, so distinct events (an event does not appear before
+      // itself; records come in time order, ties in input order). From a given start the earliest fit is the best.
+      if (!start.rules.has(0)) continue;
+      const picked = [start.index];
+      for (let i = 1, at = 0; i < n; i++) {
+        const next = frame.findIndex((h, j) => j > at && h.rules.has(i));
+        if (next < 0) break;
+        picked.push(frame[next]!.index);
+        at = next;
+      }
+      if (picked.length === n) return picked;
+    } else if (p.type === 'temporal') {
+      // "All events defined by the rules ... must occur in the time frame", in any order. The condition counts
+      // "different event types (Sigma rules matching)", so one event matching two rules counts for both (pySigma's
+      // SQL backends count DISTINCT rule ids over a UNION ALL of the base rules' searches).
+      const seen = [...new Set(frame.flatMap((h) => [...h.rules]))].sort((a, b) => a - b);
+      if (!(p.condition?.test ?? ((k: number) => k === n))(seen.length)) continue;
+      // Each matched rule's first event, in the rules' order (as a sample lists its filters' events).
+      return [...new Set(seen.map((i) => frame.find((h) => h.rules.has(i))!.index))];
+    } else if (p.condition!.test(frame.length)) {
+      // event_count: "Counts events occurring in the given time frame", per group.
+      return frame.map((h) => h.index);
     }
-  });
-  return out;
+  }
+  return null;
 }
 
-function runCorrelation(p: Extract<SigmaProgram, { kind: 'correlation' }>, records: readonly (SigmaRecord | null)[]): InterpreterRun {
-  if (p.type === 'temporal_ordered') {
-    if (p.condition) return { notChecked: 'a temporal_ordered correlation with a count condition is not interpreted' };
-    return { matches: runOrdered(p, p.rules, records) };
+/**
+ * A correlation raises an alert per group (and time frame) and names the group, not events; EQL's sequences and
+ * samples are event tuples. The two are compared by group: the Sigma side reports, for each group that raises an
+ * alert, the events of its earliest alert, and `groupOf` places that tuple and each of EQL's tuples in the group
+ * they are one of (their events' common group key). An EQL tuple whose events share no group is one no Sigma
+ * alert can stand for. Several EQL tuples of one group are one Sigma alert's worth; which events EQL picked
+ * within a group is not compared, because Sigma does not report it.
+ */
+function runCorrelation(p: Correlation, records: readonly (SigmaRecord | null)[]): InterpreterRun {
+  if (p.generate) return { notChecked: 'generate: true makes every base rule alert on its own as well; only the correlation is compared' };
+  if (p.type === 'value_count') return { notChecked: 'value_count correlations are not interpreted (eqlport does not emit them)' };
+  const n = p.rules.length;
+  if (p.type === 'temporal_ordered' && p.condition && !(p.condition.test(n) && !p.condition.test(n - 1)))
+    return { notChecked: 'a temporal_ordered correlation whose condition asks for fewer than all its rules is not interpreted' };
+  const byGroup = new Map<string, Hit[]>();
+  records.forEach((r, index) => {
+    if (!r) return;
+    const matched = p.rules.flatMap((rule, i) => (ruleMatches(rule, r) ? [i] : []));
+    // A record is in a group through the fields of the rules it matched (aliases may differ per rule).
+    const groups = new Map<string, Set<number>>();
+    for (const i of matched) for (const g of groupsOf(p, p.rules[i]!, r)) groups.set(g, (groups.get(g) ?? new Set()).add(i));
+    for (const [g, rules] of groups) byGroup.set(g, [...(byGroup.get(g) ?? []), { index, time: r.time, rules }]);
+  });
+  const matches = [...byGroup.values()].flatMap((hits) => {
+    const alert = alertOf(p, hits);
+    return alert ? [alert] : [];
+  });
+  return { matches, groupOf: (t) => groupOf(p, records, t) };
+}
+
+/**
+ * The group a tuple of events is in: the least group key all its events share, each event keyed through the
+ * rule at its position (through every rule when positions do not line up with the rules: an EQL step with
+ * runs, or an event_count). A tuple whose events share no key gets a key of its own, so it meets nothing.
+ */
+function groupOf(p: Correlation, records: readonly (SigmaRecord | null)[], tuple: readonly number[]): string {
+  const events = tuple.filter((i) => i >= 0);
+  const positional = events.length === p.rules.length && p.type !== 'event_count';
+  let common = null as Set<string> | null;
+  for (const [pos, i] of events.entries()) {
+    const r = records[i];
+    const rules = positional ? [p.rules[pos]!] : p.rules;
+    const keys = new Set(r ? rules.flatMap((rule) => groupsOf(p, rule, r)) : []);
+    common = common === null ? keys : new Set([...common].filter((k) => keys.has(k)));
   }
-  if (p.type === 'event_count') {
-    const n = p.condition?.gte;
-    const other = Object.keys(p.condition ?? {}).filter((k) => k !== 'gte');
-    if (p.rules.length !== 1 || typeof n !== 'number' || other.length || n < 1)
-      return { notChecked: 'only event_count with one rule and a `gte` condition is interpreted' };
-    return { matches: runOrdered(p, Array.from({ length: n }, () => p.rules[0]!), records) };
-  }
-  return { notChecked: `a ${p.type} correlation reports groups, not the event tuples the EQL side gives` };
+  const shared = [...(common ?? [])].sort();
+  return shared.length ? `group ${shared[0]}` : `no group ${tuple.join(',')}`;
 }
 
 // ---- ECS -> Sigma record, driven by the mapping --------------------------------------------------
