@@ -7,7 +7,8 @@ import type { Expr, Query } from '../ir/nodes.js';
 import { allExprs } from '../ir/walk.js';
 import { loadMapping } from '../translate/mapping.js';
 import { translateRule } from '../translate/index.js';
-import type { Direction, Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
+import type { Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
+import { explainer, type Explainer } from './explain.js';
 import { generate, type EcsEvent, type Scenario } from './generate.js';
 import { INTERPRETERS, InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext } from './interpreter.js';
 import './interpreters.js';
@@ -80,8 +81,10 @@ export function scenariosFor(rule: ParsedRule, userEvents?: EcsEvent[]): Scenari
   return scenarios;
 }
 
-function declaredDirections(t: Translation): Set<Direction> {
-  return new Set(t.diagnostics.flatMap((d) => (d.direction ? [d.direction] : [])));
+/** What the translation's declarations explain (see explain.ts); an exact translation explains nothing. */
+function declarations(rule: ParsedRule, t: Translation): Explainer | null {
+  if (t.status !== 'approximate') return null;
+  return explainer(rule.query!, t.diagnostics, rule.source.meta.event_category_override ?? 'event.category', matcherOracle());
 }
 
 /** Why the native matcher cannot run a rule (e.g. a regex it refuses), or null: without a reference there is no verdict. */
@@ -103,9 +106,7 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   const problem = referenceProblem(rule);
   if (problem) return notChecked(problem);
   const mapping = loadMapping(t.target, options.mappingFiles);
-  const directions = declaredDirections(t);
-  const allowed = (side: 'eql' | 'target') =>
-    directions.has('different') || (side === 'target' ? directions.has('wider') : directions.has('narrower'));
+  const declared = declarations(rule, t);
   const categoryField = meta.event_category_override;
   let mismatches = 0;
   let counterexample: Counterexample | null = null;
@@ -135,11 +136,11 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     for (const [side, keys] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
       for (const k of keys) {
         mismatches++;
-        const declared = t.status === 'approximate' && allowed(side);
-        if (!declared) bug = true;
-        const candidate = counterexampleFor(scenario, k, side, declared, rule.query.body.kind === 'EventQuery');
+        const explained = declared?.explains(side, k.split(',').map(Number), scenario.events) ?? false;
+        if (!explained) bug = true;
+        const candidate = counterexampleFor(scenario, k, side, explained, rule.query.body.kind === 'EventQuery');
         // Prefer an undeclared difference, then the smallest event.
-        if (!counterexample || (counterexample.declared && !declared) || (counterexample.declared === declared && size(candidate) < size(counterexample)))
+        if (!counterexample || (counterexample.declared && !explained) || (counterexample.declared === explained && size(candidate) < size(counterexample)))
           counterexample = candidate;
       }
     }
@@ -262,7 +263,7 @@ function comparePairs(rule: ParsedRule, t: Translation, interp: Interpreter, rea
       return { ...base, verdict: 'disagree', events: readable.length, mismatches: 1, counterexample: null, reason: `the ${t.target} output does not parse: ${e.message}`, bug: true };
     throw e;
   }
-  const directions = declaredDirections(t);
+  const declared = declarations(rule, t);
   let mismatches = 0;
   let bug = false;
   let counterexample: Counterexample | null = null;
@@ -274,9 +275,9 @@ function comparePairs(rule: ParsedRule, t: Translation, interp: Interpreter, rea
     if (eql === target) continue;
     mismatches++;
     const side = eql ? 'eql' : 'target';
-    const declared = t.status === 'approximate' && (directions.has('different') || directions.has(side === 'target' ? 'wider' : 'narrower'));
-    if (!declared) bug = true;
-    if (!counterexample || (counterexample.declared && !declared)) counterexample = { scenario: `vendor pair (${pair.source})`, event: pair.ecs, matched_by: side, declared };
+    const explained = declared?.explains(side, [0], [pair.ecs]) ?? false;
+    if (!explained) bug = true;
+    if (!counterexample || (counterexample.declared && !explained)) counterexample = { scenario: `vendor pair (${pair.source})`, event: pair.ecs, matched_by: side, declared: explained };
   }
   return { ...base, verdict: mismatches ? 'disagree' : 'agree', events: readable.length, mismatches, counterexample, bug };
 }
