@@ -16,6 +16,8 @@ import './interpreters.js';
 export { INTERPRETERS, InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext, type InterpreterRun } from './interpreter.js';
 
 export type Verdict = 'agree' | 'disagree' | 'not-checked';
+/** Why a result is not checked: no output to check (unsupported, or a rule that does not parse), or a real gap of verify. */
+export type NotCheckedKind = 'no-output' | 'no-interpreter' | 'no-reference' | 'interpreter' | 'no-vendor-pair';
 
 export interface Counterexample {
   scenario: string;
@@ -40,6 +42,7 @@ export interface VerifyResult {
   counterexample: Counterexample | null;
   /** Why a result was not checked, or the parse error of a broken output. */
   reason?: string;
+  notChecked?: NotCheckedKind;
   /** A disagreement outside the declared direction (or on an exact translation): the translation is wrong. */
   bug: boolean;
 }
@@ -98,13 +101,13 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   const meta = rule.source.meta;
   const base = { path: rule.source.path, id: meta.rule_id, name: meta.name, target: t.target, status: t.status };
   const events = scenarios.reduce((n, s) => n + s.events.length, 0);
-  const notChecked = (reason: string): VerifyResult => ({ ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason, bug: false });
-  if (!rule.query) return notChecked('the rule does not parse');
-  if (t.output === null) return notChecked('the translation is unsupported: there is no output to check');
+  const notChecked = (reason: string, kind: NotCheckedKind): VerifyResult => ({ ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason, notChecked: kind, bug: false });
+  if (!rule.query) return notChecked('the rule does not parse', 'no-output');
+  if (t.output === null) return notChecked('the translation is unsupported: there is no output to check', 'no-output');
   const interp = INTERPRETERS[t.target];
-  if (!interp) return notChecked(`no interpreter for ${t.target} yet`);
+  if (!interp) return notChecked(`no interpreter for ${t.target} yet`, 'no-interpreter');
   const problem = referenceProblem(rule);
-  if (problem) return notChecked(problem);
+  if (problem) return notChecked(problem, 'no-reference');
   const mapping = loadMapping(t.target, options.mappingFiles);
   const declared = declarations(rule, t);
   const categoryField = meta.event_category_override;
@@ -125,7 +128,7 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     const records = scenario.events.map((e) => interp.fromEcs(e, ctx));
     const impossible = new Set(records.flatMap((r, i) => (r instanceof Unrepresentable ? [i] : [])));
     const run = interp.run(program, records.map((r) => (r instanceof Unrepresentable ? null : r)), ctx);
-    if ('notChecked' in run) return notChecked(run.notChecked);
+    if ('notChecked' in run) return notChecked(run.notChecked, 'interpreter');
     const skip = new Set([...impossible, ...(run.unrepresentable ?? [])]);
     const comparable = (t: number[]) => !t.some((i) => skip.has(i));
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
@@ -241,7 +244,7 @@ export function verifyPairs(rules: ParsedRule[], pairs: VendorPair[], options: V
         : { target, status: 'unsupported', output: null, diagnostics: [] };
       let r: VerifyResult;
       if (!readable.length && t.output !== null && interp && rule.query)
-        r = { ...verifyTranslation(rule, t, [], options), verdict: 'not-checked', reason: `no vendor pair is read by the ${target} interpreter` };
+        r = { ...verifyTranslation(rule, t, [], options), verdict: 'not-checked', reason: `no vendor pair is read by the ${target} interpreter`, notChecked: 'no-vendor-pair' };
       else if (!rule.query || rule.query.body.kind !== 'EventQuery' || t.output === null || !interp || referenceProblem(rule))
         r = verifyTranslation(rule, t, [], options);
       else r = comparePairs(rule, t, interp, readable, ctx);
@@ -270,7 +273,7 @@ function comparePairs(rule: ParsedRule, t: Translation, interp: Interpreter, rea
   for (const { pair, record } of readable) {
     const eql = referenceMatches(rule.query!, [pair.ecs], meta.event_category_override).length > 0;
     const run = interp.run(program, [record], ctx);
-    if ('notChecked' in run) return { ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason: run.notChecked, bug: false };
+    if ('notChecked' in run) return { ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason: run.notChecked, notChecked: 'interpreter', bug: false };
     const target = run.matches.length > 0;
     if (eql === target) continue;
     mismatches++;
