@@ -70,6 +70,8 @@ export function explainer(query: Query, diagnostics: readonly Diagnostic[], cate
     classDirs: new Set(),
     category: compileFilter({ ...filter, where: { kind: 'Literal', type: 'boolean', value: true, span: filter.span } }, categoryField, { diagnostics: [] }),
   }));
+  // One cover per event of a match: a step `with runs=n` answers n events in a row, as the matcher does.
+  const perEvent = body.kind === 'EventQuery' ? covers : body.steps.flatMap((s, i) => new Array<FilterCover>(s.kind === 'SequenceStep' ? (s.runs ?? 1) : 1).fill(covers[i]!));
   const global = new Set<Direction>();
   for (const d of diagnostics as readonly TranslationDiagnostic[]) {
     if (!d.direction) continue;
@@ -107,10 +109,11 @@ export function explainer(query: Query, diagnostics: readonly Diagnostic[], cate
     explains(side, tuple, events) {
       const dirs = EXPLAINS[side];
       if (dirs.some((d) => global.has(d))) return true;
-      // Without one event per step (a missing-event step, runs), which step an event answers is not known.
-      if (tuple.length !== covers.length || tuple.some((i) => i < 0 || i >= events.length)) return false;
-      const native = covers.map((c, i) => value(c, events[tuple[i]!]!, null));
-      const relaxed = covers.map((c, i) => value(c, events[tuple[i]!]!, dirs));
+      if (tuple.length !== perEvent.length) return false;
+      // A missing-event step has no event in a match (-1): only the steps that have one are evaluated.
+      const present = perEvent.flatMap((c, i) => (tuple[i]! >= 0 && tuple[i]! < events.length ? [{ c, ev: events[tuple[i]!]! }] : []));
+      const native = present.map(({ c, ev }) => value(c, ev, null));
+      const relaxed = present.map(({ c, ev }) => value(c, ev, dirs));
       // The target matched what the rule rejects: every step the rule rejects must be one a declaration
       // may have widened, and at least one step must be rejected (else the structure differs, undeclared).
       if (side === 'target') return native.includes(F) && !relaxed.includes(F);
