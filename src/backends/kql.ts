@@ -926,6 +926,9 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
   const ownChoice = own.length ? chooseClass({ ...ctx.mapping, classes: own }, facts) : null;
   if (ownChoice) {
     for (const l of ownChoice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
+    // Another product's log is not divided by the rule's event category: the category is not tested.
+    if (filter.category !== null && ownChoice.cls.when.category === undefined)
+      ctx.approximate('EQL3004', `${String(ownChoice.cls.source.table)} does not tell ${filter.category} events from others`, filter.span, 'wider');
     return [{ cls: ownChoice.cls, implied: ownChoice.implied, filter }];
   }
   const endpoint = { ...ctx.mapping, classes: ctx.mapping.classes.filter((c) => !requiresOf(c).length) };
