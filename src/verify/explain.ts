@@ -61,7 +61,14 @@ function atomsOf(e: Expr, out: Expr[] = []): Expr[] {
  *   no span at all: the structure of the query, which no single event decides, so such a declaration
  *   explains every mismatch in its direction (the rule before spans were taken into account).
  */
-export function explainer(query: Query, diagnostics: readonly Diagnostic[], categoryField: string, atomValue: (atom: Expr, ev: EcsEvent) => boolean): Explainer {
+export function explainer(
+  query: Query,
+  diagnostics: readonly Diagnostic[],
+  categoryField: string,
+  atomValue: (atom: Expr, ev: EcsEvent) => boolean,
+  /** Atoms the events cannot decide (a vendor pair's ECS side lacks what the agent adds): unknown on both sides. */
+  undecided: (atom: Expr, ev: EcsEvent) => boolean = () => false,
+): Explainer {
   const body = query.body;
   const steps: EventFilter[] = body.kind === 'EventQuery' ? [body.filter] : body.steps.map((s) => s.filter);
   const covers: FilterCover[] = steps.map((filter) => ({
@@ -79,6 +86,9 @@ export function explainer(query: Query, diagnostics: readonly Diagnostic[], cate
     const hit = span ? covers.find((c) => inside(span, c.filter.where.span)) : undefined;
     if (span && hit) {
       for (const [atom, dirs] of hit.atoms) if (overlaps(span, atom.span) || inside(span, atom.span)) dirs.add(d.direction);
+      // A log-source declaration on one of the conditions that chose the source (the source does not record
+      // event.action and takes all its events for "exec") is about which events the source holds: class-level.
+      if (d.code === 'EQL3004') hit.classDirs.add(d.direction);
       continue;
     }
     const onFilter = span ? covers.filter((c) => overlaps(span, c.filter.span)) : [];
@@ -97,7 +107,7 @@ export function explainer(query: Query, diagnostics: readonly Diagnostic[], cate
       if (e.kind === 'And') return e.args.reduce<K3>((v, a) => (v === F ? F : (Math.min(v, evalExpr(a)) as K3)), T);
       if (e.kind === 'Or') return e.args.reduce<K3>((v, a) => (v === T ? T : (Math.max(v, evalExpr(a)) as K3)), F);
       if (e.kind === 'Not') return (1 - evalExpr(e.arg)) as K3;
-      if (isUnknown(c.atoms.get(e)!) || (classUnknown && onClassField(e))) return U;
+      if (isUnknown(c.atoms.get(e)!) || (classUnknown && onClassField(e)) || undecided(e, ev)) return U;
       return atomValue(e, ev) ? T : F;
     };
     const membership: K3 = classUnknown ? U : T;
@@ -115,8 +125,8 @@ export function explainer(query: Query, diagnostics: readonly Diagnostic[], cate
       const native = present.map(({ c, ev }) => value(c, ev, null));
       const relaxed = present.map(({ c, ev }) => value(c, ev, dirs));
       // The target matched what the rule rejects: every step the rule rejects must be one a declaration
-      // may have widened, and at least one step must be rejected (else the structure differs, undeclared).
-      if (side === 'target') return native.includes(F) && !relaxed.includes(F);
+      // may have widened, and at least one step must not be accepted (else the structure differs, undeclared).
+      if (side === 'target') return native.some((v) => v !== T) && !relaxed.includes(F);
       // The rule matched what the target missed: some step must be one a declaration may have narrowed.
       return relaxed.includes(U);
     },

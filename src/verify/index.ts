@@ -1,10 +1,11 @@
 // Proof by replay: the native matcher (Elasticsearch's semantics) and each target's own interpreter see the
 // same events; their match sets must agree, or differ only in the direction the translation declared.
 import type { ParsedRule } from '../check.js';
-import { compilePred } from '../matcher/compile.js';
+import { compilePred, fieldPath } from '../matcher/compile.js';
+import { accessor } from '../matcher/runtime.js';
 import { compileMatcher, matchEvents } from '../matcher/index.js';
 import type { Expr, Query } from '../ir/nodes.js';
-import { allExprs } from '../ir/walk.js';
+import { allExprs, walk } from '../ir/walk.js';
 import { loadMapping } from '../translate/mapping.js';
 import { translateRule } from '../translate/index.js';
 import type { Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
@@ -85,9 +86,17 @@ export function scenariosFor(rule: ParsedRule, userEvents?: EcsEvent[]): Scenari
 }
 
 /** What the translation's declarations explain (see explain.ts); an exact translation explains nothing. */
-function declarations(rule: ParsedRule, t: Translation): Explainer | null {
+function declarations(rule: ParsedRule, t: Translation, undecided?: (atom: Expr, ev: EcsEvent) => boolean): Explainer | null {
   if (t.status !== 'approximate') return null;
-  return explainer(rule.query!, t.diagnostics, rule.source.meta.event_category_override ?? 'event.category', matcherOracle());
+  return explainer(rule.query!, t.diagnostics, rule.source.meta.event_category_override ?? 'event.category', matcherOracle(), undecided);
+}
+
+/**
+ * A vendor pair's ECS side is what the ingest pipeline makes of the raw event; host.* is added by the agent
+ * before it (add_host_metadata), so a pair without it cannot say what an atom on it is.
+ */
+function agentAdded(atom: Expr, ev: EcsEvent): boolean {
+  return [...walk(atom)].some((x) => x.kind === 'Field' && x.name.startsWith('host.') && accessor(fieldPath(x))(ev).length === 0);
 }
 
 /** Why the native matcher cannot run a rule (e.g. a regex it refuses), or null: without a reference there is no verdict. */
@@ -266,7 +275,7 @@ function comparePairs(rule: ParsedRule, t: Translation, interp: Interpreter, rea
       return { ...base, verdict: 'disagree', events: readable.length, mismatches: 1, counterexample: null, reason: `the ${t.target} output does not parse: ${e.message}`, bug: true };
     throw e;
   }
-  const declared = declarations(rule, t);
+  const declared = declarations(rule, t, agentAdded);
   let mismatches = 0;
   let bug = false;
   let counterexample: Counterexample | null = null;
