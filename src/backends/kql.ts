@@ -250,6 +250,10 @@ class FilterRenderer {
         for (const v of [tv].flat()) (ok ? targets : rejected).add(v);
       }
       this.touch(fm.field);
+      if (fm.lossy) {
+        const dir = fm.lossy.direction;
+        this.approxOnce('EQL3006', `${f.name} → ${fm.field}: ${fm.lossy.reason}`, f.span, pos || dir === 'different' ? dir : dir === 'wider' ? 'narrower' : 'wider');
+      }
       const list = [...targets];
       // A column value that also stands for ECS values the rule rejects (ProcessCreated is exec, start, ... and
       // Elastic's own processcreated) matches those events too.
