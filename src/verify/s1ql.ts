@@ -226,6 +226,9 @@ function impossible(event: EcsEvent, mapping: Mapping, cls: EventClass | null, r
 
 /** The record S1 would store for an ECS event; Unrepresentable when the ECS event cannot come from any S1 event. */
 function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, ruleFields: ReadonlySet<string>): S1Record | Unrepresentable | null {
+  // ECS's allowed values of event.category and event.type are lowercase (ECS categorization fields).
+  const odd = ['event.category', 'event.type'].flatMap((f) => ecsValues(event, f).map(String)).find((v) => v !== v.toLowerCase());
+  if (odd !== undefined) return new Unrepresentable(`${JSON.stringify(odd)} is not one of ECS's lowercase categorization values`);
   const rec: S1Record = {};
   const classes = mapping.classes.filter((c) => inClass(event, c));
   const primary = classes[0] ?? null;
