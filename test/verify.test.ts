@@ -7,6 +7,7 @@ import { parseRuleText } from '../src/check.js';
 import { printQuery } from '../src/ir/print.js';
 import type { Query, Span } from '../src/ir/nodes.js';
 import { parseQuery } from '../src/parse.js';
+import type { DiagCode } from '../src/diagnostics.js';
 import type { Backend, Direction, TargetId } from '../src/translate/core.js';
 import { INTERPRETERS, InterpreterError, referenceMatches, verifyPairs, verifyRules } from '../src/verify/index.js';
 import { goldenCases } from './helpers/golden.js';
@@ -14,7 +15,7 @@ import { goldenCases } from './helpers/golden.js';
 const FAKE = 'fake' as TargetId;
 let mutate: (text: string) => string = (t) => t;
 /** A declared approximation: its direction, on the span of the first occurrence of `at` in the query (else the whole query). */
-let declare: { direction: Direction; at?: string }[] = [];
+let declare: { direction: Direction; at?: string; code?: DiagCode }[] = [];
 
 const fakeBackend: Backend = {
   id: FAKE,
@@ -22,7 +23,7 @@ const fakeBackend: Backend = {
   extension: 'eql',
   variants: [{ name: 'default', options: {} }],
   emit(rule, ctx) {
-    for (const d of declare) ctx.approximate('EQL3006', 'declared for the test', d.at ? spanOf(rule.text, d.at) : rule.query.span, d.direction);
+    for (const d of declare) ctx.approximate(d.code ?? 'EQL3006', 'declared for the test', d.at ? spanOf(rule.text, d.at) : rule.query.span, d.direction);
     return mutate(printQuery(rule.query));
   },
 };
@@ -141,6 +142,19 @@ test('a declaration on the whole event query covers its event class, not every c
   declare = [{ direction: 'narrower' }];
   mutate = (t) => t.replace('process.name == "cmd.exe"', 'process.name == "cmd.exe" and process.pid == 4');
   assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+});
+
+test('a log-source declaration (EQL3004) on a classifying condition stands for the event class', () => {
+  // The source takes its events by event.action as well: an event without event.type "start" gets in.
+  const q = 'process where event.type == "start" and event.action == "exec" and process.name == "sh"';
+  mutate = (t) => t.replace('event.type == "start" and\n ', '');
+  declare = [{ direction: 'wider', at: 'event.action == "exec"' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+  declare = [{ direction: 'wider', at: 'event.action == "exec"', code: 'EQL3004' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+  // It does not cover the rule's other conditions.
+  mutate = (t) => t.replace('process.name == "sh"', 'process.name : "sh"');
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
 });
 
 test('sequences: a declaration inside one step covers that step only; one on maxspan covers the structure', () => {
