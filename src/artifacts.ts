@@ -135,7 +135,9 @@ export function artifactView(meta: RuleMeta, query: string, options: TranslateOp
     mitreTechniques: [...techniques, ...subtechniques].sort(),
     references: meta.references ?? [],
     author: (meta.author ?? []).join(', '),
-    s1QueryLang: options.s1qlDialect === '1' ? '1.0' : '2.0',
+    // A query with a pipe command (`| sql inner join`, `| limit`) is a PowerQuery, accepted only as "2.1"; "2.0"
+    // rejects `|` (SentinelOne PowerQuery skill, pmoses-s1/claude-skills@b6c2270 detection-rules.md, "queryLang").
+    s1QueryLang: options.s1qlDialect === '1' ? '1.0' : /(^|\n)\|/.test(query) ? '2.1' : '2.0',
     resourceName: /^[0-9a-f-]{36}$/i.test(id) ? id.toLowerCase() : guidFrom(id || (meta.name ?? '')),
   };
 }

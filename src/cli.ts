@@ -267,7 +267,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--category-field <field>', 'event category field', 'event.category')
     .option('--timestamp-field <field>', 'timestamp field (ISO-8601 or epoch milliseconds)', '@timestamp')
     .option('--tiebreaker-field <field>', 'field that orders events with equal timestamps')
-    .option('--size <n>', 'maximum results per rule (default: all)', sizeOption)
+    // Without `size` the Elasticsearch EQL search API returns 10 results, events or sequences (size "Defaults to 10",
+    // elastic/elasticsearch-specification specification/eql/search/EqlSearchRequest.ts; "basic EQL queries return the
+    // 10 most recent matching events", elastic/elasticsearch docs/reference/eql/eql.asciidoc); replay keeps all.
+    .option('--size <n>', 'maximum results per rule (default: all, where the Elasticsearch EQL search API returns 10)', sizeOption)
     .option('--ids <field>', 'print this field of each result event instead of whole events')
     .action(async (paths: string[], opts: { events: string; query?: string; categoryField: string; timestampField: string; tiebreakerField?: string; size?: number; ids?: string }) => {
       if (!paths.length && opts.query === undefined) throw new CommanderError(2, 'eqlport.replay', 'give rule files or --query');

@@ -86,7 +86,7 @@ export const CODES = {
   EQL3304: { severity: 'warning', title: 'sequence rendered with SPL transaction' },
   EQL3305: { severity: 'warning', title: 'condition without an SPL equivalent left out' },
   // s1ql
-  EQL3401: { severity: 'error', title: 'S1QL has no ordered event correlation' },
+  EQL3401: { severity: 'error', title: 'sequence or sample not expressible in this S1QL dialect' },
   EQL3402: { severity: 'error', title: 'field has no S1QL 1.0 name' },
   EQL3403: { severity: 'warning', title: 'condition decided by the SentinelOne event type' },
   EQL3404: { severity: 'info', title: 'value has no SentinelOne spelling' },
@@ -94,6 +94,11 @@ export const CODES = {
   EQL3406: { severity: 'warning', title: 'Deep Visibility regex case rule unknown' },
   EQL3407: { severity: 'error', title: 'condition never holds for SentinelOne events' },
   EQL3408: { severity: 'warning', title: 'result limit dropped' },
+  EQL3420: { severity: 'warning', title: 'condition without an S1QL equivalent left out' },
+  EQL3430: { severity: 'warning', title: 'PowerQuery join reports more tuples than the EQL sequence' },
+  EQL3431: { severity: 'warning', title: 'PowerQuery join takes tied timestamps in either order' },
+  EQL3432: { severity: 'warning', title: 'sequence `until` not enforced by the PowerQuery join' },
+  EQL3433: { severity: 'info', title: 'PowerQuery alert row limit applies to the join' },
   // ts
   EQL3501: { severity: 'error', title: 'regular expression the TypeScript module cannot run' },
   // rule files
@@ -103,6 +108,7 @@ export const CODES = {
   EQL4004: { severity: 'error', title: 'rule has no query' },
   // mappings
   EQL4101: { severity: 'error', title: 'invalid mapping file' },
+  EQL4140: { severity: 'error', title: 'S1QL mapping names an unknown transform' },
   // replay and the native matcher
   EQL6001: { severity: 'error', title: 'expression cannot be evaluated' },
   EQL6002: { severity: 'warning', title: 'pending sequences capped' },

@@ -68,6 +68,10 @@ test('JSON artifacts are valid JSON that carry hostile values unchanged', () => 
   assert.equal(d.detectionAction.alertTemplate.mitreTechniques, ['T1068', 'T1543', 'T1543.003', 'T1574', 'T1574.011']);
   const s1 = JSON.parse(renderArtifact('s1-star', artifactView(example, 'q', { s1qlDialect: '1' })));
   assert.is(s1.data.queryLang, '1.0');
+  // A filter is S1QL 2.0; a query with a pipe command (a sequence's join) is a PowerQuery, "2.1".
+  assert.is(JSON.parse(renderArtifact('s1-star', artifactView(example, "a = 'x'", { s1qlDialect: '2' }))).data.queryLang, '2.0');
+  assert.is(JSON.parse(renderArtifact('s1-star', artifactView(example, "| sql inner join\n  a = (x)\n| filter t1 <= t2", { s1qlDialect: '2' }))).data.queryLang, '2.1');
+  assert.is(JSON.parse(renderArtifact('s1-star', artifactView(example, "a = 'x|y'", { s1qlDialect: '2' }))).data.queryLang, '2.0');
   assert.is(s1.data.severity, 'High');
 });
 

@@ -42,7 +42,8 @@ test('--strict turns approximate into a failure; an unsupported result fails; un
   assert.ok(JSON.parse(strict.out).results[0].diagnostics.some((d: { code: string }) => d.code === 'EQL3005'));
   const dir = mkdtempSync(join(tmpdir(), 'eqlport-conv-'));
   const seq = join(dir, 'seq.eql');
-  writeFileSync(seq, 'sequence by host.id with maxspan=1m [process where true] [file where true]\n');
+  // A keyless sequence: S1QL has no join for it.
+  writeFileSync(seq, 'sequence with maxspan=1m [process where true] [file where true]\n');
   const unsupported = await run(['convert', seq, '--to', 's1ql', '--format', 'json']);
   assert.is(unsupported.code, 1);
   assert.is(JSON.parse(unsupported.out).results[0].output, null);
@@ -56,10 +57,10 @@ test('--out mirrors the input tree, one file per rule and target; unsupported re
   const src = mkdtempSync(join(tmpdir(), 'eqlport-src-'));
   mkdirSync(join(src, 'windows', 'deep'), { recursive: true });
   writeFileSync(join(src, 'windows', 'deep', 'a.eql'), 'process where process.name == "a.exe"\n');
-  writeFileSync(join(src, 'seq.eql'), 'sequence by host.id with maxspan=1m [process where true] [file where true]\n');
+  writeFileSync(join(src, 'seq.eql'), 'sequence with maxspan=1m [process where true] [file where true]\n');
   const out = mkdtempSync(join(tmpdir(), 'eqlport-out-'));
   const r = await run(['convert', src, '--to', 'kql,s1ql', '--out', out]);
-  assert.is(r.code, 1, 'the sequence has no S1QL form');
+  assert.is(r.code, 1, 'the keyless sequence has no S1QL form');
   assert.ok(existsSync(join(out, 'windows', 'deep', 'a.kql')));
   assert.ok(existsSync(join(out, 'windows', 'deep', 'a.s1ql')));
   assert.ok(existsSync(join(out, 'seq.kql')));

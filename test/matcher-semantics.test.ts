@@ -223,10 +223,40 @@ test('regex: Lucene syntax translated (quotes, ^ literal, # empty, @ any); untra
   assert.equal(ids('process where f regex "a@"', E2), [1, 2]);
   assert.equal(ids('process where f regex "#|a[.^]b"', E2), [1, 2]);
   assert.equal(ids('process where f regex~ "A[A-C^]B"', E2), [1]);
-  for (const bad of ['a&b', '~a', '<1-5>', '\\\\d+']) {
+  for (const bad of ['a&b', '~a', '<1-5>', '\\\\n', '[\\\\t]', '[\\\\.-z]', '[a-]']) {
     const { diagnostics } = matchEvents(`process where f regex "${bad}"`, E2);
     assert.ok(diagnostics.some((d) => d.code === 'EQL2013'), bad);
   }
+});
+
+test('regex: predefined classes read as Lucene 9+ does (ASCII sets, \\s only space \\t \\n \\r), also inside classes', () => {
+  const hits = (re: string, values: string[]) => {
+    const E2 = values.map((f, i) => ev(i + 1, { f }));
+    return ids(`process where f regex ${JSON.stringify(re)}`, E2).map((i) => values[i - 1]);
+  };
+  assert.equal(hits('\\d+', ['123', '12a', '\u0661']), ['123']);
+  assert.equal(hits('\\s', [' ', '\t', '\n', '\r', '\f', '\v', '\u00a0', 'a']), [' ', '\t', '\n', '\r']);
+  assert.equal(hits('\\w+', ['a_Z9', 'é', 'a-b']), ['a_Z9']);
+  assert.equal(hits('\\W', ['é', '-', '\n', '_', 'a']), ['é', '-', '\n']);
+  assert.equal(hits('\\S', ['é', '\f', ' ', '\t']), ['é', '\f']);
+  assert.equal(hits('\\D', ['x', '\n', '5']), ['x', '\n']);
+  assert.equal(hits('[\\d.]+', ['1.2', '1,2']), ['1.2']);
+  assert.equal(hits('[^\\s]+', ['a\fb', 'a b']), ['a\fb']);
+  assert.equal(hits('[^a\\D]', ['a', '7', 'x']), ['7']);
+  assert.equal(hits('[\\w\\W]', ['\n', 'é', 'ab']), ['\n', 'é']);
+  // `\\` in a class ends no range: `[\\-a]` is backslash, dash or `a`, not the range 0x5C-0x61.
+  assert.equal(hits('[\\\\-a]', ['\\', '-', 'a', '_']), ['\\', '-', 'a']);
+});
+
+test('regex~: listed characters fold (ASCII only), ranges and predefined classes do not', () => {
+  const hits = (re: string, values: string[]) => {
+    const E2 = values.map((f, i) => ev(i + 1, { f }));
+    return ids(`process where f regex~ ${JSON.stringify(re)}`, E2).map((i) => values[i - 1]);
+  };
+  assert.equal(hits('[a-c]x', ['bx', 'bX', 'Bx']), ['bx', 'bX']);
+  assert.equal(hits('[ab]', ['B', 'c']), ['B']);
+  assert.equal(hits('[^a]', ['A', 'b']), ['b']);
+  assert.equal(hits('é"k"', ['ék', 'éK', 'Ék', 'é\u212a']), ['ék', 'éK']);
 });
 
 test('pathological 100 KB values match correctly (globs and regex run without backtracking)', () => {

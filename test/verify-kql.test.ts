@@ -333,6 +333,20 @@ test('CloudTrail rows: the verifier builds CloudAppEvents rows whose RawEventDat
   assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
 });
 
+test('Kubernetes audit rows: the verifier builds CloudAuditEvents rows (verb in OperationName, the event in RawEventData); a wrong path is caught', () => {
+  const rule = parseRuleText('k8s.eql', 'any where data_stream.dataset == "kubernetes.audit_logs" and kubernetes.audit.verb == "delete" and kubernetes.audit.objectRef.resource == "events" and not kubernetes.audit.user.username : "system:*"');
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+  // Under the negation a wrong path is true on every row: wider than declared (the source is only narrower).
+  const r = withMutation((t) => t.replace('User.username', 'User.uid'), () => verifyRules(rule, { targets: ['kql'] }));
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+});
+
+test('a sequence over a cloud log (no DeviceId) is checked: carried events are found by Timestamp and ReportId', () => {
+  const k8s = 'any where data_stream.dataset == "kubernetes.audit_logs" and ';
+  const rule = parseRuleText('k8s-seq.eql', `sequence by user.name with maxspan=5m [${k8s}kubernetes.audit.verb == "create" and kubernetes.audit.objectRef.resource == "roles"] [${k8s}kubernetes.audit.verb == "patch"]`);
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+});
+
 test('an injected dropped not() is caught', () => {
   const rule = parseRuleText('not.eql', 'process where event.type == "start" and process.name : "a.exe" and not (process.parent.name : "c.exe" and user.name == "SYSTEM")');
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');

@@ -101,6 +101,8 @@ test('fromEcs: process start reads process.* as tgt.process.* and the parent as 
     'src.process.name': 'bash',
     // No command_line: built from the arguments with Windows quoting.
     'tgt.process.cmdline': 'osascript -e "display dialog \\"pw\\""',
+    // Nanoseconds since epoch, exact: 2026-01-01T00:00:00Z is 1767225600 s.
+    timestamp: 1_767_225_600_000_000_000n,
   });
   const dv = s1.fromEcs(ev, ctx('1')) as S1Record;
   assert.equal([dv.EventType, dv.EndpointOS, dv.TgtProcName, dv.SrcProcName, dv.ObjectType], ['Process Creation', 'osx', 'osascript', 'bash', 'process']);
@@ -138,6 +140,18 @@ test('fromEcs: an event no SentinelOne event gives is left out, judged only on t
   assert.ok(s1.fromEcs({ ...file, 'event.action': 'creation' }, named('event.type')) instanceof Unrepresentable);
   assert.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.path': 'C:\\a.dll' }, named('file.extension')) instanceof Unrepresentable);
   assert.not.ok(s1.fromEcs({ ...file, 'event.type': 'creation', 'file.path': '/x/.git/hooks/' }, named('file.extension')) instanceof Unrepresentable);
+  // S1 stores DOMAIN\\user once: user.name and user.domain rebuild it, and are dissected from it.
+  const actor = { 'event.category': 'file', 'event.type': 'creation', 'file.path': 'C:\\a' };
+  assert.is((s1.fromEcs({ ...actor, 'user.name': 'SYSTEM', 'user.domain': 'NT AUTHORITY' }, named('user.name', 'user.domain')) as S1Record)['src.process.user'], 'NT AUTHORITY\\SYSTEM');
+  assert.is((s1.fromEcs({ ...actor, 'user.name': 'root' }, named('user.name')) as S1Record)['src.process.user'], 'root');
+  // Without a backslash the pipeline makes the domain the whole value too; a domain cannot hold one.
+  assert.ok(s1.fromEcs({ ...actor, 'user.name': 'root' }, named('user.name', 'user.domain')) instanceof Unrepresentable);
+  assert.ok(s1.fromEcs({ ...actor, 'user.name': 'a', 'user.domain': 'b\\c' }, named('user.name', 'user.domain')) instanceof Unrepresentable);
+  // An IPConnect's direction gives both network.direction and event.action: they cannot disagree.
+  const accepted = { 'event.category': 'network', 'event.type': 'start', 'event.action': 'connection_accepted', 'destination.port': 22 };
+  assert.ok(s1.fromEcs({ ...accepted, 'network.direction': 'egress' }, named('event.action', 'network.direction')) instanceof Unrepresentable);
+  assert.is((s1.fromEcs({ ...accepted, 'network.direction': 'ingress' }, named('event.action', 'network.direction')) as S1Record)['event.network.direction'], 'INCOMING');
+  assert.is((s1.fromEcs(accepted, named('event.action')) as S1Record)['event.network.direction'], 'INCOMING');
   // IPConnect gets no event.action from the pipeline [PAIRS]: an event without one is possible.
   const conn = { 'event.category': 'network', 'event.type': 'start', 'destination.port': 4444 };
   assert.not.ok(s1.fromEcs(conn, named('event.action')) instanceof Unrepresentable);
@@ -206,5 +220,78 @@ if (pairsFile && corpus) {
     assert.is(s1.fromVendor!('m365_defender/event', proc.raw, ctx('2')), null);
   });
 }
+
+
+// ---- PowerQuery joins (sequences, dialect 2) ----------------------------------------------------
+
+const SEQ = 'sequence by host.id with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] [network where destination.port == 443]';
+
+function verifySeq(mutate: (s: string) => string) {
+  const options: TranslateOptions = { s1qlDialect: '2' };
+  const [rule] = parseRuleText('seq.eql', SEQ);
+  const t = translateRule({ query: rule!.query!, meta: rule!.source.meta, text: rule!.source.query, path: rule!.source.path }, 's1ql', options);
+  assert.is(t.status, 'approximate');
+  const scenarios = scenariosFor(rule!);
+  const honest = verifyTranslation(rule!, t, scenarios, options);
+  assert.is(honest.bug, false, 'the real output holds');
+  const mutated = mutate(t.output!);
+  assert.is.not(mutated, t.output, 'the mutation applies');
+  /** Whether every tuple the output reports is in time order, over every probe scenario. */
+  const ordered = (output: string) =>
+    scenarios.every((s) => {
+      const c = { ...ctx('2'), ruleFields: new Set(['host.id', 'event.type', 'process.name', 'destination.port', 'event.category']) };
+      const recs = s.events.map((e) => s1.fromEcs(e, c));
+      const run = s1.run(s1.parse(output, c), recs.map((r) => (r instanceof Unrepresentable ? null : r)), c) as { matches: number[][] };
+      const at = (i: number) => Date.parse(String(s.events[i]!['@timestamp']));
+      return run.matches.every((m) => m.every((e, j) => j === 0 || at(m[j - 1]!) <= at(e)));
+    });
+  return { verdict: verifyTranslation(rule!, { ...t, output: mutated }, scenarios, options), honestOrdered: ordered(t.output!), mutatedOrdered: ordered(mutated) };
+}
+
+test('injected bug: steps ordered the wrong way round are caught', () => {
+  const { verdict } = verifySeq((s) => s.replace('t1 <= t2', 't2 <= t1'));
+  assert.equal([verdict.verdict, verdict.bug, verdict.counterexample!.matched_by], ['disagree', true, 'eql']);
+});
+
+test('injected bug: maxspan in milliseconds instead of nanoseconds is caught', () => {
+  const { verdict } = verifySeq((s) => s.replace('t2 - t1 <= 60000000000', 't2 - t1 <= 60000'));
+  assert.equal([verdict.verdict, verdict.bug, verdict.counterexample!.matched_by], ['disagree', true, 'eql']);
+});
+
+test('injected bug: a dropped order filter reports out-of-order tuples, which the output claims it never does', () => {
+  // Dropping the order lies in the declared direction (wider), so the direction check alone does not flag it;
+  // the claim "every tuple is in time order" (EQL3430) does.
+  const r = verifySeq((s) => s.replace('t1 <= t2 and ', ''));
+  assert.is(r.verdict.verdict, 'disagree');
+  assert.ok(r.honestOrdered, 'the real output reports tuples in time order only');
+  assert.not.ok(r.mutatedOrdered, 'without the filter a tuple out of order is reported');
+});
+
+test('join semantics: all matching pairs, null keys match, columns only as named, exact ns arithmetic', () => {
+  const q = [
+    '| sql inner join',
+    "  a = (x = 'a' | columns k1 = key, t1 = timestamp),",
+    "  b = (x = 'b' | columns k1 = key, t2 = timestamp)",
+    '  on k1',
+    '| filter t1 <= t2 and t2 - t1 <= 1000000',
+  ].join('\n');
+  const ns = (ms: number) => BigInt(ms) * 1_000_000n + 1_700_000_000_000_000_000n;
+  const recs: S1Record[] = [
+    { x: 'a', key: 'h1', timestamp: ns(0) },
+    { x: 'a', key: 'h1', timestamp: ns(1) },
+    { x: 'b', key: 'h1', timestamp: ns(1) },
+    { x: 'b', key: 'h2', timestamp: ns(1) },
+    { x: 'b', key: 'h1', timestamp: ns(2) },
+    { x: 'a', timestamp: ns(0) },
+    { x: 'b', timestamp: ns(1) },
+  ];
+  const m = (s1.run(s1.parse(q, ctx('2')), recs, ctx('2')) as { matches: number[][] }).matches;
+  // Every pair with equal keys within 1 ms in order (0→2, 1→2, 1→4 (1 ms apart, inclusive); 0→4 is 2 ms);
+  // the two keyless records match each other ("Null allowed as match").
+  assert.equal(m.map((x) => x.join('-')).sort(), ['0-2', '1-2', '1-4', '5-6']);
+  assert.throws(() => s1.run(s1.parse(q.replace('on k1', 'on k2'), ctx('2')), recs, ctx('2')), /join key k2/);
+  assert.throws(() => s1.run(s1.parse(q.replace('t2 = timestamp', 't1 = timestamp'), ctx('2')), recs, ctx('2')), /t1 is on both sides/);
+  assert.throws(() => s1.parse(q, ctx('1')), /does not parse|Expected|S1QL/);
+});
 
 test.run();

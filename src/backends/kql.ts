@@ -82,10 +82,12 @@ function globToRe(parts: readonly GlobPart[], dot: string): string {
 
 /**
  * A Lucene RegExp (EQL `regex`, whole-value match) as an RE2 body, read by the native matcher's translator (same
- * literal `^ $`, same refusals). `.` becomes `dot`, so the caller sets the `s` flag; case is left to its `i` flag.
+ * literal `^ $`, same refusals). `.` becomes `dot`, so the caller sets the `s` flag. `regex~` folding is spelled in
+ * the body (`[aA]`, ASCII only as Lucene's), so the body takes no `i` flag: RE2's would also fold non-ASCII letters
+ * and U+212A/U+017F into `k`/`s`.
  */
-function luceneBody(src: string, dot = '.'): { re: string } | { error: string } {
-  const t = luceneToRe2(src, false, dot === '.' ? { dot } : { dot, negatedAlsoExcludes: '\\x00' });
+function luceneBody(src: string, ci: boolean, dot = '.'): { re: string } | { error: string } {
+  const t = luceneToRe2(src, ci, dot === '.' ? { dot } : { dot, negatedAlsoExcludes: '\\x00' });
   return t.ok ? { re: t.re2 } : { error: t.message };
 }
 
@@ -360,8 +362,8 @@ class FilterRenderer {
       default:
         if (r.fm.transform.startsWith('dynamic:')) {
           // A path into a dynamic column (CloudAppEvents.RawEventData: the source's own record); "" when absent.
-          const path = r.fm.transform.slice(8).split('.');
-          if (!path.every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))) return this.unsupported(`invalid path in the mapping of ${f.name}`, f.span, 'EQL3203');
+          const path = dynamicPath(r.fm.transform);
+          if (!path) return this.unsupported(`invalid path in the mapping of ${f.name}`, f.span, 'EQL3203');
           const t = `tostring(${c}.${path.join('.')})`;
           return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
         }
@@ -516,16 +518,18 @@ class FilterRenderer {
     for (const p of pats) if (p.kind === 'prefix' || p.kind === 'suffix' || p.kind === 'contains') parts.push(this.textMatch(l, p, ci, pos, span));
     if (regexy.length) {
       const bodies: string[] = [];
+      // A Match holds globs or Lucene regexes, never both; a regex spells its own folding.
+      const spelled = regexy.some((p) => p.kind === 'regex');
       for (const p of regexy) {
         if (p.kind === 'glob') bodies.push(globToRe(p.parts, '.'));
         else {
-          const r = luceneBody(p.value);
+          const r = luceneBody(p.value, ci);
           if ('error' in r) return this.unsupported(`cannot translate the regular expression to RE2: ${r.error}`, p.span, 'EQL3206');
           bodies.push(r.re);
         }
       }
       const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
-      const flags = (ci ? 'i' : '') + (body.includes('.') ? 's' : '');
+      const flags = (ci && !spelled ? 'i' : '') + (body.includes('.') ? 's' : '');
       const re = `${flags ? `(?${flags})` : ''}^${topLevelAlternation(body) ? `(?:${body})` : body}$`;
       parts.push(this.guardEmpty(l, atom(`${l.t} matches regex ${kqlString(re)}`), matchesEmpty(body), pos, span));
     }
@@ -575,11 +579,13 @@ class FilterRenderer {
     // Other shapes: one regex over the arguments joined with NUL, which no Windows command line contains.
     const bodies: string[] = [];
     const el = '[^\\x00]';
+    // As in textPatterns: regexes (never mixed with other shapes) spell their own folding.
+    const spelled = pats.some((p) => p.kind === 'regex');
     for (const p of pats) {
       if (p.kind === 'exact') continue;
       if (p.kind === 'glob') bodies.push(globToRe(p.parts, el));
       else if (p.kind === 'regex') {
-        const t = luceneBody(p.value, el);
+        const t = luceneBody(p.value, ci, el);
         if ('error' in t) return this.unsupported(`cannot translate the regular expression to RE2: ${t.error}`, p.span, 'EQL3206');
         bodies.push(t.re);
       } else {
@@ -589,7 +595,7 @@ class FilterRenderer {
     }
     if (bodies.length) {
       const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
-      const re = `${ci ? '(?i)' : ''}(?:^|\\x00)(?:${body})(?:\\x00|$)`;
+      const re = `${ci && !spelled ? '(?i)' : ''}(?:^|\\x00)(?:${body})(?:\\x00|$)`;
       const a = atom(`strcat_array(parse_command_line(${c}, "windows"), "\\0") matches regex ${kqlString(re)}`);
       parts.push(matchesEmpty(body) ? this.guarded(a, [`isnotempty(${c})`]) : a);
     }
@@ -803,8 +809,8 @@ export function accepts(e: Expr, value: string): boolean | null {
     case 'Match':
       return e.patterns.some((p) => {
         if (p.kind === 'regex') {
-          const r = luceneBody(p.value);
-          return 're' in r && new RegExp(`^(?:${r.re})$`, e.caseInsensitive ? 'is' : 's').test(value);
+          const r = luceneBody(p.value, e.caseInsensitive);
+          return 're' in r && new RegExp(`^(?:${r.re})$`, 's').test(value);
         }
         const v = e.caseInsensitive ? lower(value) : value;
         const f = (s: string) => (e.caseInsensitive ? lower(s) : s);
@@ -927,7 +933,15 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
   const facts = filterFacts(filter);
   // A filter naming another product's log (its dataset) reads that log only; endpoint rules never read it.
   const own = ctx.mapping.classes.filter((c) => requiresOf(c).length && requiresOf(c).every((f) => facts.values.has(f)));
-  const ownChoice = own.length ? chooseClass({ ...ctx.mapping, classes: own }, facts) : null;
+  let ownChoice = own.length ? chooseClass({ ...ctx.mapping, classes: own }, facts) : null;
+  // `any` reads a class that holds some categories only (a Windows Security action) by one of them, narrower.
+  for (const cat of filter.category === null && !ownChoice ? new Set(own.flatMap((c) => [c.when.category ?? []].flat())) : []) {
+    const c = chooseClass({ ...ctx.mapping, classes: own }, { ...facts, category: cat });
+    if (!c) continue;
+    const loss = { message: `the ${ctx.mapping.target} source "${c.cls.name}" only holds ${[c.cls.when.category!].flat().join(' or ')} events`, direction: 'narrower' as const, node: null };
+    ownChoice = { ...c, losses: [...c.losses, loss] };
+    break;
+  }
   if (ownChoice) {
     for (const l of ownChoice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
     // Another product's log is not divided by the rule's event category: the category is not tested.
@@ -1048,16 +1062,31 @@ function detectionColumns(filters: EventFilter[], ctx: TranslateContext): string
 function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMapping | null {
   if (key.kind !== 'Field') return null;
   const fm = fieldOf(ctx.mapping, cls, key.name);
-  return !fm || Array.isArray(fm.field) || fm.transform || fm.values ? null : fm;
+  if (!fm || Array.isArray(fm.field) || fm.values) return null;
+  // A plain column, or a path into a dynamic column (a cloud log's record), read as a string.
+  return !fm.transform || dynamicPath(fm.transform) ? fm : null;
 }
 
-/** The columns that identify a sequence key in one class: one expression per key column. */
-function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): string[] {
+/** The path of a `dynamic:<path>` transform (RawEventData of a cloud log), or null when invalid or another transform. */
+function dynamicPath(transform: string | undefined): string[] | null {
+  if (!transform?.startsWith('dynamic:')) return null;
+  const path = transform.slice(8).split('.');
+  return path.every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) ? path : null;
+}
+
+/** The expressions that identify a sequence key in one class (one per key column), and the columns they read. */
+function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): { exprs: string[]; cols: string[] } {
   const fm = keyMapping(key, cls, ctx)!;
   if (key.kind !== 'Field' || typeof fm.field !== 'string') throw new Error('keyColumns on a key without a column');
   if (fm.lossy) ctx.approximate('EQL3006', `${key.name} → ${fm.key?.join(' + ') ?? fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction);
-  return fm.key ?? [fm.field];
+  const path = dynamicPath(fm.transform);
+  if (path) return { exprs: [`tostring(${fm.field}.${path.join('.')})`], cols: [fm.field] };
+  const cols = fm.key ?? [fm.field];
+  return { exprs: cols, cols };
 }
+
+/** The type of the columns that identify an event: ReportId is a long in Device* tables, a string in cloud logs (schema). */
+const identityType = (cls: EventClass, col: string, dflt: string): string => ((cls.source.column_types ?? {}) as Record<string, string>)[col] ?? dflt;
 
 function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; touched: string[] } {
   if (seq.until) ctx.approximate('EQL3212', 'until is left out: matches an until event would have cancelled are kept', seq.until.span, 'wider');
@@ -1105,19 +1134,30 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
     }));
     if (numeric) ctx.approximate('EQL3215', `the optional key ${k.name} joins events without it in Elasticsearch; its Defender column is null there and null equals nothing in Kusto`, k.span, 'narrower');
   });
+  // A union of tables whose identifying column has two types splits it in two (ReportId_long, ReportId_string):
+  // the branches whose column is not a string convert it.
+  const mixed = new Set(IDENTITY.filter(([c, dflt]) => new Set(chosen.flat().map(({ cls }) => identityType(cls, c, dflt))).size > 1).map(([c]) => c));
+  const unify = (cls: EventClass) => IDENTITY.filter(([c, dflt]) => mixed.has(c) && identityType(cls, c, dflt) !== 'string').map(([c]) => `| extend ${c} = tostring(${c})`);
+  // Key columns twice in every branch (host.id and an entity id both hold DeviceId) are compared once.
+  const keysOf = (step: Sequence['steps'][number], cls: EventClass, lctx: TranslateContext) =>
+    [...seq.by, ...step.by].filter((_, j) => usable[j]).map((k) => ({ ...keyColumns(k, cls, lctx), optional: k.kind === 'Field' && k.optional }));
+  const flat = (ks: ReturnType<typeof keysOf>) => ks.flatMap((k) => k.exprs.map((e) => ({ e, optional: k.optional })));
+  const scratch = new Ledger(ctx.target, ctx.mapping, ctx.options);
+  const planned = positives.flatMap((step, i) => chosen[i]!.map(({ cls }) => flat(keysOf(step, cls, scratch)).map((k) => k.e)));
+  const width = Math.max(0, ...planned.map((p) => p.length));
+  const keep = Array.from({ length: width }, (_, p) => !Array.from({ length: p }, (_, q) => q).some((q) => planned.every((l) => l[q] !== undefined && l[q] === l[p])));
   positives.forEach((step, i) => {
     const rendered = renderBranches(step.filter, chosen[i]!, ctx, (cls, lctx) => {
-      const used = [...seq.by, ...step.by].filter((_, j) => usable[j]);
-      const perKey = used.map((k) => ({ cols: keyColumns(k, cls, lctx), optional: k.kind === 'Field' && k.optional }));
-      const keys = perKey.flatMap((k) => k.cols);
-      optional = perKey.flatMap((k) => k.cols.map(() => k.optional));
+      const perKey = keysOf(step, cls, lctx);
+      const keys = flat(perKey).filter((_, p) => keep[p]);
+      optional = keys.map((k) => k.optional);
       if (keyCount >= 0 && keys.length !== keyCount) {
         lctx.unsupported('EQL3211', 'the sequence keys have different shapes in Defender tables', step.span);
         throw new Unsupported();
       }
       keyCount = keys.length;
-      const ext = [`SequenceStep = ${i + 1}`, ...keys.map((k, j) => `SequenceKey${j + 1} = ${k}`)].join(', ');
-      return { stages: [`| extend ${ext}`], touched: keys };
+      const ext = [`SequenceStep = ${i + 1}`, ...keys.map((k, j) => `SequenceKey${j + 1} = ${k.e}`)].join(', ');
+      return { stages: [...unify(cls), `| extend ${ext}`], touched: perKey.flatMap((k) => k.cols) };
     });
     branches.push(...rendered.branches);
     for (const t of rendered.touched) if (!touched.includes(t)) touched.push(t);
@@ -1130,7 +1170,7 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
   // A table without DeviceId (CloudAppEvents names its own columns) identifies its events without it.
   const projected = chosen.flat().map(({ cls }) => cls.source.project).filter((p): p is string[] => Array.isArray(p));
-  const identity = IDENTITY.filter(([c]) => projected.every((p) => p.includes(c)));
+  const identity = IDENTITY.filter(([c]) => projected.every((p) => p.includes(c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
   const carried = stepIds.slice(0, last).flatMap((_, j) => identity.map(([c, type]) => ({ name: `${c}${j + 1}`, type, from: `s${j + 1}.${c}` })));
   const steps = stepIds.map((id, n) => {
     const conds = [`SequenceStep == ${id}`];

@@ -6,7 +6,8 @@
 // Decisions where the sources leave a fact open (each form is right under either reading):
 // - Case: string comparisons always name their case (`in:anycase`/`in:matchcase`, `contains:anycase`/
 //   `contains:matchcase` in 2.0 [S1Q]; `In AnyCase`/`In`, `ContainsCIS`/`Contains`, `…CIS` in 1.0), and a
-//   case-insensitive regex carries `(?i)`, because the default case of `=` and `matches` is third-party only.
+//   case-insensitive regex carries `(?i)`, because the default case of `=` and `matches` is third-party only;
+//   a Lucene `regex~` spells its ASCII-only folding as `[aA]` and is matched case-sensitively instead.
 // - `matches` searches (SentinelOne's own unanchored `matches '\\sa\\s.*…'` [S1Q]); every regex here is
 //   anchored explicitly, so it also holds if `matches` were a whole-value match.
 // - DV strings: a backslash is literal [S1Q]; whether `\"` escapes a quote and whether `…\"` ends a string
@@ -18,15 +19,16 @@
 //   is undocumented for both dialects. Negation is pushed down to single predicates and each negated
 //   predicate is guarded with "field missing" (`not (f = *)`, `NOT f EXISTS`), which is right under both a
 //   two-valued and a three-valued reading.
-import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field } from '../ir/nodes.js';
-import { conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
+import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field, Sequence, Pipe } from '../ir/nodes.js';
+import { walk } from '../ir/walk.js';
+import { CLASSIFYING_FIELDS, conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
 import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
 import { luceneToRe2 } from '../matcher/regex.js';
 
 type DialectId = '1' | '2';
 
 /** What a predicate asks of a string value: the analysed shapes, a glob, or a regex (our regex syntax, anchored). */
-type Want = { t: 'eq' | 'prefix' | 'suffix' | 'contains'; v: string } | { t: 'glob'; parts: readonly GlobPart[] } | { t: 'regex'; re: string };
+type Want = { t: 'eq' | 'prefix' | 'suffix' | 'contains'; v: string } | { t: 'glob'; parts: readonly GlobPart[] } | { t: 'regex'; re: string; cased?: true };
 
 // ---- regexes -------------------------------------------------------------------------------------
 
@@ -149,6 +151,22 @@ const DIALECTS: Record<DialectId, Dialect> = {
 // ---- the backend ---------------------------------------------------------------------------------
 
 type Out = string | boolean;
+
+/**
+ * Failures that concern one predicate only: the predicate can be left out (true where asserted, false where
+ * negated), which only widens the rule (EQL3420). A wrong mapping (EQL4140) is never left out.
+ */
+const LEAVE_OUT = new Set(['EQL3002', 'EQL3007', 'EQL3402', 'EQL3405']);
+/** A predicate that cannot be rendered, thrown before anything is recorded so it can still be left out. */
+class LeftOut extends Error {
+  constructor(
+    readonly code: 'EQL3002' | 'EQL3007' | 'EQL3402' | 'EQL3405',
+    message: string,
+    readonly span: Span | undefined,
+  ) {
+    super(message);
+  }
+}
 /** A rendered predicate: its text, the target fields a negation must guard, or a ready negated form. */
 type Atom = boolean | { text: string; fields: string[]; negated?: string };
 
@@ -158,6 +176,12 @@ class Emitter {
   private readonly reported = new Set<string>();
   /** Whether the predicate being rendered sits under a negation: a loss that widens it narrows the rule. */
   private negated = false;
+  /** Losses of the predicate being rendered, recorded only if it is rendered rather than left out. */
+  private pending: (() => void)[] | null = null;
+  /** Predicates left out so far (EQL3420), the first one's failure kept to explain a rule left with nothing. */
+  readonly leftOut: LeftOut[] = [];
+  /** ECS fields of the predicates rendered so far. */
+  readonly rendered: string[] = [];
 
   constructor(
     readonly id: DialectId,
@@ -176,13 +200,21 @@ class Emitter {
     return n!;
   }
 
-  /** Record a loss of the predicate being rendered, in the rule's direction (flipped under a negation). */
-  approximate(code: Parameters<TranslateContext['approximate']>[0], msg: string, span: Span, direction: Direction) {
+  /**
+   * Record a loss of the predicate being rendered, in the rule's direction (flipped under a negation unless
+   * `ofRule` says the direction is already the rule's).
+   */
+  approximate(code: Parameters<TranslateContext['approximate']>[0], msg: string, span: Span, direction: Direction, ofRule = false) {
     const flip: Record<Direction, Direction> = { wider: 'narrower', narrower: 'wider', different: 'different' };
-    this.ctx.approximate(code, msg, span, this.negated ? flip[direction] : direction);
+    const dir = this.negated && !ofRule ? flip[direction] : direction;
+    const record = () => this.ctx.approximate(code, msg, span, dir);
+    if (this.pending) this.pending.push(record);
+    else record();
   }
 
+  /** Give up on the predicate being rendered (left out by predicate()) or, outside one, on the rule. */
   fail(code: 'EQL3002' | 'EQL3007' | 'EQL3402' | 'EQL3405', msg: string, span?: Span): never {
+    if (this.pending && LEAVE_OUT.has(code)) throw new LeftOut(code, msg, span);
     this.ctx.unsupported(code, msg, span);
     throw new Unsupported();
   }
@@ -200,6 +232,11 @@ class Emitter {
     if (m.lossy) {
       const { direction, reason } = m.lossy;
       this.once(`lossy ${f.name} ${f.span.start.offset}`, () => this.approximate('EQL3006', `${f.name}: ${reason}`, f.span, direction));
+    }
+    if (m.transform && !(TRANSFORMS as readonly string[]).includes(m.transform)) {
+      // A mapping error (a user's --mapping file), not a limit of S1QL: never left out.
+      this.ctx.unsupported('EQL4140', `the S1QL mapping of ${f.name} names the transform "${m.transform}"; S1QL knows ${TRANSFORMS.join(', ')}`, f.span);
+      throw new Unsupported();
     }
     if (m.constant) return { ...m, name: '' };
     const target = Array.isArray(m.field) ? m.field[0]! : m.field;
@@ -229,12 +266,29 @@ class Emitter {
     }
   }
 
-  /** One predicate: rendered, guarded when negated, or decided now when the class fixes the field. */
+  /**
+   * One predicate: rendered, guarded when negated, or decided now when the class fixes the field. One S1QL
+   * cannot express is left out: taken as true where asserted and false under a negation, so in either case
+   * its place in the rule holds and the rule can only match more (declared wider).
+   */
   predicate(e: Expr, neg: boolean): Out {
     this.negated = neg;
-    const p = this.atom(e);
-    this.negated = false;
+    const pending: (() => void)[] = (this.pending = []);
+    let p: Atom;
+    try {
+      p = this.atom(e);
+    } catch (err) {
+      if (!(err instanceof LeftOut)) throw err;
+      this.leftOut.push(err);
+      this.ctx.approximate('EQL3420', `${err.message}; the condition is left out`, err.span ?? e.span, 'wider');
+      return true;
+    } finally {
+      this.negated = false;
+      this.pending = null;
+    }
+    for (const record of pending) record();
     if (typeof p === 'boolean') return p !== neg;
+    for (const x of walk(e)) if (x.kind === 'Field') this.rendered.push(x.name);
     if (!neg) return p.text;
     if (p.negated) return p.negated;
     const guards = p.fields.map((f) => this.d.missing(f));
@@ -267,7 +321,7 @@ class Emitter {
       }
       case 'Match': {
         if (e.arg.kind !== 'Field') return this.fail('EQL3007', 'S1QL matches fields, not computed values', e.span);
-        return this.strings(e.arg, e.patterns.map((p) => this.want(p)), e.caseInsensitive, e.span);
+        return this.strings(e.arg, e.patterns.map((p) => this.want(p, e.caseInsensitive)), e.caseInsensitive, e.span);
       }
       case 'Call':
         return this.call(e.name, e.args, e.caseInsensitive, e.span);
@@ -276,7 +330,7 @@ class Emitter {
     }
   }
 
-  want(p: Pattern): Want {
+  want(p: Pattern, ci: boolean): Want {
     switch (p.kind) {
       case 'exact':
         return { t: 'eq', v: p.text };
@@ -287,10 +341,12 @@ class Emitter {
       case 'glob':
         return { t: 'glob', parts: p.parts };
       case 'regex': {
-        // The native matcher's reading of Lucene syntax; `.` gets the `s` flag from withFlags, case the `i` flag.
-        const t = luceneToRe2(p.value, false, { dot: '.' });
+        // The native matcher's reading of Lucene syntax; `.` gets the `s` flag from withFlags. `regex~` folding is
+        // spelled in the pattern (ASCII only, as Lucene's), so it is matched case-sensitively (`cased`): an `i` flag
+        // would also fold non-ASCII letters.
+        const t = luceneToRe2(p.value, ci, { dot: '.' });
         if (!t.ok) return this.fail('EQL3007', `the regular expression ${JSON.stringify(p.value)} has no RE2 translation: ${t.message}`, p.span);
-        return { t: 'regex', re: `^(?:${t.re2})$` };
+        return { t: 'regex', re: `^(?:${t.re2})$`, cased: true };
       }
     }
   }
@@ -349,20 +405,26 @@ class Emitter {
       if (nums.some((n) => n === null)) return this.fail('EQL3007', `${f.name} is ${m.type} in SentinelOne; only exact numbers compare with it`, span);
       return { text: this.or(nums.map((n) => `${m.name} = ${this.d.num(Number(n))}`)), fields: [m.name] };
     }
-    const shaped = wants.map((w) => reshape(w, m.transform) ?? this.fail('EQL3007', `a regex on ${f.name} is not expressible over ${m.name}, which S1 stores instead`, span));
+    // `f : "*"` holds for any value: the field exists.
+    if (!m.transform && wants.some((w) => w.t !== 'regex' && w.t !== 'glob' && w.t !== 'eq' && w.v === ''))
+      return { text: this.d.exists(m.name), fields: [], negated: this.d.missing(m.name) };
+    const shaped = wants.map((w) => reshape(w, m.transform as Transform | undefined) ?? this.fail('EQL3007', `a regex on ${f.name} is not expressible over ${m.name}, which S1 stores instead`, span));
     // An argument holding `"` is written escaped (`\"`) in a Windows command line, so the substring misses it.
     if (m.transform === 'args' && wants.some((w) => JSON.stringify(w).includes('\\"')))
       this.approximate('EQL3006', `${f.name}: an argument holding a double quote appears escaped (\\") in the command line S1 stores`, span, 'narrower');
     return { text: this.render(m.name, shaped, ci, span), fields: [m.name] };
   }
 
-  /** A field the event class decides: true, false, or true-with-a-declared-widening. */
+  /**
+   * A field the event class decides: true, false, or, when the class holds some of the values the rule
+   * accepts, decided in the rule's favour (true where asserted, false under a negation) and declared wider.
+   */
   decide(f: Field, constant: string[], wants: Want[], ci: boolean, span: Span): boolean {
     const hits = constant.filter((c) => wants.some((w) => matchesWant(c, w, ci)));
     if (hits.length === constant.length) return true;
     if (hits.length === 0) return false;
-    this.approximate('EQL3403', `SentinelOne stores no ${f.name}; its "${this.cls.name}" events are all taken to satisfy this condition (the rule accepts ${hits.map((h) => JSON.stringify(h)).join(', ')} but not ${constant.filter((c) => !hits.includes(c)).map((c) => JSON.stringify(c)).join(', ')})`, span, 'wider');
-    return true;
+    this.approximate('EQL3403', `SentinelOne stores no ${f.name}; its "${this.cls.name}" events are all taken to ${this.negated ? 'fail' : 'satisfy'} this condition (it accepts ${hits.map((h) => JSON.stringify(h)).join(', ')} but not ${constant.filter((c) => !hits.includes(c)).map((c) => JSON.stringify(c)).join(', ')})`, span, 'wider', true);
+    return !this.negated;
   }
 
   /** An enumerated field: ECS values → the target's own spellings. */
@@ -390,14 +452,15 @@ class Emitter {
     const c = ci ? 'ci' : 'cs';
     const groups: { eq: string[]; contains: string[] } = { eq: [], contains: [] };
     const parts: string[] = [];
-    const regex = (re: string) => {
-      if (!ci && d.regexCaseUnknown)
+    const regex = (re: string, rci = ci) => {
+      if (!rci && d.regexCaseUnknown)
         this.once(`regexcase ${span.start.offset}`, () => this.approximate('EQL3406', 'Deep Visibility does not document whether RegExp is case-sensitive; this case-sensitive match may also match other cases', span, 'wider'));
-      parts.push(`${field} ${d.regex[c]} ${d.regexStr(withFlags(re, ci))}`);
+      parts.push(`${field} ${d.regex[rci ? 'ci' : 'cs']} ${d.regexStr(withFlags(re, rci))}`);
     };
     for (const w of wants) {
       if (w.t === 'regex' || w.t === 'glob') {
-        regex(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re);
+        if (w.t === 'glob') regex(`^${globRegex(w.parts)}$`);
+        else regex(w.re, ci && !w.cased);
         continue;
       }
       const lit = d.str(w.v);
@@ -436,13 +499,27 @@ function combine(parts: Out[], conj: boolean, word: string): Out {
 }
 
 /**
- * Rewrite a want on an ECS field that the target derives from another field (args, basename, extension,
- * directory); null when the shape cannot be carried over.
+ * Mapping transforms: an ECS field read from the command line (args), from a stored path (basename,
+ * extension, directory), or from a stored DOMAIN\user (user, domain: split at the first backslash as
+ * Elastic's Cloud Funnel pipeline does, the whole value standing for both when there is none).
  */
-/** When a field derived from a stored path has a (non-empty) value: a regex over the path. */
-const DERIVED_EXISTS: Record<string, string> = { basename: '[^\\\\/]$', extension: '\\.[^\\\\/.]+$', directory: '[\\\\/]' };
+const TRANSFORMS = ['args', 'basename', 'extension', 'directory', 'user', 'domain'] as const;
+type Transform = (typeof TRANSFORMS)[number];
 
-function reshape(w: Want, transform: string | undefined): Want | null {
+/** When a field derived from a stored value has a (non-empty) value: a regex over the stored value. */
+const DERIVED_EXISTS: Record<string, string> = {
+  basename: '[^\\\\/]$',
+  extension: '\\.[^\\\\/.]+$',
+  directory: '[\\\\/]',
+  user: '(?s)^[^\\\\]+$|\\\\.',
+  domain: '^[^\\\\]',
+};
+
+/**
+ * Rewrite a want on an ECS field that the target derives from another field; null when the shape cannot be
+ * carried over.
+ */
+function reshape(w: Want, transform: Transform | undefined): Want | null {
   const sep = '[\\\\/]';
   const notSep = '[^\\\\/]';
   // The want as regex text with the given wildcard expansions, unanchored.
@@ -468,7 +545,7 @@ function reshape(w: Want, transform: string | undefined): Want | null {
       return w;
     case 'args':
       // "Some argument matches" becomes "the command line holds it": the anchors go.
-      if (w.t === 'regex') return { t: 'regex', re: w.re.replace(/^\^/, '').replace(/\$$/, '') };
+      if (w.t === 'regex') return { ...w, re: w.re.replace(/^\^/, '').replace(/\$$/, '') };
       if (w.t === 'glob') return { t: 'regex', re: globRegex(w.parts) };
       return { t: 'contains', v: w.v };
     case 'basename': {
@@ -484,15 +561,31 @@ function reshape(w: Want, transform: string | undefined): Want | null {
       const b = body('.*', '.');
       return regex(b === null ? null : `^${b}${sep}${notSep}+$`);
     }
-    default:
-      throw new Error(`unknown transform ${transform} in mappings/s1ql.yaml`);
+    case 'user': {
+      // After the first backslash anything goes; a value without one is the name itself, so there the
+      // wildcards cover no backslash and a literal holding one cannot match. A plain name needs one branch.
+      if (w.t === 'eq' && !literalHasBackslash(w)) return regex(`^(?:[^\\\\]*\\\\)?${regexLiteral(w.v)}$`);
+      const afterDomain = body('.*', '.');
+      const whole = literalHasBackslash(w) ? null : body('[^\\\\]*', '[^\\\\]');
+      return regex(afterDomain === null ? null : `^(?:[^\\\\]*\\\\${afterDomain}${whole === null ? '' : `|${whole}`})$`);
+    }
+    case 'domain': {
+      // The domain holds no backslash: it is the value up to the first one, or the whole value.
+      const d = literalHasBackslash(w) ? null : body('[^\\\\]*', '[^\\\\]');
+      return regex(d === null ? null : `^${d}(?:\\\\.*)?$`);
+    }
   }
+}
+
+function literalHasBackslash(w: Want): boolean {
+  if (w.t === 'glob') return w.parts.some((p) => p.t === 'lit' && p.v.includes('\\'));
+  return w.t !== 'regex' && w.v.includes('\\');
 }
 
 /** Evaluate a want against a known value (class constants). */
 function matchesWant(value: string, w: Want, ci: boolean): boolean {
   const v = ci ? value.toLowerCase() : value;
-  if (w.t === 'regex' || w.t === 'glob') return new RegExp(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re, ci ? 'is' : 's').test(value);
+  if (w.t === 'regex' || w.t === 'glob') return new RegExp(w.t === 'glob' ? `^${globRegex(w.parts)}$` : w.re, ci && !(w.t === 'regex' && w.cased) ? 'is' : 's').test(value);
   const x = ci ? w.v.toLowerCase() : w.v;
   return w.t === 'eq' ? v === x : w.t === 'prefix' ? v.startsWith(x) : w.t === 'suffix' ? v.endsWith(x) : v.includes(x);
 }
@@ -533,14 +626,24 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
   const sel = src[dialect];
   const lines: string[] = [];
   if (sel && typeof sel === 'object') lines.push(em.enumText(sel.field, sel.values));
+  // Conditions beyond the event class: rendered conjuncts that test more than classifying fields (event.type,
+  // host.os.type...). When conditions were left out and none of these is left, the rule is not translated.
+  let beyondClass = 0;
   for (const c of conjunctsOf(filter.where)) {
     if (implied.has(c)) continue;
+    const mark = em.rendered.length;
     const r = em.expr(c, false);
+    if (typeof r === 'string' && em.rendered.slice(mark).some((f) => !CLASSIFYING_FIELDS.includes(f))) beyondClass++;
     if (r === false) {
       ctx.unsupported('EQL3407', `this condition can never hold for SentinelOne "${cls.name}" events, so the rule would never match`, c.span);
       throw new Unsupported();
     }
     if (r !== true) lines.push(r);
+  }
+  const first = em.leftOut[0];
+  if (first && !beyondClass) {
+    ctx.unsupported(first.code, `${first.message}; with the conditions S1QL cannot express left out, nothing is left to filter SentinelOne "${cls.name}" events on`, first.span ?? filter.span);
+    throw new Unsupported();
   }
   if (!lines.length) {
     ctx.unsupported('EQL3007', 'the rule has no condition SentinelOne can filter on', filter.span);
@@ -549,9 +652,112 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
   return lines.join(`\n${em.d.and} `);
 }
 
+// ---- sequences: a PowerQuery join (dialect 2 only) ------------------------------------------------
+//
+// `sequence [by k] [with maxspan=T] [A] [B] ...` becomes one subquery per step, joined on the keys, then a
+// filter that orders the steps' timestamps and bounds the span:
+//
+//   | sql inner join
+//     step1 = (<A> and <key> = * | columns k1 = <key>, t1 = timestamp),
+//     step2 = (<B> and <key> = * | columns k1 = <key>, t2 = timestamp)
+//     on k1
+//   | filter t1 <= t2 and t2 - t1 <= <T in ns>
+//
+// Evidence, [PQSKILL] = SentinelOne's PowerQuery skill (github pmoses-s1/claude-skills@b6c2270,
+// sentinelone-powerquery/; written by a SentinelOne engineer, third-party to this project):
+// - Join form `| [inner|left|outer|sql inner|sql left|sql outer] join [a =] (q1), [b =] (q2) on key, a.x = b.y`;
+//   the leading `|` is required (commands-reference.md §9; target-syntax.md §6.6 has the same shape).
+// - `inner` keeps, for each left row, only the FIRST matching right row; `sql inner` is "all matching pairs"
+//   (a true inner join) but takes exactly 2 subqueries (commands-reference.md §9). First-match would drop
+//   tuples the order filter needs, so every join here is a 2-way `sql inner`, nested for 3+ steps: a subquery
+//   may itself start with `|` (the `| sql join (| top …), (| group …)` example, §13), and nested joins are
+//   named there ("If you nest joins, inner joins can't export dotted field names — rename with `columns`").
+//   That nesting is an extrapolation from that sentence; no example shows it.
+// - `columns new = field` renames (SKILL.md grammar, `union` example §10); after `columns` only the named
+//   columns remain. So each side exports undotted, distinct names (k1.., tN) and the join keys share a name
+//   (`on k1` — "same name in both queries", §9). That also carries per-step keys (`by x` / `by y`) to one name.
+// - `inner` matches null keys ("Null allowed as match", §9; undocumented for `sql inner`): every step requires
+//   its keys present (`f = *`), as EQL does (a missing key joins nothing unless it is an optional `?f`).
+// - `timestamp` is nanoseconds since epoch (functions-reference.md §9 "Timestamps are stored as nanoseconds
+//   since epoch"); `+ -` and `< <= > >=` are expression operators, numbers compare numerically
+//   (syntax-and-operators.md §1, §8). The maxspan bound is written in ns: were `timestamp` in a coarser unit,
+//   the bound would only loosen (wider), never cut a match.
+//
+// What is not kept, declared with the sequence's span (all wider: the join keeps every EQL match):
+// - EQL's state machine consumes events and reports the earliest completion per key; the join reports every
+//   tuple of matching events with equal keys in time order, so it can report more sequences.
+// - Equal timestamps: `<=` takes them in either order and lets one event fill two steps (EQL orders ties by
+//   arrival and uses an event once). Strict `<` would lose EQL matches with tied timestamps.
+// - `until` is not enforced.
+// Noted (info): an alert keeps at most 1,000 rows per intermediate table (detection-rules.md "Hard limits").
+// Kept unsupported: `with runs=N` (its repeats cannot be told apart, so one event would fill them all and the
+// join fire on a single event), missing-event steps `![…]` (absence has no join form), samples, pipes after a
+// sequence, optional or computed keys, keys with no SentinelOne field, sequences without keys (a keyless join
+// is a first-row pairing, §9), more than MAX_JOIN_STEPS steps, and any step whose filter cannot be rendered.
+//
+// What a STAR rule alerts on: the join's result is a table, one row per matching tuple, with columns k1.. (the
+// key values) and t1.. (each step's timestamp); it holds no event, so an alert points at the key and times,
+// and the events are found by searching each step's filter for that key around those times.
+
+/**
+ * Each step multiplies the joined rows, and an alert keeps at most 1,000 rows per intermediate table ([PQSKILL]
+ * detection-rules.md "Hard limits"): beyond a few steps the join is neither usable as a rule nor checkable by replay.
+ */
+const MAX_JOIN_STEPS = 5;
+
+function emitSequenceJoin(seq: Sequence, pipes: readonly Pipe[], ctx: TranslateContext): string {
+  const fail = (code: 'EQL3401' | 'EQL3002' | 'EQL3007', msg: string, span: Span): never => {
+    ctx.unsupported(code, msg, span);
+    throw new Unsupported();
+  };
+  if (pipes.length) fail('EQL3007', `the \`${pipes[0]!.name}\` pipe after a sequence is not expressible: the rows of a PowerQuery join have no defined order`, pipes[0]!.span);
+  if (seq.steps.some((s) => s.missing)) fail('EQL3401', 'a missing-event step `![…]` asks for the absence of an event; a PowerQuery join cannot express it', seq.span);
+  const runs = seq.steps.find((s) => (s.runs ?? 1) > 1);
+  if (runs) fail('EQL3401', `\`with runs=${runs.runs}\` needs ${runs.runs} distinct events; repeated join steps cannot tell rows of one event apart (no event id is documented), so a single event would fill them all`, runs.span);
+  const steps = seq.steps;
+  if (steps.length > MAX_JOIN_STEPS) fail('EQL3401', `a sequence of ${steps.length} steps is a join of more than ${MAX_JOIN_STEPS} subqueries, whose rows multiply past what a PowerQuery alert keeps (1,000 per intermediate table)`, seq.span);
+  if (steps.length < 2) fail('EQL3401', 'a one-step sequence has no join', seq.span);
+  const keyCount = seq.by.length + (steps[0]?.by.length ?? 0);
+  if (keyCount === 0) fail('EQL3401', 'a sequence without join keys has no PowerQuery join form (a join without `on` pairs first rows only)', seq.span);
+  const rendered = steps.map((s, i) => joinStep(s.filter, [...seq.by, ...s.by], i + 1, ctx, fail));
+  const n = rendered.length;
+  const keys = Array.from({ length: keyCount }, (_, j) => `k${j + 1}`).join(', ');
+  const indent = (text: string) => text.replace(/\n/g, '\n  ');
+  // Left-nested 2-way joins: ((s1 ⋈ s2) ⋈ s3) ⋈ …
+  let join = `| sql inner join\n  step1 = (\n    ${indent(indent(rendered[0]!))}\n  ),\n  step2 = (\n    ${indent(indent(rendered[1]!))}\n  )\n  on ${keys}`;
+  for (let i = 2; i < n; i++)
+    join = `| sql inner join\n  steps1to${i} = (\n    ${indent(indent(join))}\n  ),\n  step${i + 1} = (\n    ${indent(indent(rendered[i]!))}\n  )\n  on ${keys}`;
+  const conds = Array.from({ length: n - 1 }, (_, i) => `t${i + 1} <= t${i + 2}`);
+  if (seq.maxspan) conds.push(`t${n} - t1 <= ${BigInt(Math.trunc(seq.maxspan.ms)) * 1_000_000n}`);
+  ctx.approximate('EQL3430', 'the PowerQuery join reports every tuple of matching events with equal keys in time order; EQL reports each sequence once, at its earliest completion, using each event once, so the join can report more', seq.span, 'wider');
+  ctx.approximate('EQL3431', 'steps with equal timestamps are taken in either order, and one event may fill two steps (EQL orders ties by arrival and uses an event once)', seq.span, 'wider');
+  ctx.note('EQL3433', 'as a PowerQuery alert (STAR rule) the join keeps at most 1,000 rows per intermediate table; busier steps lose matches there', seq.span);
+  if (seq.until) ctx.approximate('EQL3432', '`until` is not enforced: sequences it would end are still reported', seq.until.span, 'wider');
+  return `${join}\n| filter ${conds.join(' and ')}`;
+}
+
+/** One step's subquery body: its filter, its keys present, then its key and timestamp columns. */
+function joinStep(filter: EventFilter, keys: readonly Expr[], index: number, ctx: TranslateContext, fail: (code: 'EQL3401' | 'EQL3002' | 'EQL3007', msg: string, span: Span) => never): string {
+  const where = emitFilter(filter, '2', ctx);
+  const choice = chooseClass(ctx.mapping, filterFacts(filter))!; // emitFilter has already refused a filter without a class
+  const names = keys.map((k) => {
+    if (k.kind !== 'Field' || k.optional) return fail('EQL3401', 'a join key must be a plain field in PowerQuery (optional `?` and computed keys are not expressible)', k.span);
+    const m = fieldMapping(ctx.mapping, choice.cls, k.name);
+    if (!m) return fail('EQL3002', `join key ${k.name} has no SentinelOne field`, k.span);
+    if (m.constant || m.transform || m.values) return fail('EQL3007', `join key ${k.name} is not stored as a field of its own in SentinelOne`, k.span);
+    const target = Array.isArray(m.field) ? m.field[0]! : m.field;
+    if (m.lossy) ctx.approximate('EQL3006', `join key ${k.name}: ${m.lossy.reason}; equal keys in SentinelOne and in ECS may differ`, k.span, 'different');
+    return target;
+  });
+  const present = [...new Set(names)].map((f) => `\nand ${f} = *`).join('');
+  const columns = [...names.map((f, j) => `k${j + 1} = ${f}`), `t${index} = timestamp`].join(', ');
+  return `${where}${present}\n| columns ${columns}`;
+}
+
 function emit(rule: RuleInput, ctx: TranslateContext): string | null {
   const dialect: DialectId = ctx.options.s1qlDialect ?? '2';
   const { body, pipes } = rule.query;
+  if (body.kind === 'Sequence' && dialect === '2') return emitSequenceJoin(body, pipes, ctx);
   if (body.kind !== 'EventQuery') {
     ctx.unsupported('EQL3401', `S1QL has no ordered event correlation: a ${body.kind.toLowerCase()} (events joined by key, in order, within a time span) cannot be expressed; a STAR rule matches single events`, body.span);
     return null;

@@ -92,6 +92,8 @@ interface Target {
   numeric: boolean;
   transform: Transform | null;
   lossy: FieldMapping['lossy'];
+  /** The source's own spelling of an enumeration (mapping `values`). */
+  values: FieldMapping['values'];
   span: Span;
 }
 
@@ -115,7 +117,7 @@ function target(env: Env, f: Expr): Target {
   // Errors in the mapping data are not relaxed away like a missing field.
   if (Array.isArray(m.field) || !SEARCH_FIELD.test(m.field)) throw new Fail('EQL3303', `the SPL mapping of ${f.name} must name one plain field`, f.span);
   if (m.transform && !TRANSFORMS.has(m.transform)) throw new Fail('EQL3303', `unknown transform "${m.transform}" in the SPL mapping of ${f.name}`, f.span);
-  return { name: f.name, field: m.field, numeric: m.type === 'number', transform: (m.transform as Transform) ?? null, lossy: m.lossy, span: f.span };
+  return { name: f.name, field: m.field, numeric: m.type === 'number', transform: (m.transform as Transform) ?? null, lossy: m.lossy, values: m.values, span: f.span };
 }
 
 /** Fields a class maps by name prefix (`prefixes` in its source), e.g. `winlog.event_data.X` → `X`. */
@@ -235,7 +237,20 @@ function transformed(t: Target, parts: GlobPart[], sep: string): { search: { tex
 function strPred(env: Env, arg: Expr, ci: boolean, alts: StrPred['alts'], span: Span): StrPred {
   const t = target(env, arg);
   if (t.numeric) throw new Fail('EQL3007', `${t.name} is numeric in SPL; a string pattern cannot match it`, span);
-  return { t, ci, alts, span };
+  return { t, ci, alts: t.values ? spelled(t, t.values, ci, alts, span) : alts, span };
+}
+
+/** A field the source spells its own way (`values`): each ECS value the rule names becomes the source's spellings. */
+function spelled(t: Target, values: NonNullable<FieldMapping['values']>, ci: boolean, alts: StrPred['alts'], span: Span): StrPred['alts'] {
+  const out: StrPred['alts'] = [];
+  for (const a of alts) {
+    if (!('glob' in a) || a.glob.some((p) => p.t !== 'lit')) throw new Fail('EQL3007', `${t.field} spells ${t.name} its own way; only whole values translate`, span);
+    const v = litText(a.glob);
+    for (const [ecs, spellings] of Object.entries(values))
+      if (ci ? ecs.toLowerCase() === v.toLowerCase() : ecs === v) for (const s of [spellings].flat()) out.push({ glob: lit(s) });
+  }
+  if (!out.length) throw new Fail('EQL3007', `${t.field} has no spelling of the ${t.name} values the rule names`, span);
+  return out;
 }
 
 // ---------------------------------------------------------------- search language
@@ -670,7 +685,7 @@ function renderFilter(ctx: TranslateContext, mapping: Mapping, cim: boolean, fil
   const evalAll: string[] = [];
   for (const [field, value] of Object.entries((pick.cls.source.filter ?? {}) as Record<string, string | number | (string | number)[]>)) {
     // Mapping data is user input too (--mapping): names must be plain field names, values are quoted.
-    if (!EVAL_FIELD.test(field)) throw new Fail('EQL3303', `invalid field name ${JSON.stringify(field)} in the filter of the SPL class ${pick.cls.name}`, filter.span);
+    if (!SEARCH_FIELD.test(field)) throw new Fail('EQL3303', `invalid field name ${JSON.stringify(field)} in the filter of the SPL class ${pick.cls.name}`, filter.span);
     const vs = (Array.isArray(value) ? value : [value]).map((v) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : str(String(v))));
     terms.push(vs.length === 1 ? `${field}=${vs[0]}` : `${field} IN (${vs.join(', ')})`);
     const ev = vs.map((v) => `${evalField(field)}==${v}`);
@@ -864,7 +879,10 @@ function sequence(ctx: TranslateContext, mapping: Mapping, q: Sequence): string[
         return '';
       }
       if (t.lossy && !lossyKeys.has(t.name) && lossyKeys.add(t.name)) ctx.approximate('EQL3006', `${t.name} → ${t.field}: ${t.lossy.reason}`, key.span, t.lossy.direction);
-      if (t.transform === 'basename') return `mvindex(split(${evalField(t.field)}, ${str(r.env.sep)}), -1)`;
+      const base = `mvindex(split(${evalField(t.field)}, ${str(r.env.sep)}), -1)`;
+      if (t.transform === 'basename') return base;
+      // The text after the last dot of the last segment; no key when that segment has no dot (as for Exists).
+      if (t.transform === 'extension') return `if(match(${evalField(t.field)}, ${str(`\\.[^.${regexLiteral(r.env.sep)}]*${END}`)}), mvindex(split(${base}, "."), -1), null())`;
       if (t.transform) throw new Fail('EQL3303', `${t.name} is derived from ${t.field}; it cannot be a join key`, key.span);
       return evalField(t.field);
     });

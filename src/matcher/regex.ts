@@ -2,11 +2,21 @@
 // Lucene: the pattern always matches the whole value, `.` matches any character including newlines, `^`/`$`
 // are ordinary characters, `"…"` quotes a literal, `#` is the empty language and `@` any string
 // (elastic/elasticsearch docs/reference/query-languages/query-dsl/regexp-syntax.md, Lucene RegExp javadoc).
-// What RE2 cannot express (intersection `&`, complement `~`, numeric intervals `<n-m>`) is refused, as are
-// `\d`-style classes, whose meaning differs between Lucene versions (ES-QA notes them as unsupported).
-// This is the one Lucene reader: the backends (KQL, SPL, S1QL, Sigma) anchor its output. The output keeps to
-// the syntax RE2, PCRE, Python and JavaScript read alike (`\xhh` escapes, `\` before punctuation, `[^\s\S]`),
-// except the `(?s:…)` wrapper of the default mode; with `opts.dot` a caller sets its own dot-all flag instead.
+// Elasticsearch 8.x ships Lucene 9.x and 9.x ships Lucene 10.x (elastic/elasticsearch
+// build-tools-internal/version.properties: 8.12.1 → 9.9.2, 9.4.2 → 10.4.0). Since Lucene 9.0 (lucene/MIGRATE.md,
+// LUCENE-9336 and LUCENE-9370) RegExp reads `\d \s \w` as the ASCII classes [0-9], [\t\n\r ] (only those four) and
+// [0-9A-Z_a-z], `\D \S \W` as their complements over all code points, also inside `[…]`, and rejects a backslash
+// before any other ASCII letter (RegExp.expandPredefined in 9.x, expandPreDefined in 10.x, apache/lucene). Case
+// folding (`regex~`, ASCII_CASE_INSENSITIVE) folds single characters, including those listed in a class, but not
+// ranges nor predefined classes; Lucene 9 folds ASCII only. Lucene 10 since apache/lucene#14192 (2025) folds by Unicode
+// case folding instead, so on Elasticsearch 9.x non-ASCII letters (and `k`/`s`, whose orbits hold U+212A/U+017F)
+// may fold more widely: this translation keeps Lucene 9's ASCII reading, as the native matcher does.
+// One reading differs between the two: an escaped character before `-` in a class starts a range in Lucene 9
+// and is a lone character in Lucene 10; it is refused. Intersection `&`, complement `~` and numeric intervals
+// `<n-m>` have no RE2 equivalent and are refused.
+// This is the one Lucene reader: the matcher and the backends (KQL, SPL, S1QL, Sigma) anchor its output. The
+// output keeps to the syntax RE2, PCRE, Python and JavaScript read alike (`\xhh` escapes, `\` before punctuation,
+// `[^\s\S]`), except the `(?s:…)` wrapper of the default mode; with `opts.dot` a caller sets its own dot-all flag.
 import { RE2JS } from 're2js';
 
 export type RegexTranslation = { ok: true; re2: string } | { ok: false; message: string };
@@ -22,14 +32,57 @@ export interface RegexOptions {
 }
 
 const RE2_SPECIAL = new Set([...'\\^$.|?*+()[]{}']);
-const PREDEFINED = new Set([...'dDsSwW']);
+const MAX_CODE_POINT = 0x10ffff;
+
+type Range = readonly [number, number];
+
+/** Lucene's predefined classes (ASCII), the capitals being their complements. */
+const PREDEFINED: Record<string, readonly Range[]> = {
+  d: [[0x30, 0x39]],
+  s: [[0x09, 0x0a], [0x0d, 0x0d], [0x20, 0x20]],
+  w: [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]],
+};
+
+/** The code points of `\c` when c names a predefined class. */
+function predefined(c: string | undefined): readonly Range[] | null {
+  if (c === undefined || !'dDsSwW'.includes(c)) return null;
+  const set = PREDEFINED[c.toLowerCase()]!;
+  return c === c.toLowerCase() ? set : complement(set);
+}
+
+/** Sorted, merged ranges. */
+function normalize(rs: readonly Range[]): Range[] {
+  const out: [number, number][] = [];
+  for (const [a, b] of [...rs].sort((x, y) => x[0] - y[0])) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+/** Every code point not in `rs`. */
+function complement(rs: readonly Range[]): Range[] {
+  const out: Range[] = [];
+  let next = 0;
+  for (const [a, b] of normalize(rs)) {
+    if (a > next) out.push([next, a - 1]);
+    next = b + 1;
+  }
+  if (next <= MAX_CODE_POINT) out.push([next, MAX_CODE_POINT]);
+  return out;
+}
+
+/** A Lucene escape before this ASCII letter is an error (LUCENE-9370), unless it names a predefined class. */
+const badEscape = (c: string) => /^[a-zA-Z]$/.test(c) && !'dDsSwW'.includes(c);
+const badEscapeMessage = (c: string) => `Lucene (9.0 and later) rejects \`\\${c}\`: a backslash may precede a letter only in \`\\d \\D \\s \\S \\w \\W\``;
 
 /** Control characters and the backtick (a Splunk macro delimiter) as `\xhh`, valid in every target dialect. */
 const escapeRaw = (c: string) => (/^[\x00-\x1f\x7f`]$/.test(c) ? `\\x${c.codePointAt(0)!.toString(16).padStart(2, '0')}` : null);
 
 /**
- * Translate a Lucene regular expression; `ci` folds ASCII letters only, as Lucene's case-insensitive flag does
- * (the output carries the folding as `[aA]` classes, so callers add no `i` flag for it).
+ * Translate a Lucene regular expression; `ci` folds ASCII letters, also those listed in a class but not ranges, as
+ * Lucene 9's case-insensitive flag does (the output carries the folding as `[aA]` classes, so callers add no `i` flag).
  */
 export function luceneToRe2(pattern: string, ci: boolean, opts: RegexOptions = {}): RegexTranslation {
   const cps = Array.from(pattern);
@@ -46,8 +99,10 @@ export function luceneToRe2(pattern: string, ci: boolean, opts: RegexOptions = {
       case '\\': {
         const n = cps[i + 1];
         if (n === undefined) return { ok: false, message: 'the pattern ends with a lone backslash' };
-        if (PREDEFINED.has(n)) return { ok: false, message: `\`\\${n}\` is not a portable Lucene character class; write it as a bracket class such as [0-9]` };
-        out += lit(n);
+        const set = predefined(n);
+        if (set) out += classOf(set, false, dot, opts.negatedAlsoExcludes ?? '');
+        else if (badEscape(n)) return { ok: false, message: badEscapeMessage(n) };
+        else out += lit(n);
         i += 2;
         continue;
       }
@@ -93,7 +148,7 @@ export function luceneToRe2(pattern: string, ci: boolean, opts: RegexOptions = {
         continue;
       }
       case '[': {
-        const r = charClass(cps, i, ci, opts.negatedAlsoExcludes ?? '');
+        const r = charClass(cps, i, ci, dot, opts.negatedAlsoExcludes ?? '');
         if (!r.ok) return r;
         out += r.re2;
         i = r.next;
@@ -113,50 +168,68 @@ export function luceneToRe2(pattern: string, ci: boolean, opts: RegexOptions = {
   return { ok: true, re2 };
 }
 
-function charClass(cps: string[], start: number, ci: boolean, negExtra: string): { ok: true; re2: string; next: number } | { ok: false; message: string } {
-  let i = start + 1;
-  const negated = cps[i] === '^';
-  if (negated) i++;
-  const ranges: [number, number][] = [];
-  const readChar = (): number | null => {
-    const c = cps[i];
-    if (c === undefined) return null;
-    if (c === '\\') {
-      const n = cps[i + 1];
-      if (n === undefined) return null;
-      i += 2;
-      return n.codePointAt(0)!;
-    }
-    i++;
-    return c.codePointAt(0)!;
-  };
-  let first = true;
-  while (i < cps.length && (cps[i] !== ']' || first)) {
-    if (cps[i] === '\\' && PREDEFINED.has(cps[i + 1] ?? '')) return { ok: false, message: `\`\\${cps[i + 1]}\` inside a class is not portable` };
-    first = false;
-    const lo = readChar();
-    if (lo === null) break;
-    if (cps[i] === '-' && cps[i + 1] !== undefined && cps[i + 1] !== ']') {
-      i++;
-      const hi = readChar();
-      if (hi === null) break;
-      if (hi < lo) return { ok: false, message: 'invalid character class range' };
-      ranges.push([lo, hi]);
-    } else ranges.push([lo, lo]);
-  }
-  if (cps[i] !== ']') return { ok: false, message: 'unterminated character class `[`' };
-  if (ci)
-    for (const [lo, hi] of [...ranges]) {
-      for (const [a, b, d] of [[97, 122, -32], [65, 90, 32]] as const) {
-        const x = Math.max(lo, a);
-        const y = Math.min(hi, b);
-        if (x <= y) ranges.push([x + d, y + d]);
-      }
-    }
+/** Regex class text for ranges (members are written in the given order). */
+function rangesText(ranges: readonly Range[]): string {
   const ch = (n: number) => {
     const c = String.fromCodePoint(n);
     return '\\[]^-'.includes(c) ? '\\' + c : escapeRaw(c) ?? c;
   };
-  const body = ranges.map(([a, b]) => (a === b ? ch(a) : `${ch(a)}-${ch(b)}`)).join('');
-  return { ok: true, re2: `[${negated ? '^' : ''}${body}${negated ? negExtra : ''}]`, next: i + 1 };
+  return ranges.map(([a, b]) => (a === b ? ch(a) : `${ch(a)}-${ch(b)}`)).join('');
+}
+
+/**
+ * A class matching `members` (or every other code point when `negated`). A set reaching the last code point is
+ * written as the negation of its bounded complement, so no engine-specific escape for U+10FFFF is needed.
+ */
+function classOf(members: readonly Range[], negated: boolean, dot: string, negExtra: string): string {
+  const unbounded = members.some(([, b]) => b === MAX_CODE_POINT);
+  if (!unbounded) return `[${negated ? '^' : ''}${rangesText(members)}${negated ? negExtra : ''}]`;
+  const rest = complement(members);
+  if (negated) return rest.length ? `[${rangesText(rest)}]` : '[^\\s\\S]';
+  return rest.length ? `[^${rangesText(rest)}${negExtra}]` : dot;
+}
+
+function charClass(cps: string[], start: number, ci: boolean, dot: string, negExtra: string): { ok: true; re2: string; next: number } | { ok: false; message: string } {
+  let i = start + 1;
+  const negated = cps[i] === '^';
+  if (negated) i++;
+  const ranges: Range[] = [];
+  const folded: Range[] = [];
+  let first = true;
+  while (i < cps.length && (cps[i] !== ']' || first)) {
+    first = false;
+    if (cps[i] === '\\') {
+      const n = cps[i + 1];
+      if (n === undefined) break;
+      i += 2;
+      const set = predefined(n);
+      if (set) {
+        ranges.push(...set);
+        continue;
+      }
+      if (badEscape(n)) return { ok: false, message: badEscapeMessage(n) };
+      if (n !== '\\' && cps[i] === '-') return { ok: false, message: `\`\\${n}-\` in a class is a range in Lucene 9 (Elasticsearch 8.x) but a lone character in Lucene 10 (Elasticsearch 9.x)` };
+      const cp = n.codePointAt(0)!;
+      ranges.push([cp, cp]);
+      continue;
+    }
+    const lo = cps[i]!.codePointAt(0)!;
+    i++;
+    if (cps[i] === '-') {
+      const hiChar = cps[i + 1] === '\\' ? cps[i + 2] : cps[i + 1];
+      if (hiChar === undefined) break;
+      if (cps[i + 1] === ']') return { ok: false, message: 'a `-` before `]` makes a range ending in `]` in Lucene; escape it as `\\-`' };
+      i += cps[i + 1] === '\\' ? 3 : 2;
+      const hi = hiChar.codePointAt(0)!;
+      if (hi < lo) return { ok: false, message: 'invalid character class range' };
+      // Lucene folds no range under case-insensitivity.
+      ranges.push([lo, hi]);
+      continue;
+    }
+    ranges.push([lo, lo]);
+    // A listed ASCII letter folds (bit 0x20 separates the cases).
+    if (ci && /^[a-zA-Z]$/.test(String.fromCodePoint(lo))) folded.push([lo ^ 0x20, lo ^ 0x20]);
+  }
+  if (cps[i] !== ']') return { ok: false, message: 'unterminated character class `[`' };
+  return { ok: true, re2: classOf([...ranges, ...folded], negated, dot, negExtra), next: i + 1 };
 }

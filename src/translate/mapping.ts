@@ -87,7 +87,8 @@ export function readMappingFile(path: string): Partial<Mapping> & { target: Targ
     throw new MappingError(`cannot read mapping ${path}: ${(e as Error).message}`);
   }
   try {
-    return asMapping(parseYaml(text), path);
+    // `<<` merge keys let one class reuse another's field table (s1ql process start and end).
+    return asMapping(parseYaml(text, { merge: true }), path);
   } catch (e) {
     if (e instanceof MappingError) throw e;
     throw new MappingError(`${path}: invalid YAML: ${(e as Error).message.split('\n')[0]}`);

@@ -994,8 +994,9 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
     // Every Defender row has a ReportId, a counter that is unique with the device and time (Defender's
     // common columns); an ECS event does not say, so it gets its position.
     const row: Row = { ...rec.row, ReportId: rec.row.ReportId ?? BigInt(i + 1), [INDEX]: i };
-    const id = identity(row.Timestamp ?? null, row.DeviceId ?? null, row.ReportId ?? null);
-    identities.set(id, identities.has(id) && identities.get(id) !== i ? -1 : i);
+    // A cloud log has no DeviceId: a query over it carries Timestamp and ReportId only, so both keys are kept.
+    for (const id of [identity(row.Timestamp ?? null, row.DeviceId ?? null, row.ReportId ?? null), identity(row.Timestamp ?? null, null, row.ReportId ?? null)])
+      identities.set(id, identities.has(id) && identities.get(id) !== i ? -1 : i);
     tables.set(rec.table, [...(tables.get(rec.table) ?? []), row]);
     if (rec.deviceInfo) tables.set('DeviceInfo', [...(tables.get('DeviceInfo') ?? []), rec.deviceInfo]);
     if (!rec.modelsDeviceInfo) unmodelled.add('DeviceInfo');

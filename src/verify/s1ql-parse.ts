@@ -13,11 +13,38 @@ export type S1qlExpr =
   /** `op` lower-cased as written: `in:anycase`, `contains:matchcase`, `matches`, `in contains anycase`, `regexp`, `>=`… */
   | { type: 'pred'; field: string; op: string; value: S1qlValue };
 
-export interface S1qlQuery {
+export type S1qlPipe = { type: 'limit'; count: number };
+
+export interface S1qlFilterQuery {
   type: 'query';
   where: S1qlExpr;
-  pipes: { type: 'limit'; count: number }[];
+  pipes: S1qlPipe[];
 }
+
+/** An expression over joined columns: integers, column references, `+ -`, comparisons, and/or/not. */
+export type S1qlArith = { type: 'int'; text: string } | { type: 'col'; name: string } | { type: 'arith'; op: '+' | '-'; left: S1qlArith; right: S1qlArith };
+export type S1qlRowExpr =
+  | { type: 'and' | 'or'; args: S1qlRowExpr[] }
+  | { type: 'not'; arg: S1qlRowExpr }
+  | { type: 'cmp'; op: '<' | '<=' | '>' | '>=' | '=' | '!='; left: S1qlArith; right: S1qlArith };
+
+/** A subquery of a join: a filter and the columns it keeps (`| columns name = field`), or a nested join. */
+export type S1qlSubQuery = { type: 'select'; where: S1qlExpr; columns: { name: string; field: string }[] } | S1qlJoin;
+export interface S1qlJoin {
+  type: 'join';
+  sides: { name: string; query: S1qlSubQuery }[];
+  on: string[];
+}
+
+/** `| sql inner join … on …` followed by `| filter` commands over the joined columns (2.0 only). */
+export interface S1qlJoinQuery {
+  type: 'joinquery';
+  join: S1qlJoin;
+  filters: S1qlRowExpr[];
+  pipes: S1qlPipe[];
+}
+
+export type S1qlQuery = S1qlFilterQuery | S1qlJoinQuery;
 
 export class S1qlParseError extends Error {
   constructor(

@@ -21,13 +21,14 @@
 import { RE2JS } from 're2js';
 import type { EcsEvent } from './generate.js';
 import { InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext } from './interpreter.js';
-import { parseS1ql, S1qlParseError, type S1qlDialect, type S1qlExpr, type S1qlQuery, type S1qlValue } from './s1ql-parse.js';
+import { parseS1ql, S1qlParseError, type S1qlArith, type S1qlDialect, type S1qlExpr, type S1qlJoin, type S1qlJoinQuery, type S1qlQuery, type S1qlRowExpr, type S1qlValue } from './s1ql-parse.js';
 import { fieldValues } from '../matcher/runtime.js';
 import { fieldMapping, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 
 type Scalar = string | number | boolean;
 /** A SentinelOne event: field name (of the dialect) → value. */
-export type S1Record = Record<string, Scalar | Scalar[]>;
+/** `timestamp` is a bigint: nanoseconds since epoch are past Number's exact range. */
+export type S1Record = Record<string, Scalar | Scalar[] | bigint>;
 
 interface Program {
   query: S1qlQuery;
@@ -126,7 +127,7 @@ function isCaseInsensitive(op: string, dialect: S1qlDialect): boolean {
 function valuesOf(rec: S1Record, field: string): Scalar[] {
   const v = rec[field];
   if (v === undefined || v === null) return [];
-  return (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== undefined);
+  return (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== undefined).map((x) => (typeof x === 'bigint' ? Number(x) : x));
 }
 
 export function evaluate(e: S1qlExpr, rec: S1Record, dialect: S1qlDialect): boolean {
@@ -181,11 +182,19 @@ function spell(m: FieldMapping, v: Scalar): Scalar[] {
   return [v];
 }
 
-/** What Elastic's pipeline derives from a stored path (file.name, file.extension, file.directory). */
+/**
+ * What Elastic's pipeline derives from a stored path (file.name, file.extension, file.directory) or from a
+ * stored DOMAIN\user (user.name, user.domain: dissected at the first backslash, both the whole value without one).
+ */
 function derive(transform: string, stored: string): string | null {
   const cut = Math.max(stored.lastIndexOf('\\'), stored.lastIndexOf('/'));
   const base = stored.slice(cut + 1);
+  const first = stored.indexOf('\\');
   switch (transform) {
+    case 'user':
+      return (first < 0 ? stored : stored.slice(first + 1)) || null;
+    case 'domain':
+      return (first < 0 ? stored : stored.slice(0, first)) || null;
     case 'basename':
       return base;
     case 'directory':
@@ -244,6 +253,7 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
   const put = (target: string, values: Scalar[]) => {
     if (values.length && rec[target] === undefined) rec[target] = values.length === 1 ? values[0]! : values;
   };
+  let disagreeing: Unrepresentable | null = null;
   const apply = (cls: EventClass | null, ecsNames: Iterable<string>) => {
     for (const name of ecsNames) {
       const m = fieldMapping(mapping, cls, name);
@@ -251,6 +261,11 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
       const values = ecsValues(event, name);
       if (!values.length) continue;
       const target = asList(m.field)[0]!;
+      // S1 stores one value where two enumerated ECS fields read it (an IPConnect's direction gives both
+      // network.direction and event.action): an ECS event in which they disagree comes from no S1 event.
+      const had = rec[target];
+      if (m.values && m.type !== 'boolean' && had !== undefined && !values.some((v) => asList(m.values![String(v)] ?? v).some((s) => asList(had).includes(s))))
+        disagreeing ??= new Unrepresentable(`${name} and another field S1 stores in ${target} disagree`);
       if (m.transform) derived.push({ target, transform: m.transform, values });
       else put(target, values.flatMap((v) => spell(m, v)));
     }
@@ -258,6 +273,7 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
   apply(primary, names);
   // A class-free reading (the `any` class) for the fields every S1 event carries, e.g. event.category.
   for (const c of classes) if (c !== primary && c.when.category === 'any') apply(c, Object.keys(c.fields ?? {}));
+  if (disagreeing) return disagreeing;
   // Derived ECS fields rebuild the stored field when its own ECS field is absent; when it is present they
   // must agree with it, or no SentinelOne event corresponds to the ECS one.
   for (const target of new Set(derived.map((d) => d.target))) {
@@ -277,6 +293,14 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
       put(target, [args.map(quoteArg).join(' ')]);
       continue;
     }
+    const [user, domain] = [part('user')?.[0], part('domain')?.[0]];
+    if (user !== undefined || domain !== undefined) {
+      const built = domain !== undefined ? `${domain}\\${user ?? 'user'}` : user!.includes('\\') ? `DOMAIN\\${user}` : user!;
+      // A domain holding a backslash, or an empty part, is not what the pipeline dissects out of any value.
+      if (derived.some((d) => d.target === target && !d.values.every((v) => derive(d.transform, built) === String(v)))) return new Unrepresentable(`no stored ${target} gives this user name and domain`);
+      put(target, [built]);
+      continue;
+    }
     const dir = part('directory')?.[0];
     const ext = part('extension')?.[0];
     // A name and an extension given separately must agree: the path rebuilt from them holds only one.
@@ -291,7 +315,12 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
     const stored = m?.transform && m.transform !== 'args' && !ecsValues(event, name).length ? rec[asList(m.field)[0]!] : undefined;
     if (stored !== undefined && asList(stored).some((p) => !!derive(m!.transform!, String(p)))) return new Unrepresentable(`${name} is missing though the stored path gives it`);
   }
-  if (dialect === '2') return rec;
+  if (dialect === '2') {
+    // Every event carries `timestamp`, in nanoseconds since epoch (PowerQuery skill functions-reference.md §9).
+    const ms = ecsValues(event, '@timestamp').map((v) => Date.parse(String(v)))[0];
+    if (ms !== undefined && !Number.isNaN(ms)) rec.timestamp = BigInt(ms) * 1_000_000n;
+    return rec;
+  }
   const renames = (mapping.settings.dialect1_fields ?? {}) as Record<string, string>;
   const dv: S1Record = {};
   const dvNames = new Set(Object.values(renames));
@@ -321,6 +350,143 @@ function recordFromVendor(raw: Record<string, unknown>, mapping: Mapping, dialec
   return dv;
 }
 
+// ---- PowerQuery joins ----------------------------------------------------------------------------
+// Semantics (SentinelOne PowerQuery skill, pmoses-s1/claude-skills@b6c2270 sentinelone-powerquery/references/):
+// - `sql inner join` gives all matching pairs and takes exactly 2 subqueries (commands-reference.md §9); a
+//   subquery's rows hold only the columns its `columns` command names (SKILL.md grammar: `columns` makes a new
+//   record set), or a nested join's columns. Join keys must exist on both sides under the same name
+//   (`on k`); a null key matches a null key ("Null allowed as match", documented for `inner`, taken to hold
+//   for `sql inner` too: the reading that matches more, so a translation relying on it is caught).
+// - A column name on both sides other than a key is ambiguous: rejected.
+// - Row expressions: integers, `+ -`, comparisons; numbers compare numerically, a null operand makes a
+//   comparison false (null behaves like false, SKILL.md rule 8). Integers are exact (timestamps are ns).
+// Each row remembers the record it came from, so a joined row is a tuple of event indexes in subquery order.
+
+type Cell = Scalar | bigint | Scalar[] | null;
+interface Row {
+  cols: Map<string, Cell>;
+  from: number[];
+}
+
+/** The columns a subquery's rows hold. */
+function columnsOf(q: S1qlJoin['sides'][number]['query']): string[] {
+  if (q.type === 'select') return q.columns.map((c) => c.name);
+  return [...new Set(q.sides.flatMap((s) => columnsOf(s.query)))];
+}
+
+function cellKey(c: unknown): string {
+  return JSON.stringify(c, (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+function arith(a: S1qlArith, cols: Map<string, Cell>): bigint | number | string | boolean | null {
+  switch (a.type) {
+    case 'int':
+      return BigInt(a.text);
+    case 'col': {
+      if (!cols.has(a.name)) throw new InterpreterError(`unknown column ${a.name}`);
+      const v = cols.get(a.name)!;
+      return Array.isArray(v) ? null : v;
+    }
+    case 'arith': {
+      const l = arith(a.left, cols);
+      const r = arith(a.right, cols);
+      if (typeof l === 'bigint' && typeof r === 'bigint') return a.op === '+' ? l + r : l - r;
+      const [x, y] = [typeof l === 'bigint' ? Number(l) : l, typeof r === 'bigint' ? Number(r) : r];
+      // Arithmetic is NaN unless both sides are numbers (syntax-and-operators.md §8).
+      if (typeof x !== 'number' || typeof y !== 'number') return NaN;
+      return a.op === '+' ? x + y : x - y;
+    }
+  }
+}
+
+function rowHolds(e: S1qlRowExpr, cols: Map<string, Cell>): boolean {
+  switch (e.type) {
+    case 'and':
+      return e.args.every((a) => rowHolds(a, cols));
+    case 'or':
+      return e.args.some((a) => rowHolds(a, cols));
+    case 'not':
+      return !rowHolds(e.arg, cols);
+    case 'cmp': {
+      const l = arith(e.left, cols);
+      const r = arith(e.right, cols);
+      if (l === null || r === null) return false;
+      let c: number;
+      if (typeof l === 'bigint' && typeof r === 'bigint') c = l < r ? -1 : l > r ? 1 : 0;
+      else if ((typeof l === 'number' || typeof l === 'bigint') && (typeof r === 'number' || typeof r === 'bigint')) {
+        const [x, y] = [Number(l), Number(r)];
+        if (Number.isNaN(x) || Number.isNaN(y)) return false;
+        c = x < y ? -1 : x > y ? 1 : 0;
+      } else if (typeof l === 'string' && typeof r === 'string') c = l < r ? -1 : l > r ? 1 : 0;
+      else return false;
+      switch (e.op) {
+        case '<':
+          return c < 0;
+        case '<=':
+          return c <= 0;
+        case '>':
+          return c > 0;
+        case '>=':
+          return c >= 0;
+        case '=':
+          return c === 0;
+        case '!=':
+          return c !== 0;
+      }
+    }
+  }
+}
+
+/** Columns a row expression reads. */
+function exprColumns(e: S1qlRowExpr | S1qlArith, out = new Set<string>()): Set<string> {
+  if (e.type === 'col') out.add(e.name);
+  else if (e.type === 'arith' || e.type === 'cmp') [e.left, e.right].forEach((x) => exprColumns(x, out));
+  else if (e.type === 'and' || e.type === 'or') e.args.forEach((x) => exprColumns(x, out));
+  else if (e.type === 'not') exprColumns(e.arg, out);
+  return out;
+}
+
+/**
+ * Rows of a subquery. `early` are conjuncts of the final filter: one whose columns a join's rows already hold is
+ * applied there too, which changes no result (joins only add columns and pair rows) but keeps nested joins small.
+ */
+function subRows(q: S1qlJoin['sides'][number]['query'], records: readonly (S1Record | null)[], dialect: S1qlDialect, early: S1qlRowExpr[]): Row[] {
+  if (q.type === 'select') {
+    const rows: Row[] = [];
+    records.forEach((r, i) => {
+      if (!r || !evaluate(q.where, r, dialect)) return;
+      rows.push({ cols: new Map(q.columns.map((c) => [c.name, r[c.field] ?? null])), from: [i] });
+    });
+    return rows;
+  }
+  if (q.sides.length !== 2) throw new InterpreterError(`\`sql inner join\` takes exactly 2 subqueries, not ${q.sides.length}`);
+  const [a, b] = q.sides.map((s) => ({ cols: columnsOf(s.query), rows: subRows(s.query, records, dialect, early) }));
+  for (const k of q.on) if (!a!.cols.includes(k) || !b!.cols.includes(k)) throw new InterpreterError(`join key ${k} is not a column of both subqueries`);
+  const shared = a!.cols.filter((c) => b!.cols.includes(c) && !q.on.includes(c));
+  if (shared.length) throw new InterpreterError(`column ${shared[0]} is on both sides of the join and is not a key`);
+  const available = new Set([...a!.cols, ...b!.cols]);
+  const here = early.filter((e) => [...exprColumns(e)].every((c) => available.has(c)));
+  const byKey = new Map<string, Row[]>();
+  for (const r of b!.rows) {
+    const k = cellKey(q.on.map((c) => r.cols.get(c)!));
+    byKey.set(k, [...(byKey.get(k) ?? []), r]);
+  }
+  const out: Row[] = [];
+  for (const l of a!.rows)
+    for (const r of byKey.get(cellKey(q.on.map((c) => l.cols.get(c)!))) ?? []) {
+      const cols = new Map([...l.cols, ...r.cols]);
+      if (here.every((e) => rowHolds(e, cols))) out.push({ cols, from: [...l.from, ...r.from] });
+    }
+  return out;
+}
+
+function runJoinQuery(q: S1qlJoinQuery, records: readonly (S1Record | null)[], dialect: S1qlDialect): { matches: number[][] } {
+  const conjuncts = q.filters.flatMap((f) => (f.type === 'and' ? f.args : [f]));
+  const rows = subRows(q.join, records, dialect, conjuncts).filter((r) => q.filters.every((f) => rowHolds(f, r.cols)));
+  const limit = q.pipes.reduce((n, p) => Math.min(n, p.count), Infinity);
+  return { matches: rows.slice(0, limit).map((r) => r.from) };
+}
+
 export const s1qlInterpreter: Interpreter<Program, S1Record> = {
   target: 's1ql',
   parse(output, ctx) {
@@ -338,12 +504,14 @@ export const s1qlInterpreter: Interpreter<Program, S1Record> = {
     return recordFromVendor(raw as Record<string, unknown>, ctx.mapping, dialectOf(ctx));
   },
   run(program, records) {
+    const query = program.query;
+    if (query.type === 'joinquery') return runJoinQuery(query, records, program.dialect);
     const matches: number[][] = [];
     records.forEach((r, i) => {
-      if (r && evaluate(program.query.where, r, program.dialect)) matches.push([i]);
+      if (r && evaluate(query.where, r, program.dialect)) matches.push([i]);
     });
     // `| limit N`: the first N results (records arrive in time order).
-    const limit = program.query.pipes.reduce((n, p) => Math.min(n, p.count), Infinity);
+    const limit = query.pipes.reduce((n, p) => Math.min(n, p.count), Infinity);
     return { matches: matches.slice(0, limit) };
   },
 };

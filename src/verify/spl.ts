@@ -57,7 +57,11 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresent
     if (!m || Array.isArray(m.field)) continue;
     // Sysmon and CIM fields hold one value; an ECS array becomes a Splunk multivalue field, which is how
     // Splunk would present the same data if a source repeated the field.
-    const values = list(value);
+    // A field the source spells its own way (`values`) holds the first spelling; an ECS value it lists none for is
+    // one the source never writes.
+    const unspelled = m.values ? list(value).find((v) => m!.values![v] === undefined) : undefined;
+    if (unspelled !== undefined) return new Unrepresentable(`${key} ${JSON.stringify(unspelled)} has no spelling in ${m.field}`);
+    const values = list(value).map((v) => (m!.values ? list(m!.values[v])[0]! : v));
     if (m.type === 'number' && values.length > 1) return new Unrepresentable(`${key} holds several values; the number field ${m.field} holds one`);
     if (m.transform) derived.push([m.transform, name(m.field), key, value]);
     else rec[name(m.field)] = values.length === 1 ? values[0]! : values;

@@ -109,7 +109,8 @@ test('Lucene regex to RE2: groups non-capturing, quotes literal, optional operat
   assert.equal(re('a(b|c)+"x.y"'), { ok: true, re2: 'a(?:b|c)+(?:x\\.y)' });
   assert.equal(re('[^a-z]{2,3}.'), { ok: true, re2: '[^a-z]{2,3}.' });
   assert.is(re('a~b').ok, false);
-  assert.is(re('\\d+').ok, false);
+  assert.equal(re('\\d+\\S'), { ok: true, re2: '[0-9]+[^\\x09-\\x0a\\x0d ]' });
+  assert.is(re('\\n').ok, false);
   assert.equal(re('^a$'), { ok: true, re2: '\\^a\\$' });
   const t = kql('process where event.type == "start" and process.name regex "a<1-5>"');
   assert.is(t.status, 'unsupported');
@@ -351,11 +352,134 @@ test('a cloud class is never chosen for endpoint rules, and its fields never lea
   assert.equal(wheres(t), ['AccountName == "x"']);
 });
 
-// The issue's target is 90%; 646/769 (84.0%) convert (the rest: iam/config/process-change events of Linux and
-// the Windows Security log with no Defender table, process end and file open events Defender does not record,
-// fields without columns, and cloud logs not mapped to CloudAppEvents: Azure, Kubernetes, GitHub, Okta, O365,
-// Google Workspace, network_traffic). This is a regression floor.
-test('corpus: at least 84% of the rules convert, and every output parses and binds', () => {
+// ---- Kubernetes audit logs (CloudAuditEvents) ----
+
+const K8S = 'any where data_stream.dataset == "kubernetes.audit_logs" and ';
+
+test('Kubernetes audit rules read CloudAuditEvents: the verb as OperationName, the audit event in RawEventData', () => {
+  const t = kql(K8S + 'kubernetes.audit.verb == "delete" and kubernetes.audit.objectRef.resource == "events" and not kubernetes.audit.objectRef.namespace == "kube-system"');
+  assert.is(t.status, 'approximate');
+  assert.ok(t.output!.startsWith('CloudAuditEvents\n'), t.output!);
+  assert.equal(wheres(t), [
+    'DataSource in ("Azure Kubernetes Service", "Kubernetes Audit")',
+    'OperationName == "delete"',
+    'tostring(RawEventData.ObjectRef.resource) == "events"',
+    // "" when the record names no namespace, which `not ==` keeps (as Elasticsearch does).
+    'tostring(RawEventData.ObjectRef.namespace) != "kube-system"',
+  ]);
+  // A cloud log: the custom detection columns are its own, no Device* column.
+  assert.match(t.output!, /\n\| project Timestamp, ReportId, /);
+  assert.not.match(t.output!, /DeviceId|InitiatingProcess/);
+  // Only the undocumented DataSource of non-AKS clusters is lost.
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'narrower']]);
+  assertValid(t, 'k8s');
+});
+
+test('Kubernetes audit: inferred keys are declared different, arrays and annotations are left out (wider)', () => {
+  const t = kql(K8S + 'kubernetes.audit.stage == "ResponseComplete" and not kubernetes.audit.user.groups == "system:masters" and kubernetes.audit.user.username == "alice"');
+  assert.equal(wheres(t).slice(1), ['tostring(RawEventData.Stage) == "ResponseComplete"', 'tostring(RawEventData.User.username) == "alice"']);
+  const byCode = (c: string) => t.diagnostics.filter((d) => d.code === c).map((d) => [d.message.split(' ')[0], d.direction]);
+  assert.equal(byCode('EQL3006'), [['kubernetes.audit.stage', 'different']]);
+  assert.equal(byCode('EQL3201'), [['kubernetes.audit.user.groups', 'wider']]);
+  assertValid(t, 'k8s inferred');
+  // Endpoint rules never read the audit log, and its fields never reach Device tables.
+  assert.not.match(kql('process where event.type == "start" and process.name == "kubectl"').output!, /CloudAuditEvents/);
+});
+
+test('Kubernetes audit: hostile values inside a RawEventData test keep the query structure', () => {
+  const eqlString = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  for (const v of ['x") or (1==1', 'C:\\Temp\\', '\\', '\\"; | where true', 'a\nb']) {
+    const t = kql(K8S + `kubernetes.audit.requestURI : ${eqlString('*' + v + '*')}`);
+    assert.is(wheres(t).length, 2, t.output!);
+    assertValid(t, v);
+  }
+});
+
+test('Kubernetes audit sequences: a RawEventData key, ReportId carried as the string it is in cloud tables', () => {
+  const t = kql(`sequence by user.name with maxspan=5m [${K8S}kubernetes.audit.objectRef.resource == "roles"] [${K8S}kubernetes.audit.objectRef.resource == "deployments"]`);
+  assert.is(t.status, 'approximate');
+  assert.match(t.output!, /\| extend SequenceStep = 1, SequenceKey1 = tostring\(RawEventData\.User\.username\)\)/);
+  assert.match(t.output!, /\| scan declare \(Timestamp1: datetime, ReportId1: string\) with/);
+  // The key reads RawEventData: the column (not the expression) is projected.
+  assert.match(t.output!, /\| project Timestamp, ReportId, Timestamp1, ReportId1, DataSource, RawEventData\n$/);
+  assertValid(t, 'k8s sequence');
+});
+
+test('a sequence over a Device table and a cloud log makes ReportId a string in the Device branch, so the union keeps one column', () => {
+  const t = kql(`sequence with maxspan=1s [process where event.type == "start" and process.name == "kubectl"] [${K8S}kubernetes.audit.verb == "create"]`);
+  assert.is(t.status, 'approximate');
+  const [dev, cloud] = t.output!.split('\n').filter((l) => l.startsWith('  ('));
+  assert.match(dev!, /^  \(DeviceProcessEvents .*\| extend ReportId = tostring\(ReportId\) \| extend SequenceStep = 1\),$/);
+  assert.not.match(cloud!, /tostring\(ReportId\)/);
+  assert.match(t.output!, /declare \(Timestamp1: datetime, ReportId1: string\)/);
+  assertValid(t, 'device + cloud');
+});
+
+// ---- sequence keys ----
+
+test('scan keys: two keys on one column (host.id and an entity id both hold DeviceId) are compared once', () => {
+  const t = kql('sequence by host.id [process where event.type == "start"] by process.entity_id [file where event.type == "creation"] by process.entity_id');
+  assert.match(t.output!, /SequenceKey1 = DeviceId, SequenceKey2 = ProcessId, SequenceKey3 = ProcessCreationTime\)/);
+  assert.match(t.output!, /SequenceKey1 = DeviceId, SequenceKey2 = InitiatingProcessId, SequenceKey3 = InitiatingProcessCreationTime\)/);
+  assert.not.match(t.output!, /SequenceKey4/);
+  assert.match(t.output!, /step s2: SequenceStep == 2 and SequenceKey1 == s1\.SequenceKey1 and SequenceKey2 == s1\.SequenceKey2 and SequenceKey3 == s1\.SequenceKey3 and /);
+  assertValid(t, 'dedupe');
+  // A column repeated in one step only is a different key in the other: both positions stay.
+  const u = kql('sequence [process where event.type == "start"] by host.id, host.id [file where true] by host.id, host.name');
+  assert.match(u.output!, /\(DeviceProcessEvents \| extend SequenceStep = 1, SequenceKey1 = DeviceId, SequenceKey2 = DeviceId\)/);
+  assert.match(u.output!, /\(DeviceFileEvents \| extend SequenceStep = 2, SequenceKey1 = DeviceId, SequenceKey2 = DeviceName\)/);
+});
+
+// ---- DeviceEvents actions ----
+
+test('macOS DNS results read DnsQueryResponse rows, declared different (one row per lookup is not confirmed)', () => {
+  const t = kql('network where event.action == "lookup_result" and dns.question.name : "*.example.com"');
+  assert.equal(wheres(t), ['ActionType == "DnsQueryResponse"', 'tostring(parse_json(AdditionalFields).DnsQueryString) endswith ".example.com"']);
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'different']]);
+  assertValid(t, 'dns result');
+});
+
+test('Windows service installations read ServiceInstalled rows; the class is chosen only when the rule names the action', () => {
+  const t = kql('configuration where event.action == "service-installed" and winlog.event_data.ServiceAccount == "LocalSystem" and not winlog.event_data.ServiceName : "PSEXESVC"');
+  assert.ok(t.output!.startsWith('DeviceEvents\n'), t.output!);
+  assert.equal(wheres(t), [
+    'ActionType == "ServiceInstalled"',
+    'tostring(parse_json(AdditionalFields).ServiceAccount) == "LocalSystem"',
+    'tostring(parse_json(AdditionalFields).ServiceName) !~ "PSEXESVC"',
+  ]);
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'different']]);
+  assertValid(t, 'service');
+  // `any` with the action reads the same rows (no union of every table); that they are iam/configuration events
+  // (as Elastic writes 4697) is declared.
+  const any = kql('any where event.action : "service-installed"');
+  assert.ok(any.output!.startsWith('DeviceEvents\n| where ActionType == "ServiceInstalled"\n'), any.output!);
+  assert.ok(any.diagnostics.some((d) => d.code === 'EQL3004' && d.direction === 'narrower' && /only holds iam or configuration events/.test(d.message)));
+  // Other configuration or iam events still have no Defender table: ServiceInstalled is not a fallback.
+  assert.is(kql('configuration where process.name == "x"').status, 'unsupported');
+  assert.is(kql('iam where event.action == "added-user-account"').status, 'unsupported');
+});
+
+test('members added to a group read UserAccountAddedToLocalGroup, narrower (local groups only)', () => {
+  const t = kql('iam where event.action == "added-member-to-group" and group.name : "Administrators" and group.id : "S-1-5-32-*"');
+  assert.equal(wheres(t), [
+    'ActionType == "UserAccountAddedToLocalGroup"',
+    'tostring(parse_json(AdditionalFields).GroupName) =~ "Administrators"',
+    'tostring(parse_json(AdditionalFields).GroupSid) startswith "S-1-5-32-"',
+  ]);
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'narrower']]);
+  assertValid(t, 'group');
+  // Windows 4728 (a global group) without the action: no Defender table.
+  assert.is(kql('iam where event.code == "4728" and group.name == "Domain Admins"').status, 'unsupported');
+});
+
+// The issue's target is 90%; 657/769 (85.4%) convert. The rest have no Defender equivalent found: iam/config/
+// process-change events of Linux and the Windows Security log (Active Directory objects, logon privileges), process
+// end, fork and uid-change events and file opens Defender does not record, filters whose every condition is on a
+// field without a column (winlog.event_data.*, auditd.*), and cloud logs Defender does not hold or whose record
+// layout is undocumented: Azure audit and activity logs (Entra sign-ins are in AADSignInEventsBeta, unmapped:
+// the rules chain them with audit logs), GitHub, Okta, O365, Google Workspace, Fortigate,
+// network_traffic. This is a regression floor.
+test('corpus: at least 85.4% of the rules convert, and every output parses and binds', () => {
   const dir = shared('corpus');
   if (!dir) return;
   const { rules } = loadRules([dir]);
@@ -372,11 +496,11 @@ test('corpus: at least 84% of the rules convert, and every output parses and bin
     if (errs.length) problems.push(`${r.source.path}\n${t.output}\n${formatKustoProblems(errs)}`);
   }
   assert.ok(!problems.length, `${problems.length} outputs rejected:\n${problems.slice(0, 5).join('\n\n')}`);
-  assert.ok(converted / total >= 0.84, `${converted}/${total} converted`);
+  assert.ok(converted / total >= 0.854, `${converted}/${total} converted`);
 });
 
 
-test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d as [0-9], invalid escapes refused, classes exact', () => {
   const P = 'process where event.type == "start" and ';
   const t = kql(P + 'process.name regex "a$b^c"');
   assert.is(t.status, 'exact');
@@ -385,9 +509,34 @@ test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, cl
   assert.ok(re.matches('a$b^c'), lit);
   assert.not.ok(re.matches('abc'));
   assert.is(kql(P + 'process.name regex "[0-9]{3}"').status, 'exact');
-  const d = kql(P + 'process.name regex "\\\\d+"');
+  const digits = kql(P + 'process.name regex "\\\\d+"');
+  assert.is(digits.status, 'exact');
+  const dre = RE2JS.compile(/matches regex @?"([^"\\]*)"/.exec(digits.output!)![1]!);
+  assert.ok(dre.matches('123'));
+  assert.not.ok(dre.matches('12a'));
+  const d = kql(P + 'process.name regex "\\\\n"');
   assert.is(d.status, 'unsupported');
   assert.ok(codes(d).includes('EQL3206'));
+});
+
+test('regex~ spells its ASCII folding instead of (?i), which would fold non-ASCII letters and U+212A too', () => {
+  const P = 'process where event.type == "start" and ';
+  const t = kql(P + 'process.name regex~ "é[k-m]k"');
+  assert.is(t.status, 'exact');
+  const lit = /matches regex @?"([^"\\]*)"/.exec(t.output!)![1]!;
+  assert.not.ok(lit.includes('(?i'), lit);
+  const re = RE2JS.compile(lit);
+  assert.ok(re.matches('élK'));
+  // Lucene folds no range and, in Lucene 9, no non-ASCII letter; RE2's `(?i)` would also take U+212A for `k`.
+  for (const miss of ['Élk', 'éLk', 'él\u212a']) assert.not.ok(re.matches(miss), miss);
+  // Over the arguments (joined with NUL), likewise.
+  const args = kql(P + 'process.args regex~ ("ak", "x+")');
+  const are = RE2JS.compile(/matches regex @?"((?:[^"]|"")*)"/.exec(args.output!)![1]!.replace(/""/g, '"'));
+  // `matches regex` searches.
+  for (const hit of ['aK', 'run\x00AK', 'XX']) assert.ok(are.matcher(hit).find(), JSON.stringify(hit));
+  assert.not.ok(are.matcher('a\u212a').find());
+  // A complement class stays inside one argument: it also excludes the NUL that joins them.
+  assert.ok(kql(P + 'process.args regex "\\\\D+"').output!.includes('(?:[^0-9\\x00]+)'));
 });
 
 test.run();

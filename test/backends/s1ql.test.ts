@@ -3,6 +3,12 @@ import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
 import { parseS1ql, type S1qlExpr } from '../../src/verify/s1ql-parse.js';
+import { parseRuleText } from '../../src/check.js';
+import { scenariosFor, verifyTranslation } from '../../src/verify/index.js';
+import '../../src/verify/interpreters.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function s1(query: string, dialect: '1' | '2' = '2') {
   const { query: q, diagnostics } = parseQuery(query);
@@ -60,9 +66,9 @@ test('fidelity: declared approximations and unsupported constructs', () => {
   assert.match(out(P + 'process.args : "-x"'), "tgt.process.cmdline contains:anycase '-x'");
   assert.equal(codes(P + 'process.pe.original_file_name == "x.exe"'), ['EQL3006:different']);
   assert.equal(s1(P + 'process.working_directory : "x"').status, 'unsupported');
-  assert.equal(codes(P + 'process.working_directory : "x"'), ['EQL3002']);
-  assert.equal(codes('sequence by host.id [process where true] [file where true]'), ['EQL3401']);
-  assert.match(s1('sequence by host.id [process where true] [file where true]').diagnostics[0]!.message, /no ordered event correlation/);
+  assert.equal(codes(P + 'process.working_directory : "x"'), ['EQL3420:wider', 'EQL3002']);
+  assert.equal(codes('sequence by host.id [process where true] [file where true]', '1'), ['EQL3401']);
+  assert.match(s1('sequence by host.id [process where true] [file where true]', '1').diagnostics[0]!.message, /no ordered event correlation/);
   // DV's RegExp case rule is undocumented: a case-sensitive regex is declared wider there only.
   assert.equal(codes(P + 'process.name like "a*b"', '1'), ['EQL3406:wider']);
   assert.equal(codes(P + 'process.name like "a*b"'), []);
@@ -95,7 +101,9 @@ test('cidrMatch over IPv4 becomes an exact octet regex; IPv6 is unsupported', ()
   const r = new RegExp(re);
   for (const ip of ['172.16.0.1', '172.31.255.255']) assert.ok(r.test(ip), ip);
   for (const ip of ['172.15.0.1', '172.32.0.1', '1172.16.0.1']) assert.not.ok(r.test(ip), ip);
-  assert.equal(codes('network where cidrMatch(destination.ip, "fe80::/10")'), ['EQL3405']);
+  // Nothing else in the rule: left out, nothing would be left, so unsupported.
+  assert.equal(codes('network where cidrMatch(destination.ip, "fe80::/10")'), ['EQL3420:wider', 'EQL3405']);
+  assert.equal(codes('network where destination.port == 443 and cidrMatch(destination.ip, "fe80::/10")'), ['EQL3420:wider']);
 });
 
 // ---- hostile strings: whatever the value, the query keeps its shape and the parser reads the value back ----
@@ -169,7 +177,7 @@ test('no DV string ever holds a quote or ends in a backslash', () => {
 });
 
 
-test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d as [0-9], invalid escapes refused, regex~ folding spelled', () => {
   for (const dialect of ['1', '2'] as const) {
     const t = s1(P + 'process.name regex "a$b^c"', dialect);
     assert.ok(t.status !== 'unsupported', JSON.stringify(t.diagnostics));
@@ -178,9 +186,200 @@ test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, cl
     assert.ok(accepts(p, 'a$b^c'), JSON.stringify(p));
     assert.not.ok(accepts(p, 'abc'));
     assert.ok(!codes(P + 'process.name regex "[0-9]{3}"', dialect).some((c) => c === 'EQL3007'));
-    const d = s1(P + 'process.name regex "\\\\d+"', dialect);
+    const digits = s1(P + 'process.name regex "\\\\d+"', dialect);
+    const dp = predicateOn(parseS1ql(digits.output!, dialect).where, dialect === '2' ? 'tgt.process.name' : 'TgtProcName');
+    assert.ok(accepts(dp, '123'));
+    assert.not.ok(accepts(dp, '12a'));
+    const d = s1(P + 'process.name regex "\\\\n"', dialect);
     assert.is(d.status, 'unsupported');
-    assert.ok(d.diagnostics.some((x) => x.code === 'EQL3007' && /\\d/.test(x.message)));
+    assert.ok(d.diagnostics.some((x) => x.code === 'EQL3007' && /\\n/.test(x.message)));
+  }
+  // regex~ folds ASCII only, as Lucene 9: no `(?i)`, which would also fold `é` and take U+212A for `k`.
+  const ci = s1(P + 'process.name regex~ "ék"', '2');
+  assert.ok(ci.output!.includes("matches:matchcase '^(?:é[kK])$'"), ci.output!);
+});
+
+// ---- conditions without a SentinelOne equivalent are left out, so the rule only matches more ----------
+
+const NAME = "tgt.process.name in:anycase ('a')";
+const PARENT_NOT_B = "(not (src.process.name = *) or not (src.process.name in:anycase ('b')))";
+const CLASS = "event.type in ('Process Creation', 'ProcessCreation')";
+
+test('a condition on a field S1 lacks is true where asserted and false where negated: the rule widens', () => {
+  // process.working_directory has no SentinelOne field: every form of a condition on it drops out, and the
+  // rest of the rule stays as it was.
+  for (const cond of [
+    'process.working_directory : "/tmp"',
+    'not process.working_directory : "/tmp"',
+    'process.working_directory != "/tmp"',
+    'process.working_directory in ("/a", "/b")',
+    'not process.working_directory in~ ("/a", "/b")',
+    'process.working_directory : ("/a*", "*/b")',
+    'startsWith(process.working_directory, "/tmp")',
+    'not endsWith~(process.working_directory, "/tmp")',
+    'process.working_directory != null',
+    'process.working_directory == null',
+    // Inside `or`, a condition taken as true makes the whole disjunction true...
+    '(process.working_directory : "/tmp" or process.parent.name : "b")',
+    // ...and under `not`, De Morgan turns `and` into `or`: again true as a whole.
+    'not (process.working_directory : "/tmp" and process.parent.name : "b")',
+  ]) {
+    const t = s1(P + 'process.name : "a" and ' + cond);
+    assert.is(t.output, `${CLASS}\nand ${NAME}`, cond);
+    assert.equal(codes(P + 'process.name : "a" and ' + cond), ['EQL3420:wider'], cond);
+    assert.match(t.diagnostics[0]!.message, /process\.working_directory has no SentinelOne equivalent; the condition is left out/);
+  }
+  // Under `not` an `or` becomes `and`: the dropped side is true there and the other side stays, negated.
+  assert.is(out(P + 'process.name : "a" and not (process.working_directory : "/tmp" or process.parent.name : "b")'), `${CLASS}\nand ${NAME}\nand ${PARENT_NOT_B}`);
+  assert.is(out(P + 'process.name : "a" and (process.args_count == 2 and process.parent.name : "b" or process.pid == 4)'), `${CLASS}\nand ${NAME}\nand (src.process.name in:anycase ('b') or tgt.process.pid = 4)`);
+  assert.is(out(P + 'process.name : "a" and not process.working_directory : "/tmp"', '1'), 'EventType = "Process Creation"\nAND TgtProcName In AnyCase ("a")');
+});
+
+test('a predicate S1QL cannot express is left out the same way; what it recorded before is not kept', () => {
+  // A regex Lucene refuses (a backslash before a letter that names no class), a mixed list, a function of a field, an IPv6 CIDR block.
+  for (const cond of ['process.command_line regex "\\\\q+"', 'process.pid in (4, "x")', 'length(process.command_line) > 200', 'cidrMatch(process.command_line, "fe80::/10")']) {
+    assert.is(out(P + 'process.name : "a" and not ' + cond), `${CLASS}\nand ${NAME}`, cond);
+    assert.equal(codes(P + 'process.name : "a" and ' + cond), ['EQL3420:wider'], cond);
+  }
+  // The name stands in for the original file name (EQL3006), but it is no number: only the leave-out is declared.
+  assert.equal(codes(P + 'process.name : "a" and process.pe.original_file_name > 3'), ['EQL3420:wider']);
+});
+
+test('a rule left with nothing beyond its event class stays unsupported', () => {
+  const only = s1(P + 'process.working_directory : "/tmp"');
+  assert.is(only.status, 'unsupported');
+  assert.is(only.diagnostics.find((d) => d.severity === 'error')!.code, 'EQL3002');
+  assert.match(only.diagnostics.find((d) => d.severity === 'error')!.message, /nothing is left to filter SentinelOne "process-start" events on/);
+  // Classifying fields alone (event.*, host.os.type) do not count as a condition beyond the class.
+  assert.is(s1('process where host.os.type == "linux" and event.type == "start" and process.args_count == 2').status, 'unsupported');
+  assert.is(s1('file where event.action in ("creation", "modification") and file.Ext.header_bytes : "4d5a*"').status, 'unsupported');
+  assert.is(s1(P + '(process.working_directory : "/tmp" or process.name : "a")').status, 'unsupported');
+  // A mapping naming an unknown transform is a mapping error, never left out.
+  const dir = mkdtempSync(join(tmpdir(), 'eqlport-s1-'));
+  const file = join(dir, 'user.yaml');
+  writeFileSync(file, 'target: s1ql\nfields:\n  process.working_directory: { field: tgt.process.image.path, transform: dirname }\n');
+  const { query: q } = parseQuery(P + 'process.name : "a" and process.working_directory : "/tmp"');
+  const bad = translateRule({ query: q!, meta: { rule_id: null, name: null } as never, text: '', path: 'test.eql' }, 's1ql', { s1qlDialect: '2', mappingFiles: [file] });
+  assert.is(bad.status, 'unsupported');
+  assert.equal(bad.diagnostics.map((d) => d.code), ['EQL4140']);
+  assert.match(bad.diagnostics[0]!.message, /process\.working_directory .*"dirname"/);
+});
+
+test('verify: a left-out condition makes only the S1 side match more, as declared', () => {
+  for (const query of [
+    P + 'process.name : "a" and process.working_directory : "/tmp"',
+    P + 'process.name : "a" and not process.working_directory : "/tmp"',
+    P + 'process.name : "a" and not (process.working_directory : "/tmp" or process.parent.name : "b")',
+  ]) {
+    const [rule] = parseRuleText('case.eql', query);
+    for (const d of ['2', '1'] as const) {
+      const t = translateRule({ query: rule!.query!, meta: rule!.source.meta, text: rule!.source.query, path: rule!.source.path }, 's1ql', { s1qlDialect: d });
+      const r = verifyTranslation(rule!, t, scenariosFor(rule!), { s1qlDialect: d });
+      assert.equal([r.verdict, r.bug, r.counterexample?.matched_by], ['disagree', false, 'target'], `${d}: ${query}`);
+    }
+  }
+});
+
+// ---- sequences as a PowerQuery join (dialect 2) ----------------------------------------------------
+
+const START = 'process where event.type == "start" and process.name == "a.exe"';
+const NET = 'network where destination.port == 443';
+
+test('a 2-step sequence: one subquery per step on the key, then order and maxspan (in ns) filtered', () => {
+  assert.is(
+    out(`sequence by host.id with maxspan=1m [${START}] [${NET}]`),
+    [
+      '| sql inner join',
+      '  step1 = (',
+      "    event.type in ('Process Creation', 'ProcessCreation')",
+      "    and tgt.process.name in:matchcase ('a.exe')",
+      '    and agent.uuid = *',
+      '    | columns k1 = agent.uuid, t1 = timestamp',
+      '  ),',
+      '  step2 = (',
+      "    event.category in ('ip', 'dns')",
+      '    and dst.port.number = 443',
+      '    and agent.uuid = *',
+      '    | columns k1 = agent.uuid, t2 = timestamp',
+      '  )',
+      '  on k1',
+      '| filter t1 <= t2 and t2 - t1 <= 60000000000',
+    ].join('\n'),
+  );
+  assert.equal(codes(`sequence by host.id with maxspan=1m [${START}] [${NET}]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433']);
+});
+
+test('a 3-step sequence nests 2-way joins; without maxspan only the order is filtered', () => {
+  const step = (n: number, filter: string[], ind: string) =>
+    [`${ind}step${n} = (`, ...filter.map((l, i) => `${ind}  ${i ? 'and ' : ''}${l}`), `${ind}  and agent.uuid = *`, `${ind}  | columns k1 = agent.uuid, t${n} = timestamp`, `${ind})`];
+  const f1 = ["event.type in ('Process Creation', 'ProcessCreation')", "tgt.process.name in:matchcase ('a.exe')"];
+  const f2 = ["event.type in ('File Creation', 'FileCreation')", "tgt.file.path in:anycase ('x')"];
+  const f3 = ["event.category in ('ip', 'dns')", 'dst.port.number = 443'];
+  const s1a = step(1, f1, '      ');
+  const s2a = step(2, f2, '      ');
+  const expected = [
+    '| sql inner join',
+    '  steps1to2 = (',
+    '    | sql inner join',
+    ...s1a.slice(0, -1), s1a[s1a.length - 1] + ',',
+    ...s2a,
+    '      on k1',
+    '  ),',
+    ...step(3, f3, '  '),
+    '  on k1',
+    '| filter t1 <= t2 and t2 <= t3',
+  ].join('\n');
+  assert.is(out(`sequence by host.id [${START}] [file where event.type == "creation" and file.path : "x"] [${NET}]`), expected);
+});
+
+test('keys: sequence and per-step keys are renamed to shared columns, each required present', () => {
+  const o = out(`sequence by host.id [${START}] by process.entity_id [${NET}] by process.entity_id`);
+  // process.entity_id is the started process in a process start, the actor in a network event.
+  assert.match(o, 'and agent.uuid = *\n    and tgt.process.uid = *\n    | columns k1 = agent.uuid, k2 = tgt.process.uid, t1 = timestamp');
+  assert.match(o, 'and agent.uuid = *\n    and src.process.uid = *\n    | columns k1 = agent.uuid, k2 = src.process.uid, t2 = timestamp');
+  assert.match(o, '\n  on k1, k2\n');
+  // A lossy key field (the name S1 stores stands in for the original file name): equal in ECS and in S1 may differ, both ways.
+  assert.ok(codes(`sequence by process.pe.original_file_name [${START}] [${NET}]`).includes('EQL3006:different'));
+  // user.name is cut out of S1's DOMAIN\\user: a computed value, which a join key cannot be.
+  assert.equal(codes(`sequence by user.name [${START}] [${NET}]`), ['EQL3007']);
+});
+
+test('until is declared, not enforced; with runs stays unsupported (one event would fill every repeat)', () => {
+  assert.equal(codes(`sequence by host.id with maxspan=10s [${START}] with runs=3`), ['EQL3401']);
+  assert.match(s1(`sequence by host.id [${START}] with runs=3`).diagnostics[0]!.message, /a single event would fill them all/);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}] until [process where event.type == "end"]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433', 'EQL3432:wider']);
+});
+
+test('sequences kept unsupported: missing steps, no keys, optional keys, more than 5 steps, dialect 1, samples', () => {
+  assert.equal(codes(`sequence by host.id with maxspan=1m [${START}] ![${NET}] [${START}]`), ['EQL3401']);
+  assert.equal(codes(`sequence [${START}] [${NET}]`), ['EQL3401']);
+  assert.equal(codes(`sequence by ?host.id [${START}] [${NET}]`), ['EQL3401']);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}] [${START}] [${NET}] [${START}] [${NET}]`), ['EQL3401']);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}]`, '1'), ['EQL3401']);
+  assert.equal(codes(`sample by host.id [${START}] [${NET}]`), ['EQL3401']);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}] | head 5`), ['EQL3007']);
+  // A step whose filter cannot be rendered makes the whole sequence unsupported.
+  assert.equal(s1(`sequence by host.id [${START}] [process where process.working_directory : "x"]`).status, 'unsupported');
+});
+
+test('hostile strings in a step filter do not change the join structure', () => {
+  for (const v of ["a') | columns k1 = x, t1 = y), step9 = (z", 'on k1\n| filter 1 = 1', 'tail\\', "it's \\ | ) ("]) {
+    const q = `sequence by host.id [process where event.type == "start" and process.name == ${JSON.stringify(v)}] [${NET}]`;
+    const parsed = parseS1ql(out(q));
+    assert.is(parsed.type, 'joinquery');
+    if (parsed.type !== 'joinquery') continue;
+    assert.equal(parsed.join.sides.map((s) => s.name), ['step1', 'step2']);
+    assert.equal(parsed.join.on, ['k1']);
+    const first = parsed.join.sides[0]!.query;
+    assert.ok(first.type === 'select');
+    if (first.type !== 'select') continue;
+    assert.equal(first.columns, [{ name: 'k1', field: 'agent.uuid' }, { name: 't1', field: 'timestamp' }]);
+    // The value reaches the step's filter whole: as a literal, or as a regex matching exactly it.
+    const preds: S1qlExpr[] = first.where.type === 'and' ? first.where.args : [first.where];
+    const name = preds.find((p) => p.type === 'pred' && p.field === 'tgt.process.name');
+    assert.ok(name && name.type === 'pred', JSON.stringify(first.where));
+    if (name?.type === 'pred' && name.value.kind === 'list') assert.equal(name.value.values, [v]);
+    else if (name?.type === 'pred' && name.value.kind === 'string') assert.ok(new RegExp(name.value.value.replace(/^\(\?[is]+\)/, '')).test(v));
   }
 });
 
@@ -193,8 +392,13 @@ test('a loss under a negation is declared in the rule direction: a wider predica
   assert.equal(codes(P + 'process.name == "x" and not process.parent.args == "y"'), ['EQL3006:narrower']);
   // An argument holding a quote is escaped in a Windows command line: the substring may miss it.
   assert.equal(codes(P + 'process.args == "\\"sh\\";"'), ['EQL3006:wider', 'EQL3006:narrower']);
-  // A class-decided field taken as satisfied (wider) excludes every event once negated.
-  assert.equal(codes(P + 'process.name == "x" and not event.action == "exec"'), ['EQL3403:narrower']);
+  // A field the class decides only in part is decided in the rule's favour: satisfied where asserted, failed
+  // under a negation; either way the rule widens.
+  assert.equal(codes(P + 'process.name == "x" and event.action == "exec"'), ['EQL3403:wider']);
+  assert.equal(codes(P + 'process.name == "x" and not event.action == "exec"'), ['EQL3403:wider']);
+  assert.is(out(P + 'process.name == "x" and not event.action == "exec"'), `${CLASS}\nand tgt.process.name in:matchcase ('x')`);
+  // A value the class never holds stays false: negated, it is true for every event, exactly.
+  assert.equal(codes(P + 'process.name == "x" and not event.action == "fork"'), []);
 });
 
 test('a field derived from the stored path exists when the path has it, not when the path exists', () => {
@@ -205,7 +409,47 @@ test('a field derived from the stored path exists when the path has it, not when
   assert.equal(codes(F + 'file.extension == null', '1'), []);
 });
 
+test('an IPConnect\'s event.action is read from its direction, as Elastic\'s pipeline sets it', () => {
+  assert.is(out('network where event.action == "connection_accepted" and destination.port == 22'), "event.type in ('IP Connect', 'IPConnect')\nand event.network.direction = 'INCOMING'\nand dst.port.number = 22");
+  assert.equal(codes('network where event.type == "start" and event.action in ("connection_attempted", "connection_accepted") and destination.port == 22'), []);
+  assert.is(out('network where event.type == "start" and event.action == "connection_attempted" and destination.port == 22', '1'), 'EventType = "IP Connect"\nAND NetEventDirection = "OUTGOING"\nAND DstPort = "22"');
+});
+
+test('process end events: the terminated process is tgt.process, as in process starts', () => {
+  const q = 'process where event.type == "end" and process.name == "vmx" and process.parent.name == "kill"';
+  assert.is(out(q), "event.type in ('Process Termination', 'ProcessTermination', 'Process Exit', 'ProcessExit')\nand tgt.process.name in:matchcase ('vmx')\nand src.process.name in:matchcase ('kill')");
+  assert.is(out(q, '1'), 'EventType In ("Process Termination", "Process Exit")\nAND TgtProcName = "vmx"\nAND SrcProcName = "kill"');
+  // The pipeline writes event.action "end" into every such event.
+  assert.equal(codes(q + ' and event.action == "end"'), []);
+});
+
+test('user.name and user.domain are read from DOMAIN\\user as Elastic\'s pipeline dissects it', () => {
+  const check = (cond: string, yes: string[], no: string[]) => {
+    const q = parseS1ql(out('file where ' + cond), '2');
+    const p = predicateOn(q.where, 'src.process.user');
+    for (const v of yes) assert.ok(accepts(p, v), `${cond} should accept ${JSON.stringify(v)}`);
+    for (const v of no) assert.not.ok(accepts(p, v), `${cond} should reject ${JSON.stringify(v)}`);
+  };
+  // The name is what follows the first backslash, or the whole value when there is none.
+  check('user.name : "root"', ['root', 'ROOT', 'NT\\root', 'D\\ROOT'], ['root\\x', 'A\\B\\root', 'xroot', 'D\\xroot']);
+  check('user.name : "adm*"', ['adm1', 'D\\adm\\x', 'D\\adm'], ['adm\\x', 'D\\x', 'x\\y\\adm']);
+  check('user.name == "a\\\\b"', ['D\\a\\b'], ['a\\b', 'D\\A\\b']);
+  // The domain is what precedes it, or again the whole value.
+  check('user.domain == "NT AUTHORITY"', ['NT AUTHORITY\\SYSTEM', 'NT AUTHORITY'], ['nt authority\\SYSTEM', 'X\\NT AUTHORITY', 'NT AUTHORITYX\\a']);
+  check('user.domain : "*corp"', ['CORP\\a', 'megacorp'], ['x\\corp', 'corpx']);
+  check('user.name != null', ['a', 'D\\a'], ['D\\']);
+  assert.equal(codes('file where user.name : "root" and user.domain : "corp"'), []);
+});
+
+test('container.id is read from k8sCluster.containerId; `: "*"` asks only that it exists', () => {
+  assert.match(out(P + 'process.name : "a" and container.id : "*"'), '\nand k8sCluster.containerId = *');
+  assert.match(out(P + 'process.name : "a" and not container.id like "*"', '1'), '\nAND NOT ContainerId EXISTS');
+  assert.match(out(P + 'process.name : "a" and container.id == "abc"'), "k8sCluster.containerId in:matchcase ('abc')");
+});
+
 test('RegistryValueCreate is a registry creation, as Elastic\'s pipeline reads it', () => {
   assert.match(out('registry where event.type == "creation" and registry.path : "x"'), "'Registry Value Create', 'RegistryValueCreate'");
   assert.not.match(out('registry where event.type == "change" and registry.path : "x"'), 'Create');
 });
+
+test.run();

@@ -273,16 +273,22 @@ test('Windows Security chosen by event.action on Windows: actions and logon type
 });
 
 
-test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d as [0-9], invalid escapes refused, classes exact', () => {
   const det = detection(win('process.command_line regex "a$b^c"'));
   const re = String(JSON.stringify(det).match(/"(\^\(\?:[^"]*)"/)?.[1]);
   const js = new RegExp(JSON.parse(`"${re}"`));
   assert.ok(js.test('a$b^c'), js.source);
   assert.not.ok(js.test('abc'));
   assert.is(sigma(win('process.command_line regex "[0-9]{3}"')).status, 'exact');
-  const d = sigma(win('process.command_line regex "\\\\d+"'));
+  const digits = sigma(win('process.command_line regex "\\\\d+\\\\s"'));
+  assert.is(digits.status, 'exact');
+  const dre = String(JSON.stringify(detection(win('process.command_line regex "\\\\d+\\\\s"'))).match(/"(\^\(\?:[^"]*)"/)?.[1]);
+  const djs = new RegExp(JSON.parse(`"${dre}"`));
+  assert.ok(djs.test('12\t'), djs.source);
+  assert.not.ok(djs.test('12\f'), djs.source);
+  const d = sigma(win('process.command_line regex "\\\\n"'));
   assert.is(d.status, 'unsupported');
-  assert.ok(d.diagnostics.some((x) => x.code === 'EQL3110' && /\\d/.test(x.message)));
+  assert.ok(d.diagnostics.some((x) => x.code === 'EQL3110' && /\\n/.test(x.message)));
   const ci = JSON.stringify(detection(win('process.command_line regex~ "ab"')));
   assert.ok(ci.includes('[aA][bB]') && !ci.includes('|i'), ci);
 });

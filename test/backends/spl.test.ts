@@ -205,7 +205,8 @@ test('rules without host.os.type read a Windows-only source: narrower', () => {
   const t = spl('process where event.type == "start" and process.name : "a.exe"');
   assert.is(t.status, 'approximate');
   assert.ok(t.diagnostics.some((d) => d.code === 'EQL3004' && d.direction === 'narrower'));
-  assert.is(spl('process where host.os.type == "macos" and process.name : "a"').status, 'unsupported');
+  // macOS has its own source (osquery), narrower when the rule does not name the exec activity.
+  assert.match(spl('process where host.os.type == "macos" and process.name : "a"').output!, /^sourcetype="osquery:results" /);
 });
 
 test('Linux rules use Sysmon for Linux with / paths', () => {
@@ -410,7 +411,119 @@ test('verify: another product\'s event lacking the value its class always carrie
 });
 
 
-test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, classes exact', () => {
+const MAC = 'process where host.os.type == "macos" and event.type == "start" and event.action == "exec" and ';
+
+test('macOS: osquery exec events (TA-osquery), the executable\'s basename, argv searched in the command line', () => {
+  const t = spl(MAC + 'process.name == "osascript" and process.args == "-e"');
+  // Both pinned activity conditions are what the class holds: nothing about them is rendered or declared.
+  assert.is(
+    t.output,
+    'sourcetype="osquery:results" columns.event_type="exec" columns.path="*/osascript" columns.cmdline="*-e*"\n' +
+      '| where match(\'columns.path\', "/osascript\\\\z")',
+  );
+  assert.equal(
+    t.diagnostics.map((d) => [d.code, d.direction]),
+    [
+      ['EQL3006', 'wider'],
+      ['EQL3302', 'wider'],
+    ],
+  );
+  // Without event.action the rule also accepts Elastic's fork events: the exec-only source is narrower.
+  const start = spl('process where host.os.type == "macos" and event.type == "start" and process.name : "curl"');
+  assert.ok(start.diagnostics.some((d) => d.code === 'EQL3004' && /event\.action "exec"/.test(d.message) && d.direction === 'narrower'));
+  // No column holds the effective uid (osquery's euid column is the effective gid), nor a parent path.
+  for (const f of ['user.effective.id == "0"', 'process.parent.name == "bash"']) {
+    const x = spl(MAC + 'process.name : "curl" and ' + f);
+    assert.ok(x.diagnostics.some((d) => d.code === 'EQL3305' && d.direction === 'wider'), f);
+  }
+  // The command line ends with a space and quotes arguments with blanks: == on it is declared different.
+  const cl = spl(MAC + 'process.command_line == "sh -c id"');
+  assert.ok(cl.diagnostics.some((d) => d.code === 'EQL3006' && /columns\.cmdline/.test(d.message) && d.direction === 'different'));
+  // A rule naming neither macOS nor an activity stays on the Windows Sysmon classes.
+  assert.match(spl('process where event.type == "start" and process.name : "a.exe" and process.args_count > 2').output!, /^source="XmlWinEventLog:Microsoft-Windows-Sysmon\/Operational" EventCode=1 /);
+});
+
+test('macOS files: EndpointSecurity file events by kind; a rename\'s new path is dest_filename', () => {
+  const mod = spl('file where host.os.type == "macos" and event.action == "modification" and file.path : "/Library/LaunchDaemons/*" and not process.executable : "/usr/libexec/*"');
+  assert.is(mod.status, 'exact', JSON.stringify(mod.diagnostics));
+  assert.is(
+    mod.output,
+    'sourcetype="osquery:results" columns.event_type IN ("write", "truncate") columns.filename="/Library/LaunchDaemons/*" NOT columns.path="/usr/libexec/*"',
+  );
+  const ren = spl('file where host.os.type == "macos" and event.action == "rename" and file.name : "*.zip" and file.Ext.original.path : "/tmp/*"');
+  assert.is(ren.output, 'sourcetype="osquery:results" columns.event_type="rename" columns.dest_filename="*.zip" columns.filename="/tmp/*"');
+  assert.match(spl('file where host.os.type == "macos" and event.action == "open" and file.name : "Cookies"').output!, /^sourcetype="osquery:results" columns\.event_type="open" columns\.filename="\*\/Cookies"/);
+  // Deletions are not recorded (osquery subscribes to no unlink): no source.
+  assert.is(spl('file where host.os.type == "macos" and event.action == "deletion"').status, 'unsupported');
+  // A rule that only excludes deletions reads one of the kinds: narrower, said so.
+  const nd = spl('file where host.os.type == "macos" and event.type != "deletion" and file.path : "/etc/*"');
+  assert.ok(nd.diagnostics.some((d) => d.code === 'EQL3004' && d.direction === 'narrower'));
+});
+
+test('macOS connections: osquery socket_events connect records', () => {
+  const t = spl('network where host.os.type == "macos" and event.type == "start" and event.action == "connection_attempted" and destination.port == 443 and not cidrmatch(destination.ip, "10.0.0.0/8")');
+  assert.match(t.output!, /^sourcetype="osquery:results" columns\.action="connect" columns\.remote_port=443 NOT columns\.remote_address="10\.0\.0\.0\/8"/);
+  assert.is(t.status, 'exact', JSON.stringify(t.diagnostics));
+  // The executable is looked up when osquery reads the record: declared different.
+  const n = spl('network where host.os.type == "macos" and event.action == "connection_attempted" and process.name == "perl"');
+  assert.ok(n.diagnostics.some((d) => d.code === 'EQL3006' && d.direction === 'different'));
+});
+
+test('Linux sign-ins (linux_secure, CIM Authentication) and audit account records with their own spelling of results', () => {
+  const a = spl('authentication where host.os.type == "linux" and event.action == "ssh_login" and event.outcome : "failure" and user.name : "root"');
+  assert.is(a.output, 'sourcetype="linux_secure" action="failure" user="root"');
+  // The log does not name SSH logins apart from other sign-ins: declared wider.
+  assert.equal(
+    a.diagnostics.map((d) => [d.code, d.direction]),
+    [['EQL3004', 'wider']],
+  );
+  // Only rules that name Linux read its sign-in log.
+  assert.is(spl('authentication where event.outcome == "failure" and user.name : "root"').status, 'unsupported');
+  // Audit records write res=success|failed; Elastic success|fail (auditd.result) and success|failure (event.outcome).
+  assert.is(spl('iam where host.os.type == "linux" and event.action == "added-user-account" and auditd.result : "fail"').output, 'sourcetype="linux:audit" type="ADD_USER" res="failed"');
+  const auth = spl('authentication where host.os.type == "linux" and event.action == "authenticated" and auditd.data.terminal : "ftp" and event.outcome : ("failure", "success")');
+  assert.is(auth.output, 'sourcetype="linux:audit" type="USER_AUTH" terminal="ftp" res IN ("failed", "success")');
+  assert.is(auth.status, 'exact');
+  // The SYSCALL record spells it success=yes|no.
+  assert.match(spl('process where host.os.type == "linux" and event.action == "killed-pid" and auditd.result == "fail"').output!, /^sourcetype="linux:audit" type="SYSCALL" SYSCALL IN \("kill", "tkill", "tgkill"\) success="no"\n\| where success=="no"$/);
+  // A value with no spelling, or a pattern on a spelled field, is left out wider.
+  for (const c of ['auditd.result == "unknown"', 'auditd.result : "succ*"']) {
+    const x = spl('iam where host.os.type == "linux" and event.action == "added-user-account" and process.executable == "/usr/sbin/useradd" and ' + c);
+    assert.ok(x.diagnostics.some((d) => d.code === 'EQL3305' && /res/.test(d.message) && d.direction === 'wider'), c);
+  }
+  // Elastic Defend's load_module is the module-load syscall of the loading process.
+  const m = spl('process where host.os.type == "linux" and event.action == "load_module" and process.name == "insmod"');
+  assert.match(m.output!, /^sourcetype="linux:audit" type="SYSCALL" SYSCALL IN \("init_module", "finit_module"\) comm="insmod"\n/);
+  assert.ok(m.diagnostics.some((d) => d.code === 'EQL3004' && /load_module/.test(d.message) && d.direction === 'wider'));
+});
+
+test('file.extension as a sequence join key: the text after the last dot of the name, none without a dot', () => {
+  const t = spl('sequence by file.extension with maxspan=1s [file where host.os.type == "windows" and event.type == "creation"] [file where host.os.type == "windows" and event.type == "deletion"]');
+  // Both steps read TargetFilename: the key is one eval over it (hand-written: `\.[^.\\]*\z` tests for a dot in the
+  // last segment, then the last dot-separated part of the last `\`-separated segment).
+  const expr = 'if(match(TargetFilename, "\\\\.[^.\\\\\\\\]*\\\\z"), mvindex(split(mvindex(split(TargetFilename, "\\\\"), -1), "."), -1), null())';
+  assert.ok(t.output!.includes(`| eval eqlport_key1=case(eqlport_step==1, ${expr}, eqlport_step==2, ${expr})`), t.output!);
+  const p = parseSpl(`| eval k=${expr}`);
+  assert.ok(p.ok);
+  const key = (path: string) => runSpl((p as { ok: true; pipeline: { commands: Command[] } }).pipeline, [{ TargetFilename: path }])[0]!.k;
+  assert.is(key('C:\\a.b\\report.tar.gz'), 'gz');
+  assert.is(key('C:\\a.b\\README'), undefined);
+  assert.is(key('C:\\x\\name.'), '');
+});
+
+test('verify: osquery records hold the columns; the fork events osquery logs without a command line are not exec events', () => {
+  const ctx = { mapping: loadMapping('spl'), options: {} };
+  const ev = { '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'process', 'event.type': 'start', 'host.os.type': 'macos', 'process.executable': '/usr/bin/curl', 'process.args': ['curl', '-s', 'a b'] };
+  const rec = splInterpreter.fromEcs({ ...ev, 'event.action': 'exec' }, ctx) as SplEvent;
+  assert.equal([rec.sourcetype, rec['columns.event_type'], rec['columns.path'], rec['columns.cmdline']], ['osquery:results', 'exec', '/usr/bin/curl', 'curl -s "a b"']);
+  assert.is(splInterpreter.fromEcs({ ...ev, 'event.action': 'fork' }, ctx), null);
+  // An ECS value the source has no spelling for is no event it writes.
+  const add = { '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'iam', 'host.os.type': 'linux', 'event.action': 'added-user-account' };
+  assert.is((splInterpreter.fromEcs({ ...add, 'auditd.result': 'fail' }, ctx) as SplEvent).res, 'failed');
+  assert.instance(splInterpreter.fromEcs({ ...add, 'auditd.result': 'unknown' }, ctx), Unrepresentable);
+});
+
+test('Lucene regex read as the native matcher does: ^ $ literal, \\d as [0-9], invalid escapes refused, classes exact', () => {
   for (const profile of [{}, { splProfile: 'cim' as const }]) {
     const t = spl(WIN + 'process.command_line regex "a$b^c"', profile);
     assert.is(t.status, profile.splProfile ? 'approximate' : 'exact', JSON.stringify(t.diagnostics));
@@ -419,10 +532,15 @@ test('Lucene regex read as the native matcher does: ^ $ literal, \\d refused, cl
     assert.ok(pcre(m!.regex).test('a$b^c'), m!.regex);
     assert.not.ok(pcre(m!.regex).test('a'), m!.regex);
     assert.is(spl(WIN + 'process.command_line regex "[0-9]{3}"', profile).status, t.status);
-    const d = spl(WIN + 'process.command_line regex "\\\\d+"', profile);
+    const digits = spl(WIN + 'process.command_line regex "\\\\d+"', profile);
+    assert.is(digits.status, t.status);
+    const [dm] = matchRegexes((commands(digits).find((c) => c.kind === 'where') as { expr: EvalExpr }).expr);
+    assert.ok(pcre(dm!.regex).test('123'), dm!.regex);
+    assert.not.ok(pcre(dm!.regex).test('12a'), dm!.regex);
+    const d = spl(WIN + 'process.command_line regex "\\\\n"', profile);
     assert.is(d.status, 'unsupported');
     // The refused regex is a conjunct SPL leaves out (EQL3305), with the translator's reason.
-    assert.ok(d.diagnostics.some((x) => x.code === 'EQL3305' && /not a portable Lucene character class/.test(x.message)), JSON.stringify(d.diagnostics));
+    assert.ok(d.diagnostics.some((x) => x.code === 'EQL3305' && /rejects `\\n`/.test(x.message)), JSON.stringify(d.diagnostics));
   }
   const ci = spl(WIN + 'process.command_line regex~ "ab.c"');
   const [m] = matchRegexes((commands(ci).find((c) => c.kind === 'where') as { expr: EvalExpr }).expr);

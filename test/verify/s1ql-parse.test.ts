@@ -78,4 +78,37 @@ test('conformance: every corpus rule that converts parses back, in both dialects
   }
 });
 
+
+test('2.0 joins: named subqueries with columns, nested joins, keys and row filters; malformed joins rejected', () => {
+  const q = parseS1ql(
+    [
+      '| sql inner join',
+      "  ab = (| sql inner join a = (x = 'a' | columns k1 = agent.uuid, t1 = timestamp), b = (x = 'b' | columns k1 = agent.uuid, t2 = timestamp) on k1),",
+      "  c = (x = 'c' and agent.uuid = * | columns k1 = agent.uuid, t3 = timestamp)",
+      '  on k1',
+      '| filter t1 <= t2 and t3 - t1 <= 5000000000',
+    ].join('\n'),
+  );
+  assert.is(q.type, 'joinquery');
+  if (q.type !== 'joinquery') return;
+  assert.equal(q.join.on, ['k1']);
+  assert.equal(q.join.sides.map((s) => [s.name, s.query.type]), [['ab', 'join'], ['c', 'select']]);
+  assert.equal(q.filters, [
+    {
+      type: 'and',
+      args: [
+        { type: 'cmp', op: '<=', left: { type: 'col', name: 't1' }, right: { type: 'col', name: 't2' } },
+        { type: 'cmp', op: '<=', left: { type: 'arith', op: '-', left: { type: 'col', name: 't3' }, right: { type: 'col', name: 't1' } }, right: { type: 'int', text: '5000000000' } },
+      ],
+    },
+  ]);
+  const ok = "| sql inner join a = (x = 'a' | columns k1 = f), b = (x = 'b' | columns k1 = f) on k1";
+  assert.is(parseS1ql(ok).type, 'joinquery');
+  assert.throws(() => parseS1ql(ok.replace(' on k1', '')), isParseError); // no keys
+  assert.throws(() => parseS1ql(ok.replace('| columns k1 = f)', ')')), isParseError); // a subquery without columns
+  assert.throws(() => parseS1ql(ok.replace('| sql inner join', 'sql inner join')), isParseError); // join needs its pipe
+  assert.throws(() => parseS1ql(ok.replace("'b' |", "'b)' |").replace("'b)'", "'b')")), isParseError); // unbalanced
+  assert.throws(() => parseS1ql(ok, '1'), isParseError); // PowerQuery only
+});
+
 test.run();
