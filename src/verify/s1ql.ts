@@ -314,6 +314,9 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
     const m = fieldMapping(mapping, primary, name);
     const stored = m?.transform && m.transform !== 'args' && !ecsValues(event, name).length ? rec[asList(m.field)[0]!] : undefined;
     if (stored !== undefined && asList(stored).some((p) => !!derive(m!.transform!, String(p)))) return new Unrepresentable(`${name} is missing though the stored path gives it`);
+    // ...and an enumerated field from the stored value it spells (an IPConnect's event.action from its direction).
+    const spelled = m?.values && m.type !== 'boolean' && !m.constant && !ecsValues(event, name).length ? rec[asList(m.field)[0]!] : undefined;
+    if (spelled !== undefined && Object.values(m!.values!).some((v) => asList(v).some((x) => asList(spelled).includes(x)))) return new Unrepresentable(`${name} is missing though the stored ${asList(m!.field)[0]} gives it`);
   }
   if (dialect === '2') {
     // Every event carries `timestamp`, in nanoseconds since epoch (PowerQuery skill functions-reference.md §9).
