@@ -83,9 +83,14 @@ function sectionVerify(rules: ParsedRule[]) {
     const s = report.summary[target]!;
     const bugs = report.results.filter((r) => r.bug);
     const exactDisagree = report.results.filter((r) => r.status === 'exact' && r.verdict === 'disagree').length;
+    const notChecked = report.results.filter((r) => r.verdict === 'not-checked');
+    const noOutput = notChecked.filter((r) => r.notChecked === 'no-output').length;
+    const gaps = notChecked.length - noOutput;
+    const withOutput = report.results.length - noOutput;
     console.log(`${target}: ${s.agree} agree, ${s.disagree} disagree (${exactDisagree} on exact results, ${bugs.length} bugs), ${s['not-checked']} not checked — ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`    not checked: ${noOutput} unsupported (no output); ${gaps} with output = ${((100 * gaps) / Math.max(1, withOutput)).toFixed(1)}% of outputs, ${((100 * gaps) / report.results.length).toFixed(1)}% of all`);
     for (const b of bugs.slice(0, 10)) console.log(`    BUG ${b.path}: ${b.reason ?? JSON.stringify(b.counterexample).slice(0, 300)}`);
-    for (const [why, n] of countBy(report.results.filter((r) => r.verdict === 'not-checked'), (r) => r.reason ?? '?').slice(0, 5)) console.log(`    not checked ${n}\t${why}`);
+    for (const [why, n] of countBy(notChecked.filter((r) => r.notChecked !== 'no-output'), (r) => `${r.notChecked}: ${r.reason ?? '?'}`).slice(0, 8)) console.log(`    not checked ${n}\t${why}`);
   }
 }
 

@@ -5,15 +5,17 @@ import * as assert from 'uvu/assert';
 import { BACKENDS } from '../src/backends/index.js';
 import { parseRuleText } from '../src/check.js';
 import { printQuery } from '../src/ir/print.js';
-import type { Query } from '../src/ir/nodes.js';
+import type { Query, Span } from '../src/ir/nodes.js';
 import { parseQuery } from '../src/parse.js';
+import type { DiagCode } from '../src/diagnostics.js';
 import type { Backend, Direction, TargetId } from '../src/translate/core.js';
 import { INTERPRETERS, InterpreterError, referenceMatches, verifyPairs, verifyRules } from '../src/verify/index.js';
 import { goldenCases } from './helpers/golden.js';
 
 const FAKE = 'fake' as TargetId;
 let mutate: (text: string) => string = (t) => t;
-let declare: Direction | null = null;
+/** A declared approximation: its direction, on the span of the first occurrence of `at` in the query (else the whole query). */
+let declare: { direction: Direction; at?: string; code?: DiagCode }[] = [];
 
 const fakeBackend: Backend = {
   id: FAKE,
@@ -21,7 +23,7 @@ const fakeBackend: Backend = {
   extension: 'eql',
   variants: [{ name: 'default', options: {} }],
   emit(rule, ctx) {
-    if (declare) ctx.approximate('EQL3006', 'declared for the test', rule.query.span, declare);
+    for (const d of declare) ctx.approximate(d.code ?? 'EQL3006', 'declared for the test', d.at ? spanOf(rule.text, d.at) : rule.query.span, d.direction);
     return mutate(printQuery(rule.query));
   },
 };
@@ -41,12 +43,19 @@ INTERPRETERS[FAKE] = {
   },
 };
 
+function spanOf(text: string, at: string): Span {
+  const offset = text.indexOf(at);
+  assert.ok(offset >= 0, `${at} is in the query`);
+  const pos = (o: number) => ({ offset: o, line: 1, column: o + 1 });
+  return { start: pos(offset), end: pos(offset + at.length) };
+}
+
 const rule = (q: string) => parseRuleText('case.eql', q);
 const verify = (q: string) => verifyRules(rule(q), { targets: [FAKE] });
 
 test.before.each(() => {
   mutate = (t) => t;
-  declare = null;
+  declare = [];
 });
 
 test('a faithful output agrees on every golden case (events from the generator)', () => {
@@ -78,13 +87,85 @@ test('a dropped NOT is caught', () => {
 test('a difference in the declared direction is not a bug; in the other direction it is', () => {
   const q = 'process where event.type == "start" and process.name == "cmd.exe"';
   mutate = (t) => t.replace('process.name == "cmd.exe"', 'process.name : "cmd.exe"');
-  declare = 'wider';
+  declare = [{ direction: 'wider', at: 'process.name == "cmd.exe"' }];
   let r = verify(q);
   assert.equal([r.results[0]!.status, r.results[0]!.verdict, r.results[0]!.bug, r.exitCode], ['approximate', 'disagree', false, 0]);
   assert.ok(r.results[0]!.counterexample!.declared);
-  declare = 'narrower';
+  declare = [{ direction: 'narrower', at: 'process.name == "cmd.exe"' }];
   r = verify(q);
   assert.equal([r.results[0]!.verdict, r.results[0]!.bug, r.exitCode], ['disagree', true, 1]);
+});
+
+test('a widened condition is a bug when only another condition was declared wider', () => {
+  const q = 'process where event.type == "start" and process.name == "cmd.exe" and process.args : "/c"';
+  mutate = (t) => t.replace('process.name == "cmd.exe"', 'process.name : "cmd.exe"');
+  declare = [{ direction: 'wider', at: 'process.args : "/c"' }];
+  let r = verify(q);
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+  assert.is(r.results[0]!.counterexample!.declared, false);
+  // The field alone is span enough: a declaration on `process.name` covers the atom that tests it.
+  declare = [{ direction: 'wider', at: 'process.args : "/c"' }, { direction: 'different', at: 'process.name' }];
+  r = verify(q);
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', false]);
+});
+
+test('a declaration on a negated condition explains a difference through the negation, in its direction', () => {
+  // A case-insensitive test under `not` excludes more events: the rule is narrower.
+  const q = 'process where event.type == "start" and not process.name == "svchost.exe"';
+  mutate = (t) => t.replace('process.name == "svchost.exe"', 'process.name : "svchost.exe"');
+  declare = [{ direction: 'narrower', at: 'process.name == "svchost.exe"' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+  declare = [{ direction: 'wider', at: 'process.name == "svchost.exe"' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+});
+
+test('a narrower declaration explains a missed event only where its condition decides the outcome', () => {
+  // An event with process.name "CMD.EXE" matches through the first branch whatever process.pid == 4 is.
+  const q = 'process where process.name : "cmd.exe" or process.pid == 4';
+  mutate = (t) => t.replace('process.name : "cmd.exe"', 'process.name == "cmd.exe"');
+  declare = [{ direction: 'narrower', at: 'process.pid == 4' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+  declare = [{ direction: 'narrower', at: 'process.name' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+});
+
+test('a declaration on the whole event query covers its event class, not every condition', () => {
+  const q = 'process where event.type == "start" and process.name == "cmd.exe"';
+  declare = [{ direction: 'wider' }];
+  // The target's log source holds other categories and event types: declared.
+  mutate = (t) => t.replace('process where event.type == "start" and\n ', 'any where');
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+  // A widened process.name is not what a log source explains.
+  mutate = (t) => t.replace('process.name == "cmd.exe"', 'process.name : "cmd.exe"');
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+  // A narrower log source may miss any event of the rule.
+  declare = [{ direction: 'narrower' }];
+  mutate = (t) => t.replace('process.name == "cmd.exe"', 'process.name == "cmd.exe" and process.pid == 4');
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+});
+
+test('a log-source declaration (EQL3004) on a classifying condition stands for the event class', () => {
+  // The source takes its events by event.action as well: an event without event.type "start" gets in.
+  const q = 'process where event.type == "start" and event.action == "exec" and process.name == "sh"';
+  mutate = (t) => t.replace('event.type == "start" and\n ', '');
+  declare = [{ direction: 'wider', at: 'event.action == "exec"' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+  declare = [{ direction: 'wider', at: 'event.action == "exec"', code: 'EQL3004' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+  // It does not cover the rule's other conditions.
+  mutate = (t) => t.replace('process.name == "sh"', 'process.name : "sh"');
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+});
+
+test('sequences: a declaration inside one step covers that step only; one on maxspan covers the structure', () => {
+  const q = 'sequence by host.id with maxspan=1m [process where process.name == "a.exe"] [network where destination.port == 443 and process.name == "b.exe"]';
+  mutate = (t) => t.replace('process.name == "b.exe"', 'process.name : "b.exe"');
+  declare = [{ direction: 'wider', at: 'process.name == "a.exe"' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+  declare = [{ direction: 'wider', at: 'process.name == "b.exe"' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+  declare = [{ direction: 'wider', at: 'maxspan=1m' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
 });
 
 test('sequences: a changed maxspan is caught by the timing scenarios', () => {
@@ -121,6 +202,14 @@ test('vendor pairs: matcher on the ECS side, interpreter on the raw side, no con
   const upper = { ...ecs, process: { name: 'CMD.EXE' } };
   const bad = verifyPairs(rules, [{ source: 'test/source', raw: upper, ecs }], { targets: [FAKE] });
   assert.equal([bad.results[0]!.verdict, bad.results[0]!.bug, bad.results[0]!.counterexample!.matched_by], ['disagree', true, 'eql']);
+  // Declared narrower, but on a condition that does not decide this event: still a bug.
+  const two = rule('process where process.name == "cmd.exe" or process.pid == 4');
+  declare = [{ direction: 'narrower', at: 'process.pid == 4' }];
+  const other = verifyPairs(two, [{ source: 'test/source', raw: upper, ecs }], { targets: [FAKE] });
+  assert.equal([other.results[0]!.verdict, other.results[0]!.bug], ['disagree', true]);
+  declare = [{ direction: 'narrower', at: 'process.name == "cmd.exe"' }];
+  const own = verifyPairs(two, [{ source: 'test/source', raw: upper, ecs }], { targets: [FAKE] });
+  assert.equal([own.results[0]!.verdict, own.results[0]!.bug], ['disagree', false]);
   const unread = verifyPairs(rules, [{ source: 'other/source', raw: ecs, ecs }], { targets: [FAKE] });
   assert.is(unread.results[0]!.verdict, 'not-checked');
 });

@@ -252,6 +252,10 @@ class FilterRenderer {
         for (const v of [tv].flat()) (ok ? targets : rejected).add(v);
       }
       this.touch(fm.field);
+      if (fm.lossy) {
+        const dir = fm.lossy.direction;
+        this.approxOnce('EQL3006', `${f.name} → ${fm.field}: ${fm.lossy.reason}`, f.span, pos || dir === 'different' ? dir : dir === 'wider' ? 'narrower' : 'wider');
+      }
       const list = [...targets];
       // A column value that also stands for ECS values the rule rejects (ProcessCreated is exec, start, ... and
       // Elastic's own processcreated) matches those events too.
@@ -940,6 +944,9 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
   }
   if (ownChoice) {
     for (const l of ownChoice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
+    // Another product's log is not divided by the rule's event category: the category is not tested.
+    if (filter.category !== null && ownChoice.cls.when.category === undefined)
+      ctx.approximate('EQL3004', `${String(ownChoice.cls.source.table)} does not tell ${filter.category} events from others`, filter.span, 'wider');
     return [{ cls: ownChoice.cls, implied: ownChoice.implied, filter }];
   }
   const endpoint = { ...ctx.mapping, classes: ctx.mapping.classes.filter((c) => !requiresOf(c).length) };

@@ -636,6 +636,9 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext, exact = fal
     throw new Unsupported();
   }
   for (const loss of choice.losses) ctx.approximate('EQL3004', loss.message, loss.node?.span ?? filter.span, loss.direction);
+  // A vendor log (chosen by its dataset) is not divided by the rule's event category: the category is not tested.
+  if (category !== null && choice.cls.when.category === undefined)
+    ctx.approximate('EQL3004', `the Sigma log source "${choice.cls.name}" does not tell ${category} events from others`, filter.span, 'wider');
   const logsource: Record<string, string> = {};
   for (const k of ['category', 'product', 'service']) if (choice.cls.source[k] !== undefined) logsource[k] = String(choice.cls.source[k]);
   const os = facts.values.get('host.os.type');

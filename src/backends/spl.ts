@@ -569,7 +569,8 @@ function callAtom(env: Env, e: Extract<Expr, { kind: 'Call' }>): Atom {
       case 'cidrMatch': {
         const t = target(env, arg);
         if (t.transform) throw new Fail('EQL3007', `cidrMatch needs an IP field, ${t.field} is not one`, e.span);
-        return { kind: 'cidr', t, nets: s };
+        // An address alone is a network of one address in EQL; cidrmatch is given it in CIDR form (/32, /128).
+        return { kind: 'cidr', t, nets: s.map((n) => (n.includes('/') ? n : `${n}/${n.includes(':') ? 128 : 32}`)) };
       }
     }
   }

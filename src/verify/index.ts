@@ -1,13 +1,15 @@
 // Proof by replay: the native matcher (Elasticsearch's semantics) and each target's own interpreter see the
 // same events; their match sets must agree, or differ only in the direction the translation declared.
 import type { ParsedRule } from '../check.js';
-import { compilePred } from '../matcher/compile.js';
+import { compilePred, fieldPath } from '../matcher/compile.js';
+import { accessor } from '../matcher/runtime.js';
 import { compileMatcher, matchEvents } from '../matcher/index.js';
 import type { Expr, Query } from '../ir/nodes.js';
-import { allExprs } from '../ir/walk.js';
+import { allExprs, walk } from '../ir/walk.js';
 import { loadMapping } from '../translate/mapping.js';
 import { translateRule } from '../translate/index.js';
-import type { Direction, Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
+import type { Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
+import { explainer, type Explainer } from './explain.js';
 import { generate, type EcsEvent, type Scenario } from './generate.js';
 import { INTERPRETERS, InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext } from './interpreter.js';
 import './interpreters.js';
@@ -15,6 +17,8 @@ import './interpreters.js';
 export { INTERPRETERS, InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext, type InterpreterRun } from './interpreter.js';
 
 export type Verdict = 'agree' | 'disagree' | 'not-checked';
+/** Why a result is not checked: no output to check (unsupported, or a rule that does not parse), or a real gap of verify. */
+export type NotCheckedKind = 'no-output' | 'no-interpreter' | 'no-reference' | 'interpreter' | 'no-vendor-pair';
 
 export interface Counterexample {
   scenario: string;
@@ -39,6 +43,7 @@ export interface VerifyResult {
   counterexample: Counterexample | null;
   /** Why a result was not checked, or the parse error of a broken output. */
   reason?: string;
+  notChecked?: NotCheckedKind;
   /** A disagreement outside the declared direction (or on an exact translation): the translation is wrong. */
   bug: boolean;
 }
@@ -80,8 +85,18 @@ export function scenariosFor(rule: ParsedRule, userEvents?: EcsEvent[]): Scenari
   return scenarios;
 }
 
-function declaredDirections(t: Translation): Set<Direction> {
-  return new Set(t.diagnostics.flatMap((d) => (d.direction ? [d.direction] : [])));
+/** What the translation's declarations explain (see explain.ts); an exact translation explains nothing. */
+function declarations(rule: ParsedRule, t: Translation, undecided?: (atom: Expr, ev: EcsEvent) => boolean): Explainer | null {
+  if (t.status !== 'approximate') return null;
+  return explainer(rule.query!, t.diagnostics, rule.source.meta.event_category_override ?? 'event.category', matcherOracle(), undecided);
+}
+
+/**
+ * A vendor pair's ECS side is what the ingest pipeline makes of the raw event; host.* is added by the agent
+ * before it (add_host_metadata), so a pair without it cannot say what an atom on it is.
+ */
+function agentAdded(atom: Expr, ev: EcsEvent): boolean {
+  return [...walk(atom)].some((x) => x.kind === 'Field' && x.name.startsWith('host.') && accessor(fieldPath(x))(ev).length === 0);
 }
 
 /** Why the native matcher cannot run a rule (e.g. a regex it refuses), or null: without a reference there is no verdict. */
@@ -95,17 +110,15 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   const meta = rule.source.meta;
   const base = { path: rule.source.path, id: meta.rule_id, name: meta.name, target: t.target, status: t.status };
   const events = scenarios.reduce((n, s) => n + s.events.length, 0);
-  const notChecked = (reason: string): VerifyResult => ({ ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason, bug: false });
-  if (!rule.query) return notChecked('the rule does not parse');
-  if (t.output === null) return notChecked('the translation is unsupported: there is no output to check');
+  const notChecked = (reason: string, kind: NotCheckedKind): VerifyResult => ({ ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason, notChecked: kind, bug: false });
+  if (!rule.query) return notChecked('the rule does not parse', 'no-output');
+  if (t.output === null) return notChecked('the translation is unsupported: there is no output to check', 'no-output');
   const interp = INTERPRETERS[t.target];
-  if (!interp) return notChecked(`no interpreter for ${t.target} yet`);
+  if (!interp) return notChecked(`no interpreter for ${t.target} yet`, 'no-interpreter');
   const problem = referenceProblem(rule);
-  if (problem) return notChecked(problem);
+  if (problem) return notChecked(problem, 'no-reference');
   const mapping = loadMapping(t.target, options.mappingFiles);
-  const directions = declaredDirections(t);
-  const allowed = (side: 'eql' | 'target') =>
-    directions.has('different') || (side === 'target' ? directions.has('wider') : directions.has('narrower'));
+  const declared = declarations(rule, t);
   const categoryField = meta.event_category_override;
   let mismatches = 0;
   let counterexample: Counterexample | null = null;
@@ -124,7 +137,7 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     const records = scenario.events.map((e) => interp.fromEcs(e, ctx));
     const impossible = new Set(records.flatMap((r, i) => (r instanceof Unrepresentable ? [i] : [])));
     const run = interp.run(program, records.map((r) => (r instanceof Unrepresentable ? null : r)), ctx);
-    if ('notChecked' in run) return notChecked(run.notChecked);
+    if ('notChecked' in run) return notChecked(run.notChecked, 'interpreter');
     const skip = new Set([...impossible, ...(run.unrepresentable ?? [])]);
     const comparable = (t: number[]) => !t.some((i) => skip.has(i));
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
@@ -136,11 +149,11 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     for (const [side, keys] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
       for (const k of keys) {
         mismatches++;
-        const declared = t.status === 'approximate' && allowed(side);
-        if (!declared) bug = true;
-        const candidate = counterexampleFor(scenario, k, side, declared, rule.query.body.kind === 'EventQuery');
+        const explained = declared?.explains(side, k.split(',').map(Number), scenario.events) ?? false;
+        if (!explained) bug = true;
+        const candidate = counterexampleFor(scenario, k, side, explained, rule.query.body.kind === 'EventQuery');
         // Prefer an undeclared difference, then the smallest event.
-        if (!counterexample || (counterexample.declared && !declared) || (counterexample.declared === declared && size(candidate) < size(counterexample)))
+        if (!counterexample || (counterexample.declared && !explained) || (counterexample.declared === explained && size(candidate) < size(counterexample)))
           counterexample = candidate;
       }
     }
@@ -241,7 +254,7 @@ export function verifyPairs(rules: ParsedRule[], pairs: VendorPair[], options: V
         : { target, status: 'unsupported', output: null, diagnostics: [] };
       let r: VerifyResult;
       if (!readable.length && t.output !== null && interp && rule.query)
-        r = { ...verifyTranslation(rule, t, [], options), verdict: 'not-checked', reason: `no vendor pair is read by the ${target} interpreter` };
+        r = { ...verifyTranslation(rule, t, [], options), verdict: 'not-checked', reason: `no vendor pair is read by the ${target} interpreter`, notChecked: 'no-vendor-pair' };
       else if (!rule.query || rule.query.body.kind !== 'EventQuery' || t.output === null || !interp || referenceProblem(rule))
         r = verifyTranslation(rule, t, [], options);
       else r = comparePairs(rule, t, interp, readable, ctx);
@@ -263,21 +276,21 @@ function comparePairs(rule: ParsedRule, t: Translation, interp: Interpreter, rea
       return { ...base, verdict: 'disagree', events: readable.length, mismatches: 1, counterexample: null, reason: `the ${t.target} output does not parse: ${e.message}`, bug: true };
     throw e;
   }
-  const directions = declaredDirections(t);
+  const declared = declarations(rule, t, agentAdded);
   let mismatches = 0;
   let bug = false;
   let counterexample: Counterexample | null = null;
   for (const { pair, record } of readable) {
     const eql = referenceMatches(rule.query!, [pair.ecs], meta.event_category_override).length > 0;
     const run = interp.run(program, [record], ctx);
-    if ('notChecked' in run) return { ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason: run.notChecked, bug: false };
+    if ('notChecked' in run) return { ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason: run.notChecked, notChecked: 'interpreter', bug: false };
     const target = run.matches.length > 0;
     if (eql === target) continue;
     mismatches++;
     const side = eql ? 'eql' : 'target';
-    const declared = t.status === 'approximate' && (directions.has('different') || directions.has(side === 'target' ? 'wider' : 'narrower'));
-    if (!declared) bug = true;
-    if (!counterexample || (counterexample.declared && !declared)) counterexample = { scenario: `vendor pair (${pair.source})`, event: pair.ecs, matched_by: side, declared };
+    const explained = declared?.explains(side, [0], [pair.ecs]) ?? false;
+    if (!explained) bug = true;
+    if (!counterexample || (counterexample.declared && !explained)) counterexample = { scenario: `vendor pair (${pair.source})`, event: pair.ecs, matched_by: side, declared: explained };
   }
   return { ...base, verdict: mismatches ? 'disagree' : 'agree', events: readable.length, mismatches, counterexample, bug };
 }

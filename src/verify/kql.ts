@@ -884,6 +884,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const fields: Record<string, FieldMapping | string | null> = { ...(cls.source.own_fields === true ? {} : m.fields), ...cls.fields };
   const entries = Object.entries(fields).flatMap(([ecs, fm]) => (fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }]));
   let unrepresentable: string | undefined;
+  const spelled = new Map<string, string[]>();
   const set = (col: string, v: V) => {
     if (!(col in row)) row[col] = v;
   };
@@ -907,7 +908,16 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
       // The mapping's values are the ECS spellings of Defender's enumeration: a rule's value outside them
       // (event.type "file_create_event") names no Defender event.
       if (!mapped.length && ruleFields?.has(ecs)) unrepresentable ??= `Defender's ${cols.join('/')} has no value for ${ecs} ${JSON.stringify(vals[0])}`;
-      for (const c of cols) set(c, mapped[0] ?? String(vals[0]));
+      if (!mapped.length) for (const c of cols) set(c, String(vals[0]));
+      // Several ECS fields spell one column (event.type change and event.action rename both name ActionType):
+      // the row holds a value all of them allow, or no Defender row gives the event.
+      for (const c of mapped.length ? cols : []) {
+        const prev = spelled.get(c);
+        const both = prev ? mapped.filter((x) => prev.includes(x)) : mapped;
+        if (!both.length) unrepresentable ??= `${ecs} ${JSON.stringify(vals[0])} and another field name different ${c} values`;
+        spelled.set(c, both);
+        if (both.length) row[c] = both[0]!;
+      }
       continue;
     }
     const tr = fm.transform ?? '';
@@ -937,6 +947,10 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     }
   }
   unrepresentable ??= inconsistency(ev, ruleFields);
+  // Elastic's m365_defender pipeline writes event.action (the lowercased ActionType) on every row that has an
+  // ActionType (VP): a rule that reads event.action never sees a Defender event without one.
+  const action = entries.find((e) => e.ecs === 'event.action')?.fm;
+  if (action?.values && ruleFields?.has('event.action') && !valuesOf(ecsValue(ev, 'event.action')).length) unrepresentable ??= 'every Defender row with an ActionType gives event.action';
   // `filter`: columns every row of the class has (CloudAppEvents: the connected app).
   for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) set(col, [v].flat()[0]!);
   if (!('ActionType' in row)) {

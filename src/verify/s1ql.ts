@@ -235,6 +235,9 @@ function impossible(event: EcsEvent, mapping: Mapping, cls: EventClass | null, r
 
 /** The record S1 would store for an ECS event; Unrepresentable when the ECS event cannot come from any S1 event. */
 function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, ruleFields: ReadonlySet<string>): S1Record | Unrepresentable | null {
+  // ECS's allowed values of event.category and event.type are lowercase (ECS categorization fields).
+  const odd = ['event.category', 'event.type'].flatMap((f) => ecsValues(event, f).map(String)).find((v) => v !== v.toLowerCase());
+  if (odd !== undefined) return new Unrepresentable(`${JSON.stringify(odd)} is not one of ECS's lowercase categorization values`);
   const rec: S1Record = {};
   const classes = mapping.classes.filter((c) => inClass(event, c));
   const primary = classes[0] ?? null;
@@ -311,6 +314,9 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
     const m = fieldMapping(mapping, primary, name);
     const stored = m?.transform && m.transform !== 'args' && !ecsValues(event, name).length ? rec[asList(m.field)[0]!] : undefined;
     if (stored !== undefined && asList(stored).some((p) => !!derive(m!.transform!, String(p)))) return new Unrepresentable(`${name} is missing though the stored path gives it`);
+    // ...and an enumerated field from the stored value it spells (an IPConnect's event.action from its direction).
+    const spelled = m?.values && m.type !== 'boolean' && !m.constant && !ecsValues(event, name).length ? rec[asList(m.field)[0]!] : undefined;
+    if (spelled !== undefined && Object.values(m!.values!).some((v) => asList(v).some((x) => asList(spelled).includes(x)))) return new Unrepresentable(`${name} is missing though the stored ${asList(m!.field)[0]} gives it`);
   }
   if (dialect === '2') {
     // Every event carries `timestamp`, in nanoseconds since epoch (PowerQuery skill functions-reference.md §9).

@@ -43,16 +43,40 @@ function ipv4(s: string): number | null {
   return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
 }
 
+/** An IPv6 address as a 128-bit number (`::` compression and a dotted IPv4 tail allowed), or null. */
+function ipv6(s: string): bigint | null {
+  const halves = s.split('::');
+  if (!s.includes(':') || halves.length > 2) return null;
+  const groups = halves.map((h) => (h ? h.split(':') : []));
+  const last = groups[groups.length - 1]!;
+  const v4 = last.length ? ipv4(last[last.length - 1]!) : null;
+  if (v4 !== null) last.splice(-1, 1, (v4 >>> 16).toString(16), (v4 & 0xffff).toString(16));
+  const missing = 8 - groups.reduce((n, g) => n + g.length, 0);
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const all = [...groups[0]!, ...Array<string>(missing).fill('0'), ...(groups[1] ?? [])];
+  if (all.some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) return null;
+  return all.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+/** Splunk's cidrmatch: IPv4 or IPv6; an address of the other family is outside the network. */
 function cidrContains(cidr: string, ip: string): boolean | null {
-  const m = /^([\d.]+)\/(\d{1,2})$/.exec(cidr);
+  const m = /^([\d.]+|[0-9a-f:.]+)\/(\d{1,3})$/i.exec(cidr);
   if (!m) return null;
-  const net = ipv4(m[1]!);
-  const addr = ipv4(ip);
-  if (net === null) return null;
-  if (addr === null) return false;
   const bits = Number(m[2]);
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return ((net & mask) >>> 0) === ((addr & mask) >>> 0);
+  const v4 = ipv4(m[1]!);
+  if (v4 !== null) {
+    if (bits > 32) return null;
+    const addr = ipv4(ip);
+    if (addr === null) return false;
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    return ((v4 & mask) >>> 0) === ((addr & mask) >>> 0);
+  }
+  const v6 = ipv6(m[1]!);
+  if (v6 === null || bits > 128) return null;
+  const addr = ipv6(ip);
+  if (addr === null) return false;
+  const shift = BigInt(128 - bits);
+  return v6 >> shift === addr >> shift;
 }
 
 function valueMatches(actual: string, v: SearchValue): boolean {
@@ -272,7 +296,6 @@ function call(e: Extract<EvalExpr, { kind: 'call' }>, ev: SplEvent): V {
     case 'cidrmatch': {
       const c = arg(0);
       if (typeof c !== 'string') throw new SplEvalError('cidrmatch() needs a CIDR string');
-      if (c.includes(':')) throw new SplEvalError('IPv6 cidrmatch is not evaluated');
       return any(arg(1), (s) => cidrContains(c, s));
     }
     case 'tonumber': {

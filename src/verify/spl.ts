@@ -33,6 +33,9 @@ function classOf(mapping: Mapping, ev: EcsEvent): EventClass | null {
 
 /** What the target stores for one event, or why the event is not one the source could produce. */
 function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresentable | null {
+  // ECS's allowed values of event.category and event.type are lowercase (ECS categorization fields).
+  const odd = ['event.category', 'event.type'].flatMap((f) => list(ev[f])).find((v) => v !== v.toLowerCase());
+  if (odd !== undefined) return new Unrepresentable(`${JSON.stringify(odd)} is not one of ECS's lowercase categorization values`);
   const profile = profileOf(ctx);
   const cls = classOf(profile, ev);
   if (!cls) return null;

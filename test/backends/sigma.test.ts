@@ -188,10 +188,10 @@ test('vendor sources are chosen only when the rule names their dataset, never as
   const aws = 'iam where data_stream.dataset == "aws.cloudtrail" and event.provider == "iam.amazonaws.com" and event.action == "AttachUserPolicy" and event.outcome == "success"';
   assert.equal(logsource(aws), { product: 'aws', service: 'cloudtrail' });
   assert.equal(detection(aws).selection, { 'eventSource|cased': 'iam.amazonaws.com', 'eventName|cased': 'AttachUserPolicy' });
-  // event.outcome has no CloudTrail field: left out, wider.
-  assert.equal(lossCodes(aws), ['EQL3101 wider']);
+  // CloudTrail records of every category are taken for iam events, and event.outcome has no CloudTrail field: both wider.
+  assert.equal(lossCodes(aws), ['EQL3004 wider', 'EQL3101 wider']);
   // The Java-map text of request_parameters is not the recorded JSON: declared different.
-  assert.equal(lossCodes('info where event.dataset == "aws.cloudtrail" and aws.cloudtrail.request_parameters : "*x=y*"'), ['EQL3006 different']);
+  assert.equal(lossCodes('info where event.dataset == "aws.cloudtrail" and aws.cloudtrail.request_parameters : "*x=y*"'), ['EQL3004 wider', 'EQL3006 different']);
   // Without a dataset an iam event has no Sigma log source (no vendor class is a lossy fallback).
   assert.is(sigma('iam where event.action == "AttachUserPolicy"').status, 'unsupported');
 });

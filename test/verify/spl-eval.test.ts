@@ -36,6 +36,15 @@ test('search: case-insensitive whole-value match, * wildcard, missing field, NOT
   assert.is(hits('ip="10.0.0.0/8"', [{ ip: '10.1.2.3' }, { ip: '11.0.0.1' }]), 1);
 });
 
+test('cidrmatch: IPv4 and IPv6 networks; an address of the other family is outside', () => {
+  const ev = [{ ip: '2001:db8::1' }, { ip: '2001:db9::1' }, { ip: '10.1.2.3' }, { ip: '::ffff:10.1.2.3' }, { ip: 'fe80::1%eth0' }];
+  assert.is(hits('| where cidrmatch("2001:db8::/32", ip)', ev), 1);
+  assert.is(hits('| where cidrmatch("::/0", ip)', ev), 3, 'every IPv6 address, a zone id is not one');
+  assert.is(hits('| where cidrmatch("10.0.0.0/8", ip)', ev), 1);
+  assert.is(hits('| where cidrmatch("::ffff:10.0.0.0/104", ip)', ev), 1, 'a dotted tail is the last 32 bits');
+  assert.is(hits('| where cidrmatch("fe80::/10", ip)', [{ ip: 'fe80:0:0:0:0:0:0:1' }, { ip: 'febf::' }, { ip: 'fec0::' }]), 2);
+});
+
 test('search precedence: OR binds tighter than the implicit AND', () => {
   const ev = [{ a: '1', b: '0', c: '0' }, { a: '0', b: '0', c: '1' }];
   // a=1 (b=1 OR c=1): only events with a=1 and one of b/c.

@@ -1,0 +1,134 @@
+// Which mismatches a translation's declarations explain. A declared approximation changes the part of the
+// rule its span covers, and only that part: a mismatch is declared only if making the covered leaf
+// predicates (atoms) "unknown" — Kleene logic, every other atom keeping its native truth value — lets the
+// rule's condition come out the way the target answered. So a backend that widens an unrelated condition
+// is caught even when some other condition was declared wider.
+import type { Diagnostic } from '../diagnostics.js';
+import type { EventFilter, Expr, Query, Span } from '../ir/nodes.js';
+import { walk } from '../ir/walk.js';
+import { compileFilter } from '../matcher/compile.js';
+import { CLASSIFYING_FIELDS, type Direction, type TranslationDiagnostic } from '../translate/core.js';
+import type { EcsEvent } from './generate.js';
+
+/** Which side alone matched: the EQL rule (the target is narrower) or the target (it is wider). */
+export type Side = 'eql' | 'target';
+
+const F = 0;
+const U = 0.5;
+const T = 1;
+type K3 = typeof F | typeof U | typeof T;
+
+/** Directions that can explain a match by one side only. */
+const EXPLAINS: Record<Side, readonly Direction[]> = { target: ['wider', 'different'], eql: ['narrower', 'different'] };
+
+/** What the declarations cover in one event filter (an event query's, or one sequence or sample step's). */
+interface FilterCover {
+  filter: EventFilter;
+  /** Atoms of the condition, each with the directions of the declarations whose span overlaps it. */
+  atoms: Map<Expr, Set<Direction>>;
+  /** Directions of class-level declarations: what the target's log source, table or event type holds. */
+  classDirs: Set<Direction>;
+  category: (ev: EcsEvent) => boolean;
+}
+
+export interface Explainer {
+  /** Whether the declarations explain a match (a tuple of event indexes) that only `side` made. */
+  explains(side: Side, tuple: readonly number[], events: readonly EcsEvent[]): boolean;
+}
+
+const inside = (s: Span, outer: Span) => s.start.offset >= outer.start.offset && s.end.offset <= outer.end.offset;
+const overlaps = (a: Span, b: Span) => a.start.offset < b.end.offset && b.start.offset < a.end.offset;
+
+/** Leaf predicates: what compilePred evaluates to one truth value (and/or/not are two-valued over them). */
+function atomsOf(e: Expr, out: Expr[] = []): Expr[] {
+  if (e.kind === 'And' || e.kind === 'Or') for (const a of e.args) atomsOf(a, out);
+  else if (e.kind === 'Not') atomsOf(e.arg, out);
+  else out.push(e);
+  return out;
+}
+
+/**
+ * Build the explainer of a translation. Where a declaration's span lies decides what it covers:
+ * - inside a filter's condition: the atoms its span overlaps (a field, a pattern, an atom, or a whole
+ *   and/or/not subtree);
+ * - on a filter but not inside its condition (the filter's span, its category token, or — for an event
+ *   query — the whole query, which is the filter's span): the class of events, conservatively: the target's
+ *   log source may hold any set of events, so the category test, every atom on a classifying field
+ *   (event.type, event.action, ... and the category field) and the event's membership of the target's class
+ *   all become unknown. For a narrower declaration that explains every match the target misses on that
+ *   filter; for a wider one only events the rule rejects through its category or classifying fields;
+ * - anywhere else (sequence keys, maxspan, until, a step's `with runs`, a whole sequence or sample, pipes) or
+ *   no span at all: the structure of the query, which no single event decides, so such a declaration
+ *   explains every mismatch in its direction (the rule before spans were taken into account).
+ */
+export function explainer(
+  query: Query,
+  diagnostics: readonly Diagnostic[],
+  categoryField: string,
+  atomValue: (atom: Expr, ev: EcsEvent) => boolean,
+  /** Atoms the events cannot decide (a vendor pair's ECS side lacks what the agent adds): unknown on both sides. */
+  undecided: (atom: Expr, ev: EcsEvent) => boolean = () => false,
+): Explainer {
+  const body = query.body;
+  const steps: EventFilter[] = body.kind === 'EventQuery' ? [body.filter] : body.steps.map((s) => s.filter);
+  const covers: FilterCover[] = steps.map((filter) => ({
+    filter,
+    atoms: new Map(atomsOf(filter.where).map((a) => [a, new Set<Direction>()])),
+    classDirs: new Set(),
+    category: compileFilter({ ...filter, where: { kind: 'Literal', type: 'boolean', value: true, span: filter.span } }, categoryField, { diagnostics: [] }),
+  }));
+  // One cover per event of a match: a step `with runs=n` answers n events in a row, as the matcher does.
+  const perEvent = body.kind === 'EventQuery' ? covers : body.steps.flatMap((s, i) => new Array<FilterCover>(s.kind === 'SequenceStep' ? (s.runs ?? 1) : 1).fill(covers[i]!));
+  const global = new Set<Direction>();
+  for (const d of diagnostics as readonly TranslationDiagnostic[]) {
+    if (!d.direction) continue;
+    const span = d.span;
+    const hit = span ? covers.find((c) => inside(span, c.filter.where.span)) : undefined;
+    if (span && hit) {
+      for (const [atom, dirs] of hit.atoms) if (overlaps(span, atom.span) || inside(span, atom.span)) dirs.add(d.direction);
+      // A log-source declaration on one of the conditions that chose the source (the source does not record
+      // event.action and takes all its events for "exec") is about which events the source holds: class-level.
+      if (d.code === 'EQL3004') hit.classDirs.add(d.direction);
+      continue;
+    }
+    const onFilter = span ? covers.filter((c) => overlaps(span, c.filter.span)) : [];
+    // An event query's filter is the whole query: a declaration on the query is one on its event class.
+    if (span && onFilter.length === 1 && (body.kind === 'EventQuery' || inside(span, onFilter[0]!.filter.span))) onFilter[0]!.classDirs.add(d.direction);
+    else global.add(d.direction);
+  }
+  const classifying = new Set([...CLASSIFYING_FIELDS, categoryField]);
+  const onClassField = (atom: Expr) => [...walk(atom)].some((x) => x.kind === 'Field' && classifying.has(x.name));
+
+  /** The filter's value on one event, with the atoms (and class) covered in the given directions unknown. */
+  const value = (c: FilterCover, ev: EcsEvent, unknown: readonly Direction[] | null): K3 => {
+    const isUnknown = (dirs: Set<Direction>) => unknown !== null && unknown.some((d) => dirs.has(d));
+    const classUnknown = isUnknown(c.classDirs);
+    const evalExpr = (e: Expr): K3 => {
+      if (e.kind === 'And') return e.args.reduce<K3>((v, a) => (v === F ? F : (Math.min(v, evalExpr(a)) as K3)), T);
+      if (e.kind === 'Or') return e.args.reduce<K3>((v, a) => (v === T ? T : (Math.max(v, evalExpr(a)) as K3)), F);
+      if (e.kind === 'Not') return (1 - evalExpr(e.arg)) as K3;
+      if (isUnknown(c.atoms.get(e)!) || (classUnknown && onClassField(e)) || undecided(e, ev)) return U;
+      return atomValue(e, ev) ? T : F;
+    };
+    const membership: K3 = classUnknown ? U : T;
+    const category: K3 = classUnknown ? U : c.category(ev) ? T : F;
+    return Math.min(membership, category, evalExpr(c.filter.where)) as K3;
+  };
+
+  return {
+    explains(side, tuple, events) {
+      const dirs = EXPLAINS[side];
+      if (dirs.some((d) => global.has(d))) return true;
+      if (tuple.length !== perEvent.length) return false;
+      // A missing-event step has no event in a match (-1): only the steps that have one are evaluated.
+      const present = perEvent.flatMap((c, i) => (tuple[i]! >= 0 && tuple[i]! < events.length ? [{ c, ev: events[tuple[i]!]! }] : []));
+      const native = present.map(({ c, ev }) => value(c, ev, null));
+      const relaxed = present.map(({ c, ev }) => value(c, ev, dirs));
+      // The target matched what the rule rejects: every step the rule rejects must be one a declaration
+      // may have widened, and at least one step must not be accepted (else the structure differs, undeclared).
+      if (side === 'target') return native.some((v) => v !== T) && !relaxed.includes(F);
+      // The rule matched what the target missed: some step must be one a declaration may have narrowed.
+      return relaxed.includes(U);
+    },
+  };
+}
