@@ -6,7 +6,7 @@
 // where the bare KQL operator could be true on "" or null in the atom's polarity.
 import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
 import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
-import { chooseClass, fieldMapping, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, unreadDatasets, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
 import { walk } from '../ir/walk.js';
@@ -1038,7 +1038,7 @@ const unionOf = (branches: string[][]) => (branches.length === 1 ? branches[0]!.
 function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: string; touched: string[] } {
   const classes = classesFor(filter, ctx);
   if (!classes.length) {
-    ctx.unsupported('EQL3003', `no Defender table holds ${filter.category ?? 'any'} events of this kind`, filter.span);
+    ctx.unsupported('EQL3003', unreadDatasets(ctx.mapping, filterFacts(filter)) ?? `no Defender table holds ${filter.category ?? 'any'} events of this kind`, filter.span);
     throw new Unsupported();
   }
   const { branches, touched } = renderBranches(filter, classes, ctx);
@@ -1104,7 +1104,7 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const chosen = positives.map((step) => {
     const classes = classesFor(step.filter, ctx);
     if (!classes.length) {
-      ctx.unsupported('EQL3003', `no Defender table holds ${step.filter.category ?? 'any'} events of this kind`, step.filter.span);
+      ctx.unsupported('EQL3003', unreadDatasets(ctx.mapping, filterFacts(step.filter)) ?? `no Defender table holds ${step.filter.category ?? 'any'} events of this kind`, step.filter.span);
       throw new Unsupported();
     }
     return classes;

@@ -22,7 +22,7 @@
 import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field, Sequence, Pipe } from '../ir/nodes.js';
 import { walk } from '../ir/walk.js';
 import { CLASSIFYING_FIELDS, conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
-import { chooseClass, fieldMapping, type EventClass, type FieldMapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, unreadDatasets, type EventClass, type FieldMapping } from '../translate/mapping.js';
 import { luceneToRe2 } from '../matcher/regex.js';
 
 type DialectId = '1' | '2';
@@ -613,9 +613,10 @@ export function cidrRegex(cidr: string): string | null {
 }
 
 function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateContext): string {
-  const choice = chooseClass(ctx.mapping, filterFacts(filter));
+  const facts = filterFacts(filter);
+  const choice = chooseClass(ctx.mapping, facts);
   if (!choice) {
-    ctx.unsupported('EQL3003', `no SentinelOne event type holds ${filter.category ?? 'any'} events`, filter.span);
+    ctx.unsupported('EQL3003', unreadDatasets(ctx.mapping, facts) ?? `no SentinelOne event type holds ${filter.category ?? 'any'} events`, filter.span);
     throw new Unsupported();
   }
   const { cls, implied, losses } = choice;

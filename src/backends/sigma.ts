@@ -7,7 +7,7 @@ import type { Duration, EventFilter, Expr, GlobPart, Pattern, Span } from '../ir
 import { luceneToRe2 } from '../matcher/regex.js';
 import type { RuleMeta } from '../rules.js';
 import { conjunctsOf, filterFacts, TranslateContext, Unsupported, type Backend, type Direction, type RuleInput } from '../translate/core.js';
-import { chooseClass, fieldMapping, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, unreadDatasets, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 
 // ---- tables ---------------------------------------------------------------------------------
 
@@ -622,6 +622,11 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext, exact = fal
   const requires = (c: EventClass) => (Array.isArray(c.source.requires) ? (c.source.requires as string[]) : []);
   const candidates = { ...mapping, classes: mapping.classes.filter((c) => requires(c).every((f) => facts.values.has(f))) };
   const choice = chooseClass(candidates, { ...facts, category });
+  const unread = choice ? null : unreadDatasets(mapping, facts);
+  if (unread) {
+    ctx.unsupported('EQL3003', unread, filter.span);
+    throw new Unsupported();
+  }
   if (!choice && category === null) {
     ctx.unsupported('EQL3003', '`any` events have no Sigma log source: constrain event.category (or the event log, event.code, or integration dataset)', filter.span);
     throw new Unsupported();

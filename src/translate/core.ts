@@ -117,10 +117,18 @@ export interface FilterFacts {
   values: Map<string, { values: string[]; caseInsensitive: boolean; node: Expr }>;
   /** The top-level conjuncts of the condition. */
   conjuncts: readonly Expr[];
+  /**
+   * The datasets the filter reads: per top-level conjunct that tests only dataset fields (an `or` of such tests
+   * included), the names it allows, lowercased; a module `m` is written `m.*` (all of its datasets).
+   */
+  datasets: { names: string[]; node: Expr }[];
 }
 
 /** Fields whose top-level equality constraints classify an event. */
 export const CLASSIFYING_FIELDS = ['event.type', 'event.action', 'event.category', 'host.os.type', 'event.dataset', 'data_stream.dataset', 'event.module', 'event.code', 'event.provider'];
+
+/** Fields that name an event's dataset: ECS event.dataset mirrors data_stream.dataset, event.module is its integration. */
+export const DATASET_FIELDS = ['data_stream.dataset', 'event.dataset', 'event.module'];
 
 export function conjunctsOf(e: Expr): readonly Expr[] {
   return e.kind === 'And' ? e.args : e.kind === 'Literal' && e.value === true ? [] : [e];
@@ -137,7 +145,22 @@ export function filterFacts(filter: EventFilter): FilterFacts {
     const hit = classifying(c);
     if (hit && !values.has(hit.field)) values.set(hit.field, { values: hit.values, caseInsensitive: hit.ci, node: c });
   }
-  return { category: filter.category, values, conjuncts };
+  const datasets = conjuncts.flatMap((node) => {
+    const names = datasetNames(node);
+    return names ? [{ names, node }] : [];
+  });
+  return { category: filter.category, values, conjuncts, datasets };
+}
+
+/** The datasets a positive test of dataset fields allows, or null when `e` is not only such tests. */
+function datasetNames(e: Expr): string[] | null {
+  if (e.kind === 'Or') {
+    const parts = e.args.map(datasetNames);
+    return parts.every((p) => p !== null) ? [...new Set(parts.flat() as string[])] : null;
+  }
+  const hit = classifying(e);
+  if (!hit || !DATASET_FIELDS.includes(hit.field)) return null;
+  return hit.values.map((v) => (hit.field === 'event.module' ? `${v.toLowerCase()}.*` : v.toLowerCase()));
 }
 
 function classifying(e: Expr): { field: string; values: string[]; ci: boolean } | null {

@@ -4,7 +4,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import type { Direction, FilterFacts, TargetId } from './core.js';
+import { DATASET_FIELDS, type Direction, type FilterFacts, type TargetId } from './core.js';
 import type { Expr } from '../ir/nodes.js';
 
 /** How one ECS field appears in a target. */
@@ -183,21 +183,80 @@ export interface ClassChoice {
 const lower = (s: string) => s.toLowerCase();
 const listOf = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 
+/** The endpoint-telemetry datasets (mappings/datasets.yaml), read once. */
+let endpointDatasets: string[] | null = null;
+function endpointTelemetry(): string[] {
+  if (endpointDatasets) return endpointDatasets;
+  const path = join(root, 'mappings', 'datasets.yaml');
+  const doc = parseYaml(readFileSync(path, 'utf8')) as { endpoint?: unknown };
+  if (!Array.isArray(doc?.endpoint) || !doc.endpoint.every((d) => typeof d === 'string')) throw new MappingError(`${path}: \`endpoint\` must be a list of dataset names`);
+  return (endpointDatasets = doc.endpoint.map(lower));
+}
+
+/** `x.*` stands for every dataset of x: its prefix `x.`, or null for a plain name. */
+const prefixOf = (d: string) => (d.endsWith('.*') ? d.slice(0, -1) : null);
+/** Whether some dataset is named by both. */
+function overlaps(a: string, b: string): boolean {
+  const [pa, pb] = [prefixOf(a), prefixOf(b)];
+  if (pa && pb) return pa.startsWith(pb) || pb.startsWith(pa);
+  if (pa || pb) return (pa ? b : a).startsWith((pa ?? pb)!);
+  return a === b;
+}
+/** Whether every dataset `a` names is named by `b`. */
+function within(a: string, b: string): boolean {
+  const pb = prefixOf(b);
+  return pb ? (prefixOf(a) ?? a).startsWith(pb) : a === b;
+}
+
+/** The datasets a class's `when` names (data_stream.dataset, event.dataset, event.module as `m.*`). */
+function classDatasets(cls: EventClass): string[] {
+  return DATASET_FIELDS.flatMap((f) => (cls.when[f] === undefined ? [] : listOf(cls.when[f]!).map((v) => (f === 'event.module' ? `${lower(v)}.*` : lower(v)))));
+}
+
+/**
+ * Whether a class can read the datasets the filter names. A class whose `when` names datasets reads those only;
+ * one that names none is an endpoint source, which stands in for endpoint telemetry of any sensor and nothing else
+ * (a firewall's or a packet capture's events are not in Sysmon or a Defender table).
+ */
+function readsDatasets(cls: EventClass, facts: FilterFacts): boolean {
+  if (!facts.datasets.length) return true;
+  const own = classDatasets(cls);
+  const known = own.length ? own : endpointTelemetry();
+  return facts.datasets.every((t) => t.names.some((n) => known.some((k) => overlaps(n, k))));
+}
+
+/** The message of the EQL3003 refusing a filter whose datasets no class of the mapping reads, or null. */
+export function unreadDatasets(mapping: Mapping, facts: FilterFacts): string | null {
+  if (!facts.datasets.length || mapping.classes.some((cls) => readsDatasets(cls, facts))) return null;
+  const names = [...new Set(facts.datasets.flatMap((t) => t.names))];
+  return `no ${mapping.target} source in the mapping holds ${names.join(' or ')} events`;
+}
+
 /**
  * Choose the class for a filter: the first whose category matches and whose values contain every value
  * the filter allows for that field. A class that constrains a field the filter leaves open is narrower,
- * and is chosen only when no class fits exactly.
+ * and is chosen only when no class fits exactly. A filter that names datasets reads only classes of those
+ * datasets (readsDatasets).
  */
 export function chooseClass(mapping: Mapping, facts: FilterFacts): ClassChoice | null {
   let fallback: ClassChoice | null = null;
   for (const cls of mapping.classes) {
     const cat = cls.when.category;
     if (cat !== undefined && !listOf(cat).includes(facts.category ?? 'any')) continue;
+    if (!readsDatasets(cls, facts)) continue;
     const implied = new Set<Expr>();
     const losses: ClassChoice['losses'] = [];
+    const own = classDatasets(cls);
+    if (own.length)
+      for (const t of facts.datasets) {
+        if (!t.names.every((n) => own.some((o) => within(n, o))))
+          losses.push({ message: `the ${mapping.target} source "${cls.name}" holds only some of the datasets the rule allows (${own.join(', ')})`, direction: 'narrower', node: t.node });
+        else if (own.every((o) => t.names.some((n) => within(o, n)))) implied.add(t.node);
+      }
     let fits = true;
     for (const [field, allowed] of Object.entries(cls.when)) {
-      if (field === 'category') continue;
+      // Dataset fields are one name for the same thing (above) once the filter names a dataset.
+      if (field === 'category' || (facts.datasets.length && DATASET_FIELDS.includes(field))) continue;
       const have = facts.values.get(field);
       const allow = listOf(allowed);
       if (!have) {
