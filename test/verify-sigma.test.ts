@@ -378,4 +378,13 @@ if (pairsFile && corpus) {
   });
 }
 
+test('a correlation the Sigma side misses is explained by the narrowing declared on the step that decided it', () => {
+  // process.code_signature.trusted has no Sigma field: left out of an `or`, the first step narrows (EQL3101).
+  // An event that starts the sequence only through that condition is a declared miss, not a bug, although
+  // the Sigma side reports groups rather than event tuples.
+  const q = 'sequence by process.entity_id with maxspan=1m [process where event.type == "start" and (process.code_signature.trusted == false or process.name : "x.exe")] [library where dll.name : "v.dll"]';
+  const r = verifyOne(q);
+  assert.equal([r.verdict, r.bug, r.counterexample?.matched_by, r.counterexample?.declared], ['disagree', false, 'eql', true]);
+});
+
 test.run();

@@ -141,17 +141,23 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     const skip = new Set([...impossible, ...(run.unrepresentable ?? [])]);
     const comparable = (t: number[]) => !t.some((i) => skip.has(i));
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
+    // Keyed by tuple, or by group where the target reports groups; each key keeps its side's first tuple.
     const ident = run.groupOf ?? key;
-    const a = new Set(ref.filter(comparable).map(ident));
-    const b = new Set(run.matches.filter(comparable).map(ident));
-    const onlyEql = [...a].filter((k) => !b.has(k));
-    const onlyTarget = [...b].filter((k) => !a.has(k));
-    for (const [side, keys] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
-      for (const k of keys) {
+    const byKey = (tuples: number[][]) => {
+      const m = new Map<string, number[]>();
+      for (const t of tuples.filter(comparable)) if (!m.has(ident(t))) m.set(ident(t), t);
+      return m;
+    };
+    const a = byKey(ref);
+    const b = byKey(run.matches);
+    const onlyEql = [...a].filter(([k]) => !b.has(k)).map(([, t]) => t);
+    const onlyTarget = [...b].filter(([k]) => !a.has(k)).map(([, t]) => t);
+    for (const [side, tuples] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
+      for (const tuple of tuples) {
         mismatches++;
-        const explained = declared?.explains(side, k.split(',').map(Number), scenario.events) ?? false;
+        const explained = declared?.explains(side, tuple, scenario.events) ?? false;
         if (!explained) bug = true;
-        const candidate = counterexampleFor(scenario, k, side, explained, rule.query.body.kind === 'EventQuery');
+        const candidate = counterexampleFor(scenario, tuple, side, explained, rule.query.body.kind === 'EventQuery');
         // Prefer an undeclared difference, then the smallest event.
         if (!counterexample || (counterexample.declared && !explained) || (counterexample.declared === explained && size(candidate) < size(counterexample)))
           counterexample = candidate;
@@ -161,8 +167,7 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   return { ...base, verdict: mismatches ? 'disagree' : 'agree', events, mismatches, counterexample, bug };
 }
 
-function counterexampleFor(s: Scenario, k: string, side: 'eql' | 'target', declared: boolean, single: boolean): Counterexample {
-  const idx = k.split(',').map(Number);
+function counterexampleFor(s: Scenario, idx: number[], side: 'eql' | 'target', declared: boolean, single: boolean): Counterexample {
   if (single && idx.length === 1 && idx[0]! >= 0) return { scenario: s.name, event: s.events[idx[0]!]!, matched_by: side, declared };
   return { scenario: s.name, events: s.events, matched_by: side, declared };
 }
