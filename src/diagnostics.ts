@@ -85,6 +85,7 @@ export const CODES = {
   EQL3303: { severity: 'error', title: 'not expressible in SPL' },
   EQL3304: { severity: 'warning', title: 'sequence rendered with SPL transaction' },
   EQL3305: { severity: 'warning', title: 'condition without an SPL equivalent left out' },
+  EQL3306: { severity: 'warning', title: 'branch without an SPL source left out' },
   // s1ql
   EQL3401: { severity: 'error', title: 'sequence or sample not expressible in this S1QL dialect' },
   EQL3402: { severity: 'error', title: 'field has no S1QL 1.0 name' },

@@ -14,7 +14,7 @@ import type { EventFilter, Expr, Field, GlobPart, Literal, Pattern, Query, Seque
 import { globParts } from '../ir/patterns.js';
 import { walk } from '../ir/walk.js';
 import { luceneToRe2 } from '../matcher/regex.js';
-import { CLASSIFYING_FIELDS, filterFacts, Unsupported, type Backend, type Direction, type FilterFacts, type RuleInput, type TranslateContext } from '../translate/core.js';
+import { CLASSIFYING_FIELDS, conjunctsOf, filterFacts, TranslateContext, Unsupported, type Backend, type Direction, type FilterFacts, type RuleInput } from '../translate/core.js';
 import { chooseClass, fieldMapping, mappingProfile, unreadDatasets, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 
 // ---------------------------------------------------------------- SPL text
@@ -782,25 +782,48 @@ function droppedClassifier(ctx: TranslateContext, env: Env, c: Expr): boolean {
 }
 
 /** Index and macro settings name where the Sysmon data lives; a class of another product brings its own. */
-function sourceTerms(mapping: Mapping, cls: EventClass): string[] {
-  const out: string[] = [];
+function sourceOf(mapping: Mapping, cls: EventClass): { macro: string | null; index: string | null; source: string | null; sourcetype: string | null } {
   const settings = cls.source.own_fields === true ? {} : mapping.settings;
-  const macro = (settings.macro ?? cls.source.macro) as string | null | undefined;
-  if (macro) {
-    if (!/^[A-Za-z0-9_:.-]+(\([^`]*\))?$/.test(macro)) throw new Fail('EQL3303', `invalid SPL macro name ${JSON.stringify(macro)} in the mapping`);
-    out.push(`\`${macro}\``);
-    return out;
+  const text = (v: unknown) => (typeof v === 'string' && v ? v : null);
+  const macro = text(settings.macro ?? cls.source.macro);
+  if (macro) return { macro, index: null, source: null, sourcetype: null };
+  return { macro: null, index: text(settings.index ?? cls.source.index), source: text(cls.source.source), sourcetype: text(cls.source.sourcetype) };
+}
+
+function sourceTerms(mapping: Mapping, cls: EventClass): string[] {
+  const src = sourceOf(mapping, cls);
+  if (src.macro) {
+    if (!/^[A-Za-z0-9_:.-]+(\([^`]*\))?$/.test(src.macro)) throw new Fail('EQL3303', `invalid SPL macro name ${JSON.stringify(src.macro)} in the mapping`);
+    return [`\`${src.macro}\``];
   }
-  const index = (settings.index ?? cls.source.index) as string | null | undefined;
-  if (index) out.push(`index=${str(index)}`);
-  for (const key of ['source', 'sourcetype'] as const) if (typeof cls.source[key] === 'string') out.push(`${key}=${str(cls.source[key] as string)}`);
-  return out;
+  return (['index', 'source', 'sourcetype'] as const).flatMap((key) => (src[key] ? [`${key}=${str(src[key]!)}`] : []));
 }
 
 // ---------------------------------------------------------------- queries
 
 function eventQuery(ctx: TranslateContext, mapping: Mapping, cim: boolean, filter: EventFilter): string[] {
-  const r = renderFilter(ctx, mapping, cim, filter);
+  // Branches of their own sources say more than one source for all (e.g. the Windows event log catch-all, which
+  // does not tell categories apart): taken when every branch has a source, and as a last resort otherwise.
+  const parts = cim ? null : branches(filter);
+  if (parts) {
+    const trial = new TranslateContext(ctx.target, ctx.mapping, ctx.options);
+    try {
+      const lines = branchQuery(trial, mapping, filter, parts);
+      if (!trial.diagnostics.some((d) => d.code === 'EQL3306')) {
+        ctx.diagnostics.push(...trial.diagnostics);
+        return lines;
+      }
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e;
+    }
+  }
+  let r: Rendered;
+  try {
+    r = renderFilter(ctx, mapping, cim, filter);
+  } catch (e) {
+    if (!parts || !(e instanceof Fail) || e.code !== 'EQL3003') throw e;
+    return branchQuery(ctx, mapping, filter, parts);
+  }
   if (!cim) {
     const lines = [[...sourceTerms(mapping, r.env.cls), ...r.terms].join(' ')];
     if (r.where.length) lines.push(`| where ${r.where.join(' AND ')}`);
@@ -819,6 +842,81 @@ function eventQuery(ctx: TranslateContext, mapping: Mapping, cim: boolean, filte
     `| \`drop_dm_object_name(${node})\``,
   ];
   if (r.where.length) lines.push(`| where ${r.where.join(' AND ')}`);
+  return lines;
+}
+
+/**
+ * An `any` filter that ORs branches of different classes (`(event.category == "file" and …) or
+ * (event.category == "process" and …)`): the filter once per branch, the branch's conjuncts first (they name its
+ * category) and the others after. A top-level category list that holds the branch's category is implied by it.
+ * Null when the filter has no such `or`.
+ */
+function branches(filter: EventFilter): { filter: EventFilter; span: Span }[] | null {
+  if (filter.category !== null) return null;
+  const one = (e: Expr) => filterFacts({ kind: 'EventFilter', category: null, where: e, span: e.span }).values.get('event.category');
+  const flat = (e: Expr): Expr[] => (e.kind === 'Or' ? e.args.flatMap(flat) : [e]);
+  const conjuncts = conjunctsOf(filter.where);
+  for (const [i, c] of conjuncts.entries()) {
+    if (c.kind !== 'Or') continue;
+    const alts = flat(c);
+    const cats = alts.map((a) => one(a));
+    if (!cats.every((v) => v && v.values.length === 1)) continue;
+    return alts.map((a, k) => {
+      const cat = cats[k]!.values[0]!.toLowerCase();
+      const rest = conjuncts.filter((r, j) => j !== i && !one(r)?.values.some((v) => (one(r)!.caseInsensitive || cats[k]!.caseInsensitive ? v.toLowerCase() === cat : v === cats[k]!.values[0])));
+      return { filter: { ...filter, where: { kind: 'And', args: [...conjunctsOf(a), ...rest], span: filter.where.span } }, span: a.span };
+    });
+  }
+  return null;
+}
+
+/**
+ * The branches of an `any` filter as one search: each branch's source and terms in a group of an OR, and, when a
+ * branch needs the where stage, one where that ORs every branch's whole condition in eval form, each told apart by
+ * the source fields that differ between the branches. A branch no source holds is left out (narrower).
+ */
+function branchQuery(ctx: TranslateContext, mapping: Mapping, filter: EventFilter, parts: { filter: EventFilter; span: Span }[]): string[] {
+  const kept: { r: Rendered; span: Span }[] = [];
+  const dropped: { span: Span; why: string }[] = [];
+  const seen = new Set<string>();
+  for (const part of parts) {
+    const sub = new TranslateContext(ctx.target, ctx.mapping, ctx.options);
+    let r: Rendered;
+    try {
+      r = renderFilter(sub, mapping, false, part.filter);
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e;
+      dropped.push({ span: part.span, why: e.message });
+      continue;
+    }
+    kept.push({ r, span: part.span });
+    // Conjuncts shared by the branches are rendered once per branch: report each of their diagnostics once.
+    for (const d of sub.diagnostics) {
+      const key = `${d.code} ${d.message} ${d.span?.start.offset}`;
+      if (!seen.has(key)) ctx.diagnostics.push(d);
+      seen.add(key);
+    }
+  }
+  if (!kept.length) throw new Fail('EQL3003', `no branch of the query has an SPL source: ${dropped.map((d) => d.why).join('; ')}`, filter.span);
+  for (const d of dropped) ctx.approximate('EQL3306', `this branch has no SPL source and is left out: ${d.why}`, d.span, 'narrower');
+  const groups = kept.map(({ r }) => [...sourceTerms(mapping, r.env.cls), ...r.terms].join(' '));
+  if (kept.length === 1) return [groups[0]!, ...(kept[0]!.r.where.length ? [`| where ${kept[0]!.r.where.join(' AND ')}`] : [])];
+  const lines = [groups.map((g) => `(${g})`).join(' OR ')];
+  if (kept.every(({ r }) => !r.where.length)) return lines;
+  // Which branch an event came from: the class filter is in evalAll; the source fields that differ are added.
+  const sources = kept.map(({ r }) => sourceOf(mapping, r.env.cls));
+  const usable = (v: string | null): v is string => v !== null && !v.includes('*');
+  const keys = (['index', 'source', 'sourcetype'] as const).filter((k) => sources.some((s) => s[k] !== sources[0]![k]));
+  const ids = sources.map((s) => keys.flatMap((k) => (usable(s[k]) ? [`${k}==${str(s[k])}`] : [])));
+  // Two branches of different sources need a field both name, with different values (a macro names none).
+  sources.forEach((a, i) =>
+    sources.slice(i + 1).forEach((b) => {
+      if (JSON.stringify(a) !== JSON.stringify(b) && !keys.some((k) => usable(a[k]) && usable(b[k]) && a[k] !== b[k]))
+        throw new Fail('EQL3303', "the where stage cannot tell the branches' SPL sources apart", filter.span);
+    }),
+  );
+  const conds = kept.map(({ r }, i) => [...ids[i]!, ...r.evalAll]);
+  lines.push(`| where ${conds.map((c) => (c.length ? `(${c.join(' AND ')})` : 'true()')).join(' OR ')}`);
   return lines;
 }
 

@@ -547,4 +547,58 @@ test('Lucene regex read as the native matcher does: ^ $ literal, \\d as [0-9], i
   assert.ok(pcre(m!.regex).test('AB\nC'));
 });
 
+test('any rules ORing categories: one search group per branch with its own source, one where telling the branches apart', () => {
+  const SYSMON = 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"';
+  // A hostile path in the file branch: quote, parenthesis, pipe, backslashes and a trailing backslash. The value is
+  // `C:\x") OR (EventCode=1 | x\`; in an SPL string each `\` and `"` gains a backslash. `==` is case-sensitive, so
+  // the file branch needs the where stage; the whole where is then an OR of each branch's full condition, each
+  // told apart by its EventCode (both branches share the Sysmon source).
+  const t = spl('any where host.os.type == "windows" and ((event.category == "file" and event.type == "creation" and file.path == "C:\\\\x\\") OR (EventCode=1 | x\\\\") or (event.category == "process" and event.type == "start" and process.name : "x.exe"))');
+  const path = '"C:\\\\x\\") OR (EventCode=1 | x\\\\"';
+  assert.is(
+    t.output,
+    `(${SYSMON} EventCode=11 TargetFilename=${path}) OR (${SYSMON} EventCode=1 Image="*\\\\x.exe")\n` +
+      `| where (EventCode==11 AND TargetFilename==${path}) OR (EventCode==1 AND match(Image, "(?i)\\\\\\\\x\\\\.exe\\\\z"))`,
+  );
+  assert.is(t.status, 'exact');
+  const p = parseSpl(t.output!);
+  assert.ok(p.ok);
+  const run = (ev: SplEvent) => runSpl((p as { ok: true; pipeline: { commands: Command[] } }).pipeline, [{ source: 'XmlWinEventLog:Microsoft-Windows-Sysmon/Operational', ...ev }]).length === 1;
+  assert.ok(run({ EventCode: '11', TargetFilename: 'C:\\x") OR (EventCode=1 | x\\' }));
+  assert.not.ok(run({ EventCode: '11', TargetFilename: 'c:\\x") or (eventcode=1 | x\\' }), 'file.path == is case-sensitive');
+  assert.not.ok(run({ EventCode: '11', TargetFilename: 'C:\\x' }));
+  assert.ok(run({ EventCode: '1', Image: 'C:\\w\\X.EXE' }));
+  // A process start holding the file branch's value matches neither branch.
+  assert.not.ok(run({ EventCode: '1', Image: 'C:\\w\\y.exe', TargetFilename: 'C:\\x") OR (EventCode=1 | x\\' }));
+
+  // Branches of different products: the where names the source of each (Sysmon for Linux also has its sourcetype).
+  const os = spl('any where (event.category == "file" and host.os.type == "linux" and event.type == "deletion" and file.name : "x") or (event.category == "process" and host.os.type == "windows" and event.type == "start" and process.name == "Y.exe")');
+  const LINUX = 'source="Syslog:Linux-Sysmon/Operational" sourcetype="sysmon:linux"';
+  assert.is(
+    os.output,
+    `(${LINUX} EventCode=23 TargetFilename="*/x") OR (${SYSMON} EventCode=1 Image="*\\\\Y.exe")\n` +
+      '| where (source=="Syslog:Linux-Sysmon/Operational" AND sourcetype=="sysmon:linux" AND EventCode==23 AND match(TargetFilename, "(?i)/x\\\\z")) OR ' +
+      '(source=="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" AND EventCode==1 AND match(Image, "\\\\\\\\Y\\\\.exe\\\\z"))',
+  );
+
+  // A top-level category list holding each branch's category is implied by the branch: nothing left out, no where.
+  const list = spl('any where host.os.type == "windows" and event.category in ("file", "process") and ((event.category == "file" and event.type == "creation" and file.path : "C:\\\\t\\\\a.txt") or (event.category == "process" and event.type == "start" and process.name : "x.exe"))');
+  assert.is(list.output, `(${SYSMON} EventCode=11 TargetFilename="C:\\\\t\\\\a.txt") OR (${SYSMON} EventCode=1 Image="*\\\\x.exe")`);
+  assert.is(list.status, 'exact');
+});
+
+test('any rules ORing categories: a branch no source holds is left out, narrower, on its span', () => {
+  const q = 'any where host.os.type == "linux" and ((event.category == "file" and event.type == "change" and file.path : "/etc/x") or (event.category == "process" and event.type == "start" and process.name : "cat"))';
+  const t = spl(q);
+  assert.is(t.output, 'source="Syslog:Linux-Sysmon/Operational" sourcetype="sysmon:linux" EventCode=1 Image="*/cat"');
+  assert.is(t.status, 'approximate');
+  const d = t.diagnostics.filter((x) => x.code === 'EQL3306');
+  assert.is(d.length, 1);
+  assert.is(d[0]!.direction, 'narrower');
+  assert.is(q.slice(d[0]!.span!.start.offset, d[0]!.span!.end.offset), 'event.category == "file" and event.type == "change" and file.path : "/etc/x"');
+  // No branch with a source: the rule stays unsupported. CIM tstats reads one data model: not split.
+  assert.is(spl('any where host.os.type == "linux" and ((event.category == "file" and event.type == "change") or (event.category == "library" and dll.name : "x"))').status, 'unsupported');
+  assert.is(cim('any where host.os.type == "windows" and ((event.category == "file" and file.name : "a") or (event.category == "process" and process.name : "b"))').status, 'unsupported');
+});
+
 test.run();
