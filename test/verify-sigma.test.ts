@@ -143,6 +143,10 @@ test('ECS → Sigma records follow mappings/sigma.yaml and show what the target 
   assert.instance(ecsToSigma({ ...gh, 'github.category': 'repo', 'event.action': 'org.add_member' }, m), Unrepresentable);
   assert.equal((ecsToSigma({ ...gh, 'github.category': 'org', 'event.action': 'org.add_member' }, m) as SigmaRecord).fields.action, ['org.add_member']);
   assert.is(ecsToSigma({ ...gh, 'event.category': 'process', 'event.action': 'org.add_member' }, m), null, 'no GitHub record is a process event');
+  // A Linux audit account record: the action is its type, result its res; the global Sysmon names are not its keys.
+  const acct = ecsToSigma({ 'event.category': 'iam', 'host.os.type': 'linux', 'event.action': 'added-group-account-to', 'auditd.result': 'fail', 'process.name': 'groupadd', 'process.command_line': 'groupadd x' }, m) as SigmaRecord;
+  assert.equal([acct.fields.type, acct.fields.res, acct.fields.comm, acct.fields.CommandLine], [['ADD_GROUP'], ['failed'], ['groupadd'], undefined]);
+  assert.equal(acct.logsources, [{ product: 'linux', service: 'auditd' }]);
   // Elastic fills dll.path and file.path from one ImageLoaded (vendor pair, Sysmon EID 7): only one of them cannot exist.
   const load = { 'event.category': 'library', 'host.os.type': 'windows', 'file.path': 'C:\\x\\a.dll' };
   assert.instance(ecsToSigma(load, m, new Set(['dll.path', 'file.path'])), Unrepresentable);

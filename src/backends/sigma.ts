@@ -281,7 +281,7 @@ class FilterTranslator {
   /** The Sigma field of an ECS field reference, or null (recorded) when the class has none. */
   private field(e: Expr): { name: string; fm: FieldMapping } | null {
     if (e.kind !== 'Field') return this.unsupported('EQL3105', 'Sigma compares fields with values only; this operand is computed', e.span);
-    const fm = fieldMapping(this.mapping, this.cls, e.name);
+    const fm = classField(this.mapping, this.cls, e.name);
     if (!fm) return this.cannot('EQL3101', `${e.name} has no field in Sigma's ${String(this.cls.source.category ?? this.cls.name)} taxonomy`, e.span);
     if (Array.isArray(fm.field)) return this.unsupported('EQL3105', `the mapping gives several Sigma fields for ${e.name}; the sigma backend needs one`, e.span);
     // A field name is a YAML key whose `|` starts modifiers: a name carried over from the rule (a `prefix.*`
@@ -599,6 +599,9 @@ class Layout {
 
 // ---- event filters ---------------------------------------------------------------------------
 
+/** `own_fields`: a log of another product (Linux audit records) has only the fields its class names. */
+const classField = (mapping: Mapping, cls: EventClass, name: string) => fieldMapping(cls.source.own_fields === true ? { ...mapping, fields: {} } : mapping, cls, name);
+
 function osOf(values: readonly string[] | undefined): string[] {
   return (values ?? []).map((v) => v.toLowerCase());
 }
@@ -635,6 +638,12 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext, exact = fal
     const constraints = ['event.type', 'event.action'].flatMap((k) => (facts.values.get(k) ? [`${k} ${facts.values.get(k)!.values.join('/')}`] : []));
     ctx.unsupported('EQL3003', `no Sigma log source for ${category} events${constraints.length ? ` with ${constraints.join(', ')}` : ''}`, filter.span);
     throw new Unsupported();
+  }
+  // A `when` field the class maps to a field of its own records (Windows Security's event.action, the audit record
+  // type) is not fixed by the log source, which holds other records too: it is rendered, never implied.
+  for (const k of Object.keys(choice.cls.when)) {
+    const node = choice.cls.fields && k in choice.cls.fields ? facts.values.get(k)?.node : undefined;
+    if (node) choice.implied.delete(node);
   }
   if (exact && choice.losses.length) {
     ctx.unsupported('EQL3003', `no Sigma log source holds exactly these ${category ?? 'any'} events (${choice.losses.map((l) => l.message).join('; ')})`, filter.span);
@@ -924,7 +933,7 @@ function correlation(rule: RuleInput, ctx: TranslateContext): string {
     const fields: (string | null)[] = steps.map((s, i) => {
       const key = s.keys[k];
       if (!key || key.kind !== 'Field') return null;
-      const fm = fieldMapping(ctx.mapping, docs[i]!.d.cls, key.name);
+      const fm = classField(ctx.mapping, docs[i]!.d.cls, key.name);
       if (!fm || fm.transform || Array.isArray(fm.field)) return null;
       if (fm.lossy && !lossyKeys.has(key.name)) {
         lossyKeys.add(key.name);

@@ -601,10 +601,13 @@ const DERIVED = new Set(['basename', 'extension', 'directory', 'first_segment'])
 const derivable = (transform: string, whole: readonly Scalar[]) =>
   transform === 'extension' ? whole.some((x) => /\.[^\\/.]*$/.test(asText(x))) : transform === 'first_segment' ? whole.some((x) => firstSegment(asText(x)) !== null) : true;
 
+/** The global fields a class's records also carry: none for another product's log (mapping `own_fields`). */
+const ownTable = (mapping: Mapping, cls: EventClass) => (cls.source.own_fields === true ? {} : mapping.fields);
+
 const sameValues = (a: readonly Scalar[], b: readonly Scalar[]) => a.length === b.length && a.every((x, i) => asText(x) === asText(b[i]!));
 
 function recordFields(mapping: Mapping, cls: EventClass, ev: EcsEvent, os: string | null, ruleFields: ReadonlySet<string> | undefined): Record<string, Scalar[]> | Unrepresentable {
-  const table = { ...mapping.fields, ...cls.fields };
+  const table = { ...ownTable(mapping, cls), ...cls.fields };
   // A class key ending in `.*` covers every field under it that no key names; the longest prefix wins.
   const prefixes = Object.keys(cls.fields ?? {}).filter((k) => k.endsWith('.*')).sort((a, b) => b.length - a.length);
   for (const name of leafNames(ev)) {
@@ -715,7 +718,7 @@ export function ecsToSigma(ev: EcsEvent, mapping: Mapping, ruleFields?: Readonly
     const key = cls.source.always_present;
     if (typeof key !== 'string' || fields[key]) continue;
     // ...so ECS always has the field the log fills from it: a rule reading that field never sees an event without it.
-    const named = Object.entries({ ...mapping.fields, ...cls.fields }).find(([ecs, raw]) => {
+    const named = Object.entries({ ...ownTable(mapping, cls), ...cls.fields }).find(([ecs, raw]) => {
       const fm: FieldMapping | null | undefined = typeof raw === 'string' ? { field: raw } : raw;
       return fm && !fm.transform && !fm.lossy && listOf(fm.field).includes(key) && ruleFields?.has(ecs);
     });

@@ -209,6 +209,25 @@ test('GitHub audit: github.category is the action before its first dot; Kubernet
   assert.equal(detection(k8s).selection, { 'verb|cased': 'create', 'objectRef.subresource|cased': 'exec' });
 });
 
+test('Linux audit account records: the action is the record type, a rule listing every action still tests it, other fields are not the record\'s', () => {
+  const eql = 'iam where host.os.type == "linux" and event.action in ("added-user-account", "changed-password") and auditd.result == "success" and process.name != null';
+  assert.equal(logsource(eql), { product: 'linux', service: 'auditd' });
+  // go-libaudit's record types for the actions; res spells Elastic's success as success; comm is process.name.
+  assert.equal(detection(eql).selection, { 'type|cased': ['ADD_USER', 'USER_CHAUTHTOK'], 'res|cased': 'success', 'comm|exists': true });
+  assert.is(sigma(eql).status, 'exact');
+  // Elastic's "fail" is the record's "failed".
+  assert.equal(detection('iam where host.os.type == "linux" and event.action == "deleted-user-account" and auditd.result == "fail"').selection, { 'type|cased': 'DEL_USER', 'res|cased': 'failed' });
+  // The log holds every audit record: even a rule asking for every action the class lists names the record types.
+  const all = ['added-user-account', 'added-group-account-to', 'deleted-user-account', 'deleted-group-account-from', 'modified-user-account', 'modified-group-account', 'changed-password', 'changed-group-password', 'locked-account', 'unlocked-account'];
+  const every = detection(`iam where host.os.type == "linux" and event.action in (${all.map((a) => JSON.stringify(a)).join(', ')})`);
+  assert.equal(every.selection, { 'type|cased': ['ADD_USER', 'ADD_GROUP', 'DEL_USER', 'DEL_GROUP', 'USER_MGMT', 'GRP_MGMT', 'USER_CHAUTHTOK', 'GRP_CHAUTHTOK', 'ACCT_LOCK', 'ACCT_UNLOCK'] });
+  // A global Sysmon name (process.command_line is CommandLine elsewhere) is no key of an audit record: left out, wider.
+  assert.equal(lossCodes('iam where host.os.type == "linux" and event.action == "added-user-account" and process.command_line : "x"'), ['EQL3101 wider']);
+  // Without the OS or with another action, no audit class: the rule stays unsupported.
+  assert.is(sigma('iam where event.action == "added-user-account"').status, 'unsupported');
+  assert.is(sigma('iam where host.os.type == "linux" and event.action == "logged-in"').status, 'unsupported');
+});
+
 test('every golden Sigma output validates against the official schema', () => {
   for (const c of goldenCases()) {
     const { source, query } = c.rule;
