@@ -25,9 +25,9 @@ test('corpus: every Sigma output validates against the official schema; conversi
   assert.equal(invalid, []);
   const rate = converted / rules.length;
   console.log(`notice: sigma converts ${converted}/${rules.length} corpus rules (${(rate * 100).toFixed(1)}%)`);
-  // The issue's goal is 90%. Floor at the measured 691/769 = 89.9%: five rules that counted before read a
+  // The issue's goal is 90%. Floor at the measured 692/769 = 89.98%: five rules that counted before read a
   // firewall's or a packet capture's dataset from an endpoint log source (mappings/datasets.yaml).
-  assert.ok(rate >= 0.898, `only ${(rate * 100).toFixed(1)}% of the corpus converts`);
+  assert.ok(rate >= 0.899, `only ${(rate * 100).toFixed(1)}% of the corpus converts`);
 });
 
 test.run();
