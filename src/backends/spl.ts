@@ -851,7 +851,7 @@ function eventQuery(ctx: TranslateContext, mapping: Mapping, cim: boolean, filte
  * category) and the others after. A top-level category list that holds the branch's category is implied by it.
  * Null when the filter has no such `or`.
  */
-function branches(filter: EventFilter): { filter: EventFilter; span: Span }[] | null {
+function branches(filter: EventFilter): EventFilter[] | null {
   if (filter.category !== null) return null;
   const one = (e: Expr) => filterFacts({ kind: 'EventFilter', category: null, where: e, span: e.span }).values.get('event.category');
   const flat = (e: Expr): Expr[] => (e.kind === 'Or' ? e.args.flatMap(flat) : [e]);
@@ -862,9 +862,14 @@ function branches(filter: EventFilter): { filter: EventFilter; span: Span }[] | 
     const cats = alts.map((a) => one(a));
     if (!cats.every((v) => v && v.values.length === 1)) continue;
     return alts.map((a, k) => {
-      const cat = cats[k]!.values[0]!.toLowerCase();
-      const rest = conjuncts.filter((r, j) => j !== i && !one(r)?.values.some((v) => (one(r)!.caseInsensitive || cats[k]!.caseInsensitive ? v.toLowerCase() === cat : v === cats[k]!.values[0])));
-      return { filter: { ...filter, where: { kind: 'And', args: [...conjunctsOf(a), ...rest], span: filter.where.span } }, span: a.span };
+      const own = cats[k]!;
+      const implied = (r: Expr) => {
+        const list = one(r);
+        const ci = own.caseInsensitive || !!list?.caseInsensitive;
+        return !!list && list.values.some((v) => (ci ? v.toLowerCase() === own.values[0]!.toLowerCase() : v === own.values[0]));
+      };
+      const rest = conjuncts.filter((r, j) => j !== i && !implied(r));
+      return { ...filter, where: { kind: 'And', args: [...conjunctsOf(a), ...rest], span: filter.where.span }, span: a.span };
     });
   }
   return null;
@@ -875,21 +880,21 @@ function branches(filter: EventFilter): { filter: EventFilter; span: Span }[] | 
  * branch needs the where stage, one where that ORs every branch's whole condition in eval form, each told apart by
  * the source fields that differ between the branches. A branch no source holds is left out (narrower).
  */
-function branchQuery(ctx: TranslateContext, mapping: Mapping, filter: EventFilter, parts: { filter: EventFilter; span: Span }[]): string[] {
-  const kept: { r: Rendered; span: Span }[] = [];
+function branchQuery(ctx: TranslateContext, mapping: Mapping, filter: EventFilter, parts: EventFilter[]): string[] {
+  const kept: Rendered[] = [];
   const dropped: { span: Span; why: string }[] = [];
   const seen = new Set<string>();
   for (const part of parts) {
     const sub = new TranslateContext(ctx.target, ctx.mapping, ctx.options);
     let r: Rendered;
     try {
-      r = renderFilter(sub, mapping, false, part.filter);
+      r = renderFilter(sub, mapping, false, part);
     } catch (e) {
       if (!(e instanceof Fail)) throw e;
       dropped.push({ span: part.span, why: e.message });
       continue;
     }
-    kept.push({ r, span: part.span });
+    kept.push(r);
     // Conjuncts shared by the branches are rendered once per branch: report each of their diagnostics once.
     for (const d of sub.diagnostics) {
       const key = `${d.code} ${d.message} ${d.span?.start.offset}`;
@@ -899,12 +904,12 @@ function branchQuery(ctx: TranslateContext, mapping: Mapping, filter: EventFilte
   }
   if (!kept.length) throw new Fail('EQL3003', `no branch of the query has an SPL source: ${dropped.map((d) => d.why).join('; ')}`, filter.span);
   for (const d of dropped) ctx.approximate('EQL3306', `this branch has no SPL source and is left out: ${d.why}`, d.span, 'narrower');
-  const groups = kept.map(({ r }) => [...sourceTerms(mapping, r.env.cls), ...r.terms].join(' '));
-  if (kept.length === 1) return [groups[0]!, ...(kept[0]!.r.where.length ? [`| where ${kept[0]!.r.where.join(' AND ')}`] : [])];
+  const groups = kept.map((r) => [...sourceTerms(mapping, r.env.cls), ...r.terms].join(' '));
+  if (kept.length === 1) return [groups[0]!, ...(kept[0]!.where.length ? [`| where ${kept[0]!.where.join(' AND ')}`] : [])];
   const lines = [groups.map((g) => `(${g})`).join(' OR ')];
-  if (kept.every(({ r }) => !r.where.length)) return lines;
+  if (kept.every((r) => !r.where.length)) return lines;
   // Which branch an event came from: the class filter is in evalAll; the source fields that differ are added.
-  const sources = kept.map(({ r }) => sourceOf(mapping, r.env.cls));
+  const sources = kept.map((r) => sourceOf(mapping, r.env.cls));
   const usable = (v: string | null): v is string => v !== null && !v.includes('*');
   const keys = (['index', 'source', 'sourcetype'] as const).filter((k) => sources.some((s) => s[k] !== sources[0]![k]));
   const ids = sources.map((s) => keys.flatMap((k) => (usable(s[k]) ? [`${k}==${str(s[k])}`] : [])));
@@ -915,7 +920,7 @@ function branchQuery(ctx: TranslateContext, mapping: Mapping, filter: EventFilte
         throw new Fail('EQL3303', "the where stage cannot tell the branches' SPL sources apart", filter.span);
     }),
   );
-  const conds = kept.map(({ r }, i) => [...ids[i]!, ...r.evalAll]);
+  const conds = kept.map((r, i) => [...ids[i]!, ...r.evalAll]);
   lines.push(`| where ${conds.map((c) => (c.length ? `(${c.join(' AND ')})` : 'true()')).join(' OR ')}`);
   return lines;
 }
