@@ -25,9 +25,10 @@ test('corpus: every Sigma output validates against the official schema; conversi
   assert.equal(invalid, []);
   const rate = converted / rules.length;
   console.log(`notice: sigma converts ${converted}/${rules.length} corpus rules (${(rate * 100).toFixed(1)}%)`);
-  // The issue's goal is 90%. Floor at the measured 692/769 = 89.98%: five rules that counted before read a
-  // firewall's or a packet capture's dataset from an endpoint log source (mappings/datasets.yaml).
-  assert.ok(rate >= 0.899, `only ${(rate * 100).toFixed(1)}% of the corpus converts`);
+  // The issue's goal is 90%. Floor at the measured 693/769 = 90.1% (Linux audit account records and Windows
+  // Security 4703 by its task name added; five rules that counted before read a firewall's or a packet capture's
+  // dataset from an endpoint log source, mappings/datasets.yaml).
+  assert.ok(rate >= 0.901, `only ${(rate * 100).toFixed(1)}% of the corpus converts`);
 });
 
 test.run();

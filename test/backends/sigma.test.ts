@@ -180,6 +180,11 @@ test('Windows Security: event.code picks product windows / service security, Eve
   // Two Security ids are one list; a non-Security id (Sysmon 10) does not pick the Security log.
   assert.equal(detection('iam where event.code in ("4728", "4732") and winlog.event_data.SubjectUserSid : "S-1-5-18"').selection, { EventID: [4728, 4732], SubjectUserSid: 'S-1-5-18' });
   assert.is(sigma('any where event.code == "10" and winlog.event_data.CallTrace : "x"').status, 'unsupported');
+  // An id without a pipeline action keeps Winlogbeat's task name as event.action: Token Right Adjusted Events is 4703.
+  const token = 'any where host.os.type == "windows" and event.action : "Token Right Adjusted Events" and winlog.event_data.EnabledPrivilegeList : "SeDebugPrivilege"';
+  assert.equal(logsource(token), { product: 'windows', service: 'security' });
+  assert.equal(detection(token).selection, { EventID: 4703, EnabledPrivilegeList: 'SeDebugPrivilege' });
+  assert.is(sigma(token).status, 'exact');
   // user.name is TargetUserName or SubjectUserName depending on the event: declared different.
   assert.equal(lossCodes('authentication where event.code == "4624" and user.name : "bob"'), ['EQL3006 different']);
 });
