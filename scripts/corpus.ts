@@ -88,7 +88,8 @@ function sectionVerify(rules: ParsedRule[]) {
     const gaps = notChecked.length - noOutput;
     const withOutput = report.results.length - noOutput;
     console.log(`${target}: ${s.agree} agree, ${s.disagree} disagree (${exactDisagree} on exact results, ${bugs.length} bugs), ${s['not-checked']} not checked — ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    console.log(`    not checked: ${noOutput} unsupported (no output); ${gaps} with output = ${((100 * gaps) / Math.max(1, withOutput)).toFixed(1)}% of outputs, ${((100 * gaps) / report.results.length).toFixed(1)}% of all`);
+    const pct = (n: number, of: number) => `${((100 * n) / Math.max(1, of)).toFixed(1)}%`;
+    console.log(`    not checked: ${noOutput} unsupported, no output to check (${pct(noOutput, report.results.length)} of rules); ${gaps} outputs verify could not check (${pct(gaps, withOutput)} of outputs)`);
     for (const b of bugs.slice(0, 10)) console.log(`    BUG ${b.path}: ${b.reason ?? JSON.stringify(b.counterexample).slice(0, 300)}`);
     for (const [why, n] of countBy(notChecked.filter((r) => r.notChecked !== 'no-output'), (r) => `${r.notChecked}: ${r.reason ?? '?'}`).slice(0, 8)) console.log(`    not checked ${n}\t${why}`);
   }
