@@ -258,11 +258,13 @@ test('injected bug: maxspan in milliseconds instead of nanoseconds is caught', (
   assert.equal([verdict.verdict, verdict.bug, verdict.counterexample!.matched_by], ['disagree', true, 'eql']);
 });
 
-test('injected bug: a dropped order filter reports out-of-order tuples, which the output claims it never does', () => {
-  // Dropping the order lies in the declared direction (wider), so the direction check alone does not flag it;
-  // the claim "every tuple is in time order" (EQL3430) does.
+test('injected bugs: a dropped order filter or maxspan bound reports tuples no declaration allows', () => {
+  // The join is declared wider as a whole (more tuples than EQL's earliest completions), but no declaration
+  // relaxes the order or maxspan, so verify calls such tuples bugs.
   const r = verifySeq((s) => s.replace('t1 <= t2 and ', ''));
-  assert.is(r.verdict.verdict, 'disagree');
+  assert.equal([r.verdict.verdict, r.verdict.bug, r.verdict.counterexample!.matched_by], ['disagree', true, 'target']);
+  const span = verifySeq((s) => s.replace(' and t2 - t1 <= 60000000000', ''));
+  assert.equal([span.verdict.verdict, span.verdict.bug, span.verdict.counterexample!.matched_by], ['disagree', true, 'target']);
   assert.ok(r.honestOrdered, 'the real output reports tuples in time order only');
   assert.not.ok(r.mutatedOrdered, 'without the filter a tuple out of order is reported');
 });

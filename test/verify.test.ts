@@ -157,15 +157,33 @@ test('a log-source declaration (EQL3004) on a classifying condition stands for t
   assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
 });
 
-test('sequences: a declaration inside one step covers that step only; one on maxspan covers the structure', () => {
+test('sequences: a declaration inside one step covers that step only; one on maxspan covers the structure, not the steps', () => {
   const q = 'sequence by host.id with maxspan=1m [process where process.name == "a.exe"] [network where destination.port == 443 and process.name == "b.exe"]';
   mutate = (t) => t.replace('process.name == "b.exe"', 'process.name : "b.exe"');
   declare = [{ direction: 'wider', at: 'process.name == "a.exe"' }];
   assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
   declare = [{ direction: 'wider', at: 'process.name == "b.exe"' }];
   assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+  // A structural widening explains tuples whose events pass their steps, not an event its step rejects.
   declare = [{ direction: 'wider', at: 'maxspan=1m' }];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+  mutate = (t) => t.replace('maxspan=1m', 'maxspan=2m');
   assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+  declare = [];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+});
+
+test('a log-source declaration on one branch of an `or` covers that branch, not the others', () => {
+  const q = 'any where (event.category == "file" and event.type == "deletion" and file.name : "x") or (event.category == "process" and event.type == "start" and process.name == "Y.exe")';
+  // An event only the process branch accepts (the generated probes start from one that the file branch accepts).
+  const userEvents = [{ '@timestamp': '2026-01-01T00:00:00.000Z', 'event.category': 'process', 'event.type': 'start', 'process.name': 'Y.exe' }];
+  const run = () => verifyRules(rule(q), { targets: [FAKE], userEvents }).results.map((x) => [x.verdict, x.bug]);
+  mutate = (t) => t.replace('process.name == "Y.exe"', 'process.name == "Z.exe"');
+  declare = [{ direction: 'narrower', at: 'event.category == "file" and event.type == "deletion" and file.name : "x"', code: 'EQL3004' }];
+  assert.equal(run(), [['disagree', true]]);
+  // The same declaration does explain a miss in its own branch.
+  mutate = (t) => t.replace('file.name : "x"', 'file.name : "w"');
+  assert.equal(run(), [['disagree', false]]);
 });
 
 test('sequences: a changed maxspan is caught by the timing scenarios', () => {

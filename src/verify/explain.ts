@@ -37,6 +37,12 @@ export interface Explainer {
 }
 
 const inside = (s: Span, outer: Span) => s.start.offset >= outer.start.offset && s.end.offset <= outer.end.offset;
+/** Whether a span lies inside an `or` or `not` of the condition (not on the condition's top-level conjunction). */
+function nestedIn(span: Span, where: Expr): boolean {
+  if (where.kind === 'And') return where.args.some((a) => inside(span, a.span) && nestedIn(span, a));
+  return (where.kind === 'Or' || where.kind === 'Not') && inside(span, where.span) && !(span.start.offset <= where.span.start.offset && span.end.offset >= where.span.end.offset);
+}
+
 const overlaps = (a: Span, b: Span) => a.start.offset < b.end.offset && b.start.offset < a.end.offset;
 
 /** Leaf predicates: what compilePred evaluates to one truth value (and/or/not are two-valued over them). */
@@ -88,7 +94,9 @@ export function explainer(
       for (const [atom, dirs] of hit.atoms) if (overlaps(span, atom.span) || inside(span, atom.span)) dirs.add(d.direction);
       // A log-source declaration on one of the conditions that chose the source (the source does not record
       // event.action and takes all its events for "exec") is about which events the source holds: class-level.
-      if (d.code === 'EQL3004') hit.classDirs.add(d.direction);
+      // Only on a top-level condition: on one branch of an `or` it covers that branch (its atoms, above), not
+      // the other branches, which another source reads.
+      if (d.code === 'EQL3004' && !nestedIn(span, hit.filter.where)) hit.classDirs.add(d.direction);
       continue;
     }
     const onFilter = span ? covers.filter((c) => overlaps(span, c.filter.span)) : [];
@@ -115,20 +123,64 @@ export function explainer(
     return Math.min(membership, category, evalExpr(c.filter.where)) as K3;
   };
 
+  // What a sequence promises beyond its steps: time order, maxspan and equal keys. A declaration relaxes
+  // maxspan or the keys only with its span on them; one on the whole sequence (which tuples are reported,
+  // ties, until) relaxes none of the three.
+  const seq = body.kind === 'Sequence' ? body : null;
+  // On a key or maxspan: within it, or around it without reaching into a step's filter or over the whole sequence.
+  const on = (d: Span, s: Span) =>
+    inside(d, s) || (inside(s, d) && !inside(seq!.span, d) && !steps.some((f) => overlaps(d, f.span)));
+  const dirsOn = (spans: readonly Span[]) =>
+    new Set((diagnostics as readonly TranslationDiagnostic[]).flatMap((d) => (d.direction && d.span && spans.some((s) => on(d.span!, s)) ? [d.direction] : [])));
+  const maxspanDirs = seq?.maxspan ? dirsOn([seq.maxspan.span]) : new Set<Direction>();
+  const keyDirs = seq ? dirsOn([...seq.by, ...seq.steps.flatMap((s) => s.by)].map((k) => k.span)) : new Set<Direction>();
+  const stepOf = seq ? seq.steps.flatMap((s, i) => new Array<number>(s.runs ?? 1).fill(i)) : [];
+  const keysOf = (step: number, ev: EcsEvent): unknown[] | null => {
+    const keys = [...seq!.by, ...seq!.steps[step]!.by];
+    return keys.every((k) => k.kind === 'Field') ? keys.map((k) => JSON.stringify(fieldValue(ev, (k as { name: string }).name))) : null;
+  };
+  const keepsStructure = (tuple: readonly number[], events: readonly EcsEvent[], dirs: readonly Direction[]): boolean => {
+    if (!seq) return true;
+    const present = tuple.flatMap((i, pos) => (i >= 0 && i < events.length ? [{ ev: events[i]!, step: stepOf[pos]! }] : []));
+    const times = present.map(({ ev }) => Date.parse(String(fieldValue(ev, '@timestamp'))));
+    if (times.some((t, i) => Number.isNaN(t) || (i > 0 && t < times[i - 1]!))) return false;
+    if (seq.maxspan && !dirs.some((d) => maxspanDirs.has(d)) && times.length > 1 && times[times.length - 1]! - times[0]! > seq.maxspan.ms) return false;
+    if (!dirs.some((d) => keyDirs.has(d))) {
+      const keys = present.map(({ ev, step }) => keysOf(step, ev));
+      if (keys.every((k) => k !== null) && keys.some((k) => JSON.stringify(k) !== JSON.stringify(keys[0]))) return false;
+    }
+    return true;
+  };
+
   return {
     explains(side, tuple, events) {
       const dirs = EXPLAINS[side];
-      if (dirs.some((d) => global.has(d))) return true;
-      if (tuple.length !== perEvent.length) return false;
+      const structural = dirs.some((d) => global.has(d));
+      // The rule matched what the target missed: a structural narrowing (a default time window, a row
+      // limit) may be why, whatever the steps' events are.
+      if (structural && side === 'eql') return true;
+      if (tuple.length !== perEvent.length) return structural;
       // A missing-event step has no event in a match (-1): only the steps that have one are evaluated.
       const present = perEvent.flatMap((c, i) => (tuple[i]! >= 0 && tuple[i]! < events.length ? [{ c, ev: events[tuple[i]!]! }] : []));
       const native = present.map(({ c, ev }) => value(c, ev, null));
       const relaxed = present.map(({ c, ev }) => value(c, ev, dirs));
       // The target matched what the rule rejects: every step the rule rejects must be one a declaration
-      // may have widened, and at least one step must not be accepted (else the structure differs, undeclared).
-      if (side === 'target') return native.some((v) => v !== T) && !relaxed.includes(F);
+      // may have widened. A structural widening (keys, order, maxspan, until) explains tuples whose events
+      // each pass their step; an event its step rejects is a filter difference, which only a declaration
+      // on that filter explains. Without one, at least one step must not be accepted (else the structure
+      // differs, undeclared).
+      if (side === 'target') return (structural || native.some((v) => v !== T)) && !relaxed.includes(F) && keepsStructure(tuple, events, dirs);
       // The rule matched what the target missed: some step must be one a declaration may have narrowed.
       return relaxed.includes(U);
     },
   };
+}
+
+/** A field's value in an ECS event, whether its keys are dotted (`process.name`) or nested. */
+function fieldValue(ev: EcsEvent, name: string): unknown {
+  const flat = (ev as Record<string, unknown>)[name];
+  if (flat !== undefined) return flat;
+  let at: unknown = ev;
+  for (const part of name.split('.')) at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[part] : undefined;
+  return at;
 }
