@@ -130,6 +130,8 @@ function checkSequence(s: Sequence, out: Diagnostic[]) {
   if (!positives.length) out.push(diag('EQL2005', 'a sequence needs at least one term that is not a missing event', s.span));
   else if (slots < 2) out.push(diag('EQL2005', 'a sequence needs at least two terms (or `with runs=N` on one)', s.span));
   if (s.maxspan && !Number.isSafeInteger(s.maxspan.ms)) out.push(diag('EQL1007', 'maxspan is too large', s.maxspan.span));
+  // Elasticsearch refuses it ("A positive maxspan value is required", EQL LogicalPlanBuilder).
+  if (s.maxspan && s.maxspan.value <= 0) out.push(diag('EQL1007', 'maxspan must be positive', s.maxspan.span));
   if (s.steps.some((t) => t.missing) && !s.maxspan)
     out.push(diag('EQL2007', 'a sequence with missing events `![...]` needs `with maxspan`', s.span));
   for (const t of s.steps)

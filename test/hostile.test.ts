@@ -160,6 +160,8 @@ test('numbers out of range are EQL1007; big in-range integers keep their integer
   assert.equal(codes('any where x == -1e999'), ['EQL1007']);
   assert.equal(codes('any where x == 100000000000000000000'), ['EQL1007']);
   assert.equal(codes('sequence with maxspan=99999999999999999999d [any where true] [any where true]'), ['EQL1007']);
+  assert.equal(codes('sequence with maxspan=0s [any where true] [any where true]'), ['EQL1007']);
+  assert.equal(codes('sequence with maxspan=1ms [any where true] [any where true]'), []);
   const big = parseQuery('any where x == 18446744073709551615').query!;
   assert.match(printQuery(big), /== 18446744073709551616$/); // nearest double; still digits, still an integer
   assert.is(roundTrip('any where x == 10000000000000000000 and y == 1e21'), null);
