@@ -118,4 +118,18 @@ test('a dataset test ORed with another condition is no dataset constraint: such 
   assert.equal(filterFacts(filterOf('process where data_stream.dataset != "fortinet_fortigate.log" and process.name == "x"')).datasets, []);
 });
 
+test('an endpoint source read for a list that also names a foreign dataset declares what it misses', () => {
+  // zeek.conn events are not in Sysmon, Defender or Sigma's network_connection: the rule's zeek matches are lost.
+  for (const target of ['sigma', 'kql', 'spl'] as TargetId[]) {
+    const t = convert('network where event.dataset in ("zeek.conn", "endpoint.events.network") and destination.port == 1', target);
+    assert.is(t.status, 'approximate', target);
+    const miss = t.diagnostics.find((d) => d.code === 'EQL3004' && /zeek\.conn/.test(d.message));
+    assert.ok(miss, `${target}: ${JSON.stringify(t.diagnostics)}`);
+    assert.is(miss!.direction, 'narrower');
+  }
+  // Endpoint telemetry alone declares no such loss.
+  const t = convert('network where event.dataset == "endpoint.events.network" and destination.port == 1', 'kql');
+  assert.not.ok(t.diagnostics.some((d) => /holds endpoint telemetry/.test(d.message)), JSON.stringify(t.diagnostics));
+});
+
 test.run();

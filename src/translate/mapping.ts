@@ -253,6 +253,14 @@ export function chooseClass(mapping: Mapping, facts: FilterFacts): ClassChoice |
           losses.push({ message: `the ${mapping.target} source "${cls.name}" holds only some of the datasets the rule allows (${own.join(', ')})`, direction: 'narrower', node: t.node });
         else if (own.every((o) => t.names.some((n) => within(o, n)))) implied.add(t.node);
       }
+    else
+      // An endpoint source stands in for endpoint telemetry only: other datasets the rule also allows
+      // (a packet capture's, a firewall's) are not in it.
+      for (const t of facts.datasets) {
+        const foreign = t.names.filter((n) => !endpointTelemetry().some((k) => within(n, k)));
+        if (foreign.length)
+          losses.push({ message: `the ${mapping.target} source "${cls.name}" holds endpoint telemetry, not the rule's ${foreign.join(', ')} events`, direction: 'narrower', node: t.node });
+      }
     let fits = true;
     for (const [field, allowed] of Object.entries(cls.when)) {
       // Dataset fields are one name for the same thing (above) once the filter names a dataset.
