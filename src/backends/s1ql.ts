@@ -733,6 +733,8 @@ function emitSequenceJoin(seq: Sequence, pipes: readonly Pipe[], ctx: TranslateC
   ctx.approximate('EQL3430', 'the PowerQuery join reports every tuple of matching events with equal keys in time order; EQL reports each sequence once, at its earliest completion, using each event once, so the join can report more', seq.span, 'wider');
   ctx.approximate('EQL3431', 'steps with equal timestamps are taken in either order, and one event may fill two steps (EQL orders ties by arrival and uses an event once)', seq.span, 'wider');
   ctx.note('EQL3433', 'as a PowerQuery alert (STAR rule) the join keeps at most 1,000 rows per intermediate table; busier steps lose matches there', seq.span);
+  // pmoses-s1/claude-skills@b6c2270 detection-rules.md §5 names only `inner`/`left` joins as working in alerts.
+  ctx.note('EQL3434', 'only `inner` and `left` joins are reported to work in PowerQuery alerts; whether a scheduled rule accepts `sql inner join` is unconfirmed, so check it on the tenant before relying on it', seq.span);
   if (seq.until) ctx.approximate('EQL3432', '`until` is not enforced: sequences it would end are still reported', seq.until.span, 'wider');
   return `${join}\n| filter ${conds.join(' and ')}`;
 }

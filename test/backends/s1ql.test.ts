@@ -306,7 +306,7 @@ test('a 2-step sequence: one subquery per step on the key, then order and maxspa
       '| filter t1 <= t2 and t2 - t1 <= 60000000000',
     ].join('\n'),
   );
-  assert.equal(codes(`sequence by host.id with maxspan=1m [${START}] [${NET}]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433']);
+  assert.equal(codes(`sequence by host.id with maxspan=1m [${START}] [${NET}]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433', 'EQL3434']);
 });
 
 test('a 3-step sequence nests 2-way joins; without maxspan only the order is filtered', () => {
@@ -347,7 +347,7 @@ test('keys: sequence and per-step keys are renamed to shared columns, each requi
 test('until is declared, not enforced; with runs stays unsupported (one event would fill every repeat)', () => {
   assert.equal(codes(`sequence by host.id with maxspan=10s [${START}] with runs=3`), ['EQL3401']);
   assert.match(s1(`sequence by host.id [${START}] with runs=3`).diagnostics[0]!.message, /a single event would fill them all/);
-  assert.equal(codes(`sequence by host.id [${START}] [${NET}] until [process where event.type == "end"]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433', 'EQL3432:wider']);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}] until [process where event.type == "end"]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433', 'EQL3434', 'EQL3432:wider']);
 });
 
 test('sequences kept unsupported: missing steps, no keys, optional keys, more than 5 steps, dialect 1, samples', () => {
