@@ -441,6 +441,16 @@ test('user.name and user.domain are read from DOMAIN\\user as Elastic\'s pipelin
   assert.equal(codes('file where user.name : "root" and user.domain : "corp"'), []);
 });
 
+test('in process starts user.* is the started process\'s user, declared different: the pipeline reads the actor\'s', () => {
+  // Elastic's Cloud Funnel pipeline (default.yml) dissects user.* from src.process.user in every event; the backend
+  // reads tgt.process.user for a process start, so the two can name different users.
+  assert.match(out(P + 'user.name : "root"'), 'tgt.process.user matches');
+  assert.equal(codes(P + 'user.name : "root"'), ['EQL3006:different']);
+  assert.equal(codes(P + 'user.domain : "corp"'), ['EQL3006:different']);
+  // Elsewhere the actor's user is what the pipeline reads: exact.
+  assert.equal(codes('file where user.name : "root"'), []);
+});
+
 test('container.id is read from k8sCluster.containerId; `: "*"` asks only that it exists', () => {
   assert.match(out(P + 'process.name : "a" and container.id : "*"'), '\nand k8sCluster.containerId = *');
   assert.match(out(P + 'process.name : "a" and not container.id like "*"', '1'), '\nAND NOT ContainerId EXISTS');
