@@ -180,7 +180,7 @@ class Emitter {
   private pending: (() => void)[] | null = null;
   /** Predicates left out so far (EQL3420), the first one's failure kept to explain a rule left with nothing. */
   readonly leftOut: LeftOut[] = [];
-  /** ECS fields of the predicates rendered so far. */
+  /** ECS fields of the predicates whose text is in the output so far. */
   readonly rendered: string[] = [];
 
   constructor(
@@ -250,8 +250,12 @@ class Emitter {
       case 'And':
       case 'Or': {
         const conj = (e.kind === 'And') !== neg;
+        const mark = this.rendered.length;
         const parts = e.args.map((a) => this.expr(a, neg));
-        return combine(parts, conj, conj ? this.d.and : this.d.or);
+        const out = combine(parts, conj, conj ? this.d.and : this.d.or);
+        // Decided by a sibling: the parts rendered under it are not in the output, so their fields do not count.
+        if (typeof out === 'boolean') this.rendered.length = mark;
+        return out;
       }
       case 'Not':
         return this.expr(e.arg, !neg);

@@ -254,6 +254,13 @@ test('a rule left with nothing beyond its event class stays unsupported', () => 
   assert.is(s1('process where host.os.type == "linux" and event.type == "start" and process.args_count == 2').status, 'unsupported');
   assert.is(s1('file where event.action in ("creation", "modification") and file.Ext.header_bytes : "4d5a*"').status, 'unsupported');
   assert.is(s1(P + '(process.working_directory : "/tmp" or process.name : "a")').status, 'unsupported');
+  // A predicate rendered and then dropped (its or-sibling was left out, so the or is true) does not count either:
+  // only endpoint.os is left in the output.
+  const dropped = s1('process where ((process.name == "x" or process.working_directory == "y") and host.os.type == "windows") or host.os.type == "linux"');
+  assert.is(dropped.status, 'unsupported');
+  assert.match(dropped.diagnostics.find((d) => d.severity === 'error')!.message, /nothing is left to filter/);
+  // One that stays in the output counts.
+  assert.is(s1('process where ((process.name == "x" and process.working_directory == "y") and host.os.type == "windows") or host.os.type == "linux"').status, 'approximate');
   // A mapping naming an unknown transform is a mapping error, never left out.
   const dir = mkdtempSync(join(tmpdir(), 'eqlport-s1-'));
   const file = join(dir, 'user.yaml');
