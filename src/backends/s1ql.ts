@@ -416,7 +416,17 @@ class Emitter {
     // An argument holding `"` is written escaped (`\"`) in a Windows command line, so the substring misses it.
     if (m.transform === 'args' && wants.some((w) => JSON.stringify(w).includes('\\"')))
       this.approximate('EQL3006', `${f.name}: an argument holding a double quote appears escaped (\\") in the command line S1 stores`, span, 'narrower');
-    return { text: this.render(m.name, shaped, ci, span), fields: [m.name] };
+    const text = this.render(m.name, shaped, ci, span);
+    // A derived part that is empty (`CORP\`, `C:\dir\`) is absent in ECS, as Elastic's pipeline splits it, yet a
+    // want that matches "" (`user.name : "*"`) would accept it over the stored value: require the part too
+    // (the part alone when a want accepts any value).
+    const derived = m.transform ? DERIVED_EXISTS[m.transform] : undefined;
+    if (derived && wants.some(matchesEmpty)) {
+      const exists = `${m.name} ${this.d.regex.cs} ${this.d.regexStr(derived)}`;
+      if (wants.some((w) => matchesEmpty(w) && w.t !== 'eq')) return { text: exists, fields: [m.name] };
+      return { text: `(${text} ${this.d.and} ${exists})`, fields: [m.name] };
+    }
+    return { text, fields: [m.name] };
   }
 
   /**
@@ -579,6 +589,12 @@ function reshape(w: Want, transform: Transform | undefined): Want | null {
       return regex(d === null ? null : `^${d}(?:\\\\.*)?$`);
     }
   }
+}
+
+/** Whether a want accepts the empty string (regex wants are not reshaped onto derived fields). */
+function matchesEmpty(w: Want): boolean {
+  if (w.t === 'glob') return w.parts.every((p) => p.t === 'any' || (p.t === 'lit' && p.v === ''));
+  return w.t !== 'regex' && w.v === '';
 }
 
 function literalHasBackslash(w: Want): boolean {

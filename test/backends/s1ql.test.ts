@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
 import { parseS1ql, type S1qlExpr } from '../../src/verify/s1ql-parse.js';
+import { evaluate } from '../../src/verify/s1ql.js';
 import { parseRuleText } from '../../src/check.js';
 import { scenariosFor, verifyTranslation } from '../../src/verify/index.js';
 import '../../src/verify/interpreters.js';
@@ -456,6 +457,29 @@ test('in process starts user.* is the started process\'s user, declared differen
   assert.equal(codes(P + 'user.domain : "corp"'), ['EQL3006:different']);
   // Elsewhere the actor's user is what the pipeline reads: exact.
   assert.equal(codes('file where user.name : "root"'), []);
+});
+
+test('a derived part left empty by the split (CORP\\, \\u, C:\\dir\\) is absent: `: "*"` and `== ""` do not match it', () => {
+  // Elastic's pipeline gives no user.name for `D\` and no user.domain for `\u`; a path ending in a separator has
+  // no file.name. Checked with the verify interpreter over the stored S1 value, in both dialects.
+  const check = (cond: string, field: string, yes: string[], no: string[]) => {
+    for (const d of ['1', '2'] as const) {
+      const q = parseS1ql(out('file where ' + cond, d), d);
+      assert.is(q.type, 'query');
+      const where = (q as Extract<typeof q, { type: 'query' }>).where;
+      const rec = (v: string) => (d === '2' ? { 'event.category': 'file', [field]: v } : { ObjectType: 'File', [field === 'src.process.user' ? 'SrcProcUser' : 'TgtFilePath']: v });
+      for (const v of yes) assert.ok(evaluate(where, rec(v), d), `${d}: ${cond} should accept ${JSON.stringify(v)}`);
+      for (const v of no) assert.not.ok(evaluate(where, rec(v), d), `${d}: ${cond} should reject ${JSON.stringify(v)}`);
+    }
+  };
+  check('user.name : "*"', 'src.process.user', ['D\\u', '\\u', 'u'], ['D\\', '']);
+  check('user.domain : "*"', 'src.process.user', ['D\\u', 'D\\', 'u'], ['\\u', '']);
+  check('user.name == ""', 'src.process.user', [], ['D\\', '', '\\', 'u']);
+  check('user.name : ("", "a*")', 'src.process.user', ['D\\a', 'ab'], ['D\\', '', 'D\\b']);
+  check('not user.name : "*"', 'src.process.user', ['D\\'], ['D\\u', 'u']);
+  check('file.name : "*"', 'tgt.file.path', ['C:\\dir\\a', 'a'], ['C:\\dir\\', '/tmp/']);
+  // `: "*"` on a derived field asks only that the part exists.
+  assert.is(out('file where user.name : "*"'), "event.category = 'file'\nand src.process.user matches:matchcase '(?s)^[^\\\\\\\\]+$|\\\\\\\\.'");
 });
 
 test('container.id is read from k8sCluster.containerId; `: "*"` asks only that it exists', () => {
