@@ -288,6 +288,17 @@ test('verify: a left-out condition makes only the S1 side match more, as declare
   }
 });
 
+test('verify: probes a name or domain the split leaves empty (CORP\\, \\root) and finds the translation agrees', () => {
+  // The ECS event with a domain but no name is stored as `corp\`; `user.name : "*"` must not match it.
+  for (const query of ['file where user.domain : "corp" and user.name : "*"', 'file where user.name : "root" and user.domain : "*"']) {
+    const [rule] = parseRuleText('case.eql', query);
+    for (const d of ['2', '1'] as const) {
+      const t = translateRule({ query: rule!.query!, meta: rule!.source.meta, text: rule!.source.query, path: rule!.source.path }, 's1ql', { s1qlDialect: d });
+      assert.is(verifyTranslation(rule!, t, scenariosFor(rule!), { s1qlDialect: d }).verdict, 'agree', `${d}: ${query}`);
+    }
+  }
+});
+
 // ---- sequences as a PowerQuery join (dialect 2) ----------------------------------------------------
 
 const START = 'process where event.type == "start" and process.name == "a.exe"';
