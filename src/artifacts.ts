@@ -83,7 +83,15 @@ export interface ArtifactView {
   queryOneLine: string;
   severity: { splunk: number; defender: string; title: string; sentinel: string };
   riskScore: number | null;
-  schedule: { interval: string; lookback: string; cron: string; splunkEarliest: string; defenderPeriod: string };
+  schedule: {
+    interval: string;
+    lookback: string;
+    cron: string;
+    splunkEarliest: string;
+    defenderPeriod: string;
+    intervalMinutes: number;
+    lookbackMinutes: number;
+  };
   tactics: string[];
   /** Sentinel spells tactics without spaces ("PrivilegeEscalation"). */
   sentinelTactics: string[];
@@ -96,6 +104,8 @@ export interface ArtifactView {
   references: string[];
   author: string;
   s1QueryLang: string;
+  /** A query with a pipe command is deployed as a scheduled (PowerQuery) rule, not as an events rule. */
+  s1Scheduled: boolean;
   /** Stable GUID-shaped name for ARM resources. */
   resourceName: string;
 }
@@ -126,6 +136,10 @@ export function artifactView(meta: RuleMeta, query: string, options: TranslateOp
       cron: cronFor(intervalMs),
       splunkEarliest: `-${Math.ceil(lookbackMs / 60_000)}m`,
       defenderPeriod: defenderPeriod(intervalMs),
+      intervalMinutes: Math.ceil(intervalMs / 60_000),
+      // The rule's own lookback: a window longer than the interval overlaps (S1 may alert twice) but, as in
+      // Elastic, does not miss late-ingested events.
+      lookbackMinutes: Math.ceil(lookbackMs / 60_000),
     },
     tactics,
     sentinelTactics,
@@ -135,9 +149,12 @@ export function artifactView(meta: RuleMeta, query: string, options: TranslateOp
     mitreTechniques: [...techniques, ...subtechniques].sort(),
     references: meta.references ?? [],
     author: (meta.author ?? []).join(', '),
-    // A query with a pipe command (`| sql inner join`, `| limit`) is a PowerQuery, accepted only as "2.1"; "2.0"
-    // rejects `|` (SentinelOne PowerQuery skill, pmoses-s1/claude-skills@b6c2270 detection-rules.md, "queryLang").
-    s1QueryLang: options.s1qlDialect === '1' ? '1.0' : /(^|\n)\|/.test(query) ? '2.1' : '2.0',
+    // A query with a pipe command (`| sql inner join`, `| limit`) is a PowerQuery: the cloud-detection API takes it
+    // only as queryType "scheduled" + queryLang "2.0" with the query in scheduledParams.query; "events" + "2.0"
+    // rejects `|` and "2.1" is not a valid queryLang (pmoses-s1/claude-skills@b6c2270,
+    // sentinelone-powerquery/references/detection-rules.md, "Deploying a rule via the API").
+    s1QueryLang: options.s1qlDialect === '1' ? '1.0' : '2.0',
+    s1Scheduled: options.s1qlDialect !== '1' && /(^|\n)\|/.test(query),
     resourceName: /^[0-9a-f-]{36}$/i.test(id) ? id.toLowerCase() : guidFrom(id || (meta.name ?? '')),
   };
 }

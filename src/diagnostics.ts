@@ -100,6 +100,7 @@ export const CODES = {
   EQL3431: { severity: 'warning', title: 'PowerQuery join takes tied timestamps in either order' },
   EQL3432: { severity: 'warning', title: 'sequence `until` not enforced by the PowerQuery join' },
   EQL3433: { severity: 'info', title: 'PowerQuery alert row limit applies to the join' },
+  EQL3434: { severity: 'info', title: '`sql inner join` in a PowerQuery alert is unconfirmed' },
   // ts
   EQL3501: { severity: 'error', title: 'regular expression the TypeScript module cannot run' },
   // rule files

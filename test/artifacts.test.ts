@@ -47,7 +47,7 @@ test('durations: Kibana intervals and date math to ISO-8601 and cron', () => {
 
 test('view of the example rule: schedule from interval and from, MITRE from the threat mapping', () => {
   const v = artifactView(example, 'Q');
-  assert.equal(v.schedule, { interval: 'PT5M', lookback: 'PT9M', cron: '*/5 * * * *', splunkEarliest: '-9m', defenderPeriod: '1H' });
+  assert.equal(v.schedule, { interval: 'PT5M', lookback: 'PT9M', cron: '*/5 * * * *', splunkEarliest: '-9m', defenderPeriod: '1H', intervalMinutes: 5, lookbackMinutes: 9 });
   assert.equal(v.sentinelTactics, ['Persistence', 'PrivilegeEscalation']);
   assert.equal(v.techniques, ['T1543', 'T1574', 'T1068']);
   assert.equal(v.subtechniques, ['T1543.003', 'T1574.011']);
@@ -68,10 +68,22 @@ test('JSON artifacts are valid JSON that carry hostile values unchanged', () => 
   assert.equal(d.detectionAction.alertTemplate.mitreTechniques, ['T1068', 'T1543', 'T1543.003', 'T1574', 'T1574.011']);
   const s1 = JSON.parse(renderArtifact('s1-star', artifactView(example, 'q', { s1qlDialect: '1' })));
   assert.is(s1.data.queryLang, '1.0');
-  // A filter is S1QL 2.0; a query with a pipe command (a sequence's join) is a PowerQuery, "2.1".
-  assert.is(JSON.parse(renderArtifact('s1-star', artifactView(example, "a = 'x'", { s1qlDialect: '2' }))).data.queryLang, '2.0');
-  assert.is(JSON.parse(renderArtifact('s1-star', artifactView(example, "| sql inner join\n  a = (x)\n| filter t1 <= t2", { s1qlDialect: '2' }))).data.queryLang, '2.1');
-  assert.is(JSON.parse(renderArtifact('s1-star', artifactView(example, "a = 'x|y'", { s1qlDialect: '2' }))).data.queryLang, '2.0');
+  assert.is(s1.data.queryType, 'events');
+  // A filter is an events rule in S1QL 2.0 with the query in s1ql.
+  const plain = JSON.parse(renderArtifact('s1-star', artifactView(example, "a = 'x|y'", { s1qlDialect: '2' }))).data;
+  assert.equal([plain.queryType, plain.queryLang, plain.s1ql, plain.scheduledParams], ['events', '2.0', "a = 'x|y'", undefined]);
+  // A query with a pipe command is a PowerQuery: a scheduled rule, "2.0", query in scheduledParams (events + "2.0"
+  // rejects `|`, "2.1" is not a valid queryLang: pmoses-s1/claude-skills@b6c2270 detection-rules.md).
+  // The example rule runs every 5m and looks back 9m; threshold "more than 0 rows" alerts on any joined row.
+  const piped = "| sql inner join\n  a = (x)\n| filter t1 <= t2";
+  const sched = JSON.parse(renderArtifact('s1-star', artifactView(example, piped, { s1qlDialect: '2' }))).data;
+  assert.equal([sched.queryType, sched.queryLang, sched.s1ql], ['scheduled', '2.0', undefined]);
+  assert.equal(sched.scheduledParams, {
+    query: piped,
+    runIntervalMinutes: 5,
+    lookbackWindowMinutes: 9,
+    threshold: { value: 0, operator: 'Greater' },
+  });
   assert.is(s1.data.severity, 'High');
 });
 

@@ -144,8 +144,10 @@ test('fromEcs: an event no SentinelOne event gives is left out, judged only on t
   const actor = { 'event.category': 'file', 'event.type': 'creation', 'file.path': 'C:\\a' };
   assert.is((s1.fromEcs({ ...actor, 'user.name': 'SYSTEM', 'user.domain': 'NT AUTHORITY' }, named('user.name', 'user.domain')) as S1Record)['src.process.user'], 'NT AUTHORITY\\SYSTEM');
   assert.is((s1.fromEcs({ ...actor, 'user.name': 'root' }, named('user.name')) as S1Record)['src.process.user'], 'root');
-  // Without a backslash the pipeline makes the domain the whole value too; a domain cannot hold one.
-  assert.ok(s1.fromEcs({ ...actor, 'user.name': 'root' }, named('user.name', 'user.domain')) instanceof Unrepresentable);
+  // Without a backslash the pipeline makes the domain the whole value too, so a name without a domain is stored
+  // after an empty domain, which it dissects as none; likewise a domain without a name. A domain cannot hold one.
+  assert.is((s1.fromEcs({ ...actor, 'user.name': 'root' }, named('user.name', 'user.domain')) as S1Record)['src.process.user'], '\\root');
+  assert.is((s1.fromEcs({ ...actor, 'user.domain': 'CORP' }, named('user.name', 'user.domain')) as S1Record)['src.process.user'], 'CORP\\');
   assert.ok(s1.fromEcs({ ...actor, 'user.name': 'a', 'user.domain': 'b\\c' }, named('user.name', 'user.domain')) instanceof Unrepresentable);
   // An IPConnect's direction gives both network.direction and event.action: they cannot disagree.
   const accepted = { 'event.category': 'network', 'event.type': 'start', 'event.action': 'connection_accepted', 'destination.port': 22 };

@@ -180,7 +180,7 @@ class Emitter {
   private pending: (() => void)[] | null = null;
   /** Predicates left out so far (EQL3420), the first one's failure kept to explain a rule left with nothing. */
   readonly leftOut: LeftOut[] = [];
-  /** ECS fields of the predicates rendered so far. */
+  /** ECS fields of the predicates whose text is in the output so far. */
   readonly rendered: string[] = [];
 
   constructor(
@@ -250,8 +250,12 @@ class Emitter {
       case 'And':
       case 'Or': {
         const conj = (e.kind === 'And') !== neg;
+        const mark = this.rendered.length;
         const parts = e.args.map((a) => this.expr(a, neg));
-        return combine(parts, conj, conj ? this.d.and : this.d.or);
+        const out = combine(parts, conj, conj ? this.d.and : this.d.or);
+        // Decided by a sibling: the parts rendered under it are not in the output, so their fields do not count.
+        if (typeof out === 'boolean') this.rendered.length = mark;
+        return out;
       }
       case 'Not':
         return this.expr(e.arg, !neg);
@@ -412,7 +416,17 @@ class Emitter {
     // An argument holding `"` is written escaped (`\"`) in a Windows command line, so the substring misses it.
     if (m.transform === 'args' && wants.some((w) => JSON.stringify(w).includes('\\"')))
       this.approximate('EQL3006', `${f.name}: an argument holding a double quote appears escaped (\\") in the command line S1 stores`, span, 'narrower');
-    return { text: this.render(m.name, shaped, ci, span), fields: [m.name] };
+    const text = this.render(m.name, shaped, ci, span);
+    // A derived part that is empty (`CORP\`, `C:\dir\`) is absent in ECS, as Elastic's pipeline splits it, yet a
+    // want that matches "" (`user.name : "*"`) would accept it over the stored value: require the part too
+    // (the part alone when a want accepts any value).
+    const derived = m.transform ? DERIVED_EXISTS[m.transform] : undefined;
+    if (derived && wants.some(matchesEmpty)) {
+      const exists = `${m.name} ${this.d.regex.cs} ${this.d.regexStr(derived)}`;
+      if (wants.some((w) => matchesEmpty(w) && w.t !== 'eq')) return { text: exists, fields: [m.name] };
+      return { text: `(${text} ${this.d.and} ${exists})`, fields: [m.name] };
+    }
+    return { text, fields: [m.name] };
   }
 
   /**
@@ -577,6 +591,12 @@ function reshape(w: Want, transform: Transform | undefined): Want | null {
   }
 }
 
+/** Whether a want accepts the empty string (regex wants are not reshaped onto derived fields). */
+function matchesEmpty(w: Want): boolean {
+  if (w.t === 'glob') return w.parts.every((p) => p.t === 'any' || (p.t === 'lit' && p.v === ''));
+  return w.t !== 'regex' && w.v === '';
+}
+
 function literalHasBackslash(w: Want): boolean {
   if (w.t === 'glob') return w.parts.some((p) => p.t === 'lit' && p.v.includes('\\'));
   return w.t !== 'regex' && w.v.includes('\\');
@@ -733,6 +753,8 @@ function emitSequenceJoin(seq: Sequence, pipes: readonly Pipe[], ctx: TranslateC
   ctx.approximate('EQL3430', 'the PowerQuery join reports every tuple of matching events with equal keys in time order; EQL reports each sequence once, at its earliest completion, using each event once, so the join can report more', seq.span, 'wider');
   ctx.approximate('EQL3431', 'steps with equal timestamps are taken in either order, and one event may fill two steps (EQL orders ties by arrival and uses an event once)', seq.span, 'wider');
   ctx.note('EQL3433', 'as a PowerQuery alert (STAR rule) the join keeps at most 1,000 rows per intermediate table; busier steps lose matches there', seq.span);
+  // pmoses-s1/claude-skills@b6c2270 detection-rules.md §5 names only `inner`/`left` joins as working in alerts.
+  ctx.note('EQL3434', 'only `inner` and `left` joins are reported to work in PowerQuery alerts; whether a scheduled rule accepts `sql inner join` is unconfirmed, so check it on the tenant before relying on it', seq.span);
   if (seq.until) ctx.approximate('EQL3432', '`until` is not enforced: sequences it would end are still reported', seq.until.span, 'wider');
   return `${join}\n| filter ${conds.join(' and ')}`;
 }

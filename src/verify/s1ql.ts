@@ -196,7 +196,7 @@ function derive(transform: string, stored: string): string | null {
     case 'domain':
       return (first < 0 ? stored : stored.slice(0, first)) || null;
     case 'basename':
-      return base;
+      return base || null;
     case 'directory':
       return cut < 0 ? null : stored.slice(0, cut);
     case 'extension':
@@ -295,7 +295,12 @@ function recordFromEcs(event: EcsEvent, mapping: Mapping, dialect: S1qlDialect, 
     }
     const [user, domain] = [part('user')?.[0], part('domain')?.[0]];
     if (user !== undefined || domain !== undefined) {
-      const built = domain !== undefined ? `${domain}\\${user ?? 'user'}` : user!.includes('\\') ? `DOMAIN\\${user}` : user!;
+      // A part the event lacks is left empty when the rule names it (`D\\`, `\\u`): the pipeline dissects no value
+      // from an empty part, so this is the stored value that gives the event, and a probe of that edge.
+      const built =
+        domain !== undefined ? `${domain}\\${user ?? (ruleFields.has('user.name') ? '' : 'user')}`
+        : ruleFields.has('user.domain') ? `\\${user}`
+        : user!.includes('\\') ? `DOMAIN\\${user}` : user!;
       // A domain holding a backslash, or an empty part, is not what the pipeline dissects out of any value.
       if (derived.some((d) => d.target === target && !d.values.every((v) => derive(d.transform, built) === String(v)))) return new Unrepresentable(`no stored ${target} gives this user name and domain`);
       put(target, [built]);

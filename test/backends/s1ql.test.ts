@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
 import { parseS1ql, type S1qlExpr } from '../../src/verify/s1ql-parse.js';
+import { evaluate } from '../../src/verify/s1ql.js';
 import { parseRuleText } from '../../src/check.js';
 import { scenariosFor, verifyTranslation } from '../../src/verify/index.js';
 import '../../src/verify/interpreters.js';
@@ -254,6 +255,13 @@ test('a rule left with nothing beyond its event class stays unsupported', () => 
   assert.is(s1('process where host.os.type == "linux" and event.type == "start" and process.args_count == 2').status, 'unsupported');
   assert.is(s1('file where event.action in ("creation", "modification") and file.Ext.header_bytes : "4d5a*"').status, 'unsupported');
   assert.is(s1(P + '(process.working_directory : "/tmp" or process.name : "a")').status, 'unsupported');
+  // A predicate rendered and then dropped (its or-sibling was left out, so the or is true) does not count either:
+  // only endpoint.os is left in the output.
+  const dropped = s1('process where ((process.name == "x" or process.working_directory == "y") and host.os.type == "windows") or host.os.type == "linux"');
+  assert.is(dropped.status, 'unsupported');
+  assert.match(dropped.diagnostics.find((d) => d.severity === 'error')!.message, /nothing is left to filter/);
+  // One that stays in the output counts.
+  assert.is(s1('process where ((process.name == "x" and process.working_directory == "y") and host.os.type == "windows") or host.os.type == "linux"').status, 'approximate');
   // A mapping naming an unknown transform is a mapping error, never left out.
   const dir = mkdtempSync(join(tmpdir(), 'eqlport-s1-'));
   const file = join(dir, 'user.yaml');
@@ -276,6 +284,17 @@ test('verify: a left-out condition makes only the S1 side match more, as declare
       const t = translateRule({ query: rule!.query!, meta: rule!.source.meta, text: rule!.source.query, path: rule!.source.path }, 's1ql', { s1qlDialect: d });
       const r = verifyTranslation(rule!, t, scenariosFor(rule!), { s1qlDialect: d });
       assert.equal([r.verdict, r.bug, r.counterexample?.matched_by], ['disagree', false, 'target'], `${d}: ${query}`);
+    }
+  }
+});
+
+test('verify: probes a name or domain the split leaves empty (CORP\\, \\root) and finds the translation agrees', () => {
+  // The ECS event with a domain but no name is stored as `corp\`; `user.name : "*"` must not match it.
+  for (const query of ['file where user.domain : "corp" and user.name : "*"', 'file where user.name : "root" and user.domain : "*"']) {
+    const [rule] = parseRuleText('case.eql', query);
+    for (const d of ['2', '1'] as const) {
+      const t = translateRule({ query: rule!.query!, meta: rule!.source.meta, text: rule!.source.query, path: rule!.source.path }, 's1ql', { s1qlDialect: d });
+      assert.is(verifyTranslation(rule!, t, scenariosFor(rule!), { s1qlDialect: d }).verdict, 'agree', `${d}: ${query}`);
     }
   }
 });
@@ -306,7 +325,7 @@ test('a 2-step sequence: one subquery per step on the key, then order and maxspa
       '| filter t1 <= t2 and t2 - t1 <= 60000000000',
     ].join('\n'),
   );
-  assert.equal(codes(`sequence by host.id with maxspan=1m [${START}] [${NET}]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433']);
+  assert.equal(codes(`sequence by host.id with maxspan=1m [${START}] [${NET}]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433', 'EQL3434']);
 });
 
 test('a 3-step sequence nests 2-way joins; without maxspan only the order is filtered', () => {
@@ -347,7 +366,7 @@ test('keys: sequence and per-step keys are renamed to shared columns, each requi
 test('until is declared, not enforced; with runs stays unsupported (one event would fill every repeat)', () => {
   assert.equal(codes(`sequence by host.id with maxspan=10s [${START}] with runs=3`), ['EQL3401']);
   assert.match(s1(`sequence by host.id [${START}] with runs=3`).diagnostics[0]!.message, /a single event would fill them all/);
-  assert.equal(codes(`sequence by host.id [${START}] [${NET}] until [process where event.type == "end"]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433', 'EQL3432:wider']);
+  assert.equal(codes(`sequence by host.id [${START}] [${NET}] until [process where event.type == "end"]`), ['EQL3430:wider', 'EQL3431:wider', 'EQL3433', 'EQL3434', 'EQL3432:wider']);
 });
 
 test('sequences kept unsupported: missing steps, no keys, optional keys, more than 5 steps, dialect 1, samples', () => {
@@ -439,6 +458,39 @@ test('user.name and user.domain are read from DOMAIN\\user as Elastic\'s pipelin
   check('user.domain : "*corp"', ['CORP\\a', 'megacorp'], ['x\\corp', 'corpx']);
   check('user.name != null', ['a', 'D\\a'], ['D\\']);
   assert.equal(codes('file where user.name : "root" and user.domain : "corp"'), []);
+});
+
+test('in process starts user.* is the started process\'s user, declared different: the pipeline reads the actor\'s', () => {
+  // Elastic's Cloud Funnel pipeline (default.yml) dissects user.* from src.process.user in every event; the backend
+  // reads tgt.process.user for a process start, so the two can name different users.
+  assert.match(out(P + 'user.name : "root"'), 'tgt.process.user matches');
+  assert.equal(codes(P + 'user.name : "root"'), ['EQL3006:different']);
+  assert.equal(codes(P + 'user.domain : "corp"'), ['EQL3006:different']);
+  // Elsewhere the actor's user is what the pipeline reads: exact.
+  assert.equal(codes('file where user.name : "root"'), []);
+});
+
+test('a derived part left empty by the split (CORP\\, \\u, C:\\dir\\) is absent: `: "*"` and `== ""` do not match it', () => {
+  // Elastic's pipeline gives no user.name for `D\` and no user.domain for `\u`; a path ending in a separator has
+  // no file.name. Checked with the verify interpreter over the stored S1 value, in both dialects.
+  const check = (cond: string, field: string, yes: string[], no: string[]) => {
+    for (const d of ['1', '2'] as const) {
+      const q = parseS1ql(out('file where ' + cond, d), d);
+      assert.is(q.type, 'query');
+      const where = (q as Extract<typeof q, { type: 'query' }>).where;
+      const rec = (v: string) => (d === '2' ? { 'event.category': 'file', [field]: v } : { ObjectType: 'File', [field === 'src.process.user' ? 'SrcProcUser' : 'TgtFilePath']: v });
+      for (const v of yes) assert.ok(evaluate(where, rec(v), d), `${d}: ${cond} should accept ${JSON.stringify(v)}`);
+      for (const v of no) assert.not.ok(evaluate(where, rec(v), d), `${d}: ${cond} should reject ${JSON.stringify(v)}`);
+    }
+  };
+  check('user.name : "*"', 'src.process.user', ['D\\u', '\\u', 'u'], ['D\\', '']);
+  check('user.domain : "*"', 'src.process.user', ['D\\u', 'D\\', 'u'], ['\\u', '']);
+  check('user.name == ""', 'src.process.user', [], ['D\\', '', '\\', 'u']);
+  check('user.name : ("", "a*")', 'src.process.user', ['D\\a', 'ab'], ['D\\', '', 'D\\b']);
+  check('not user.name : "*"', 'src.process.user', ['D\\'], ['D\\u', 'u']);
+  check('file.name : "*"', 'tgt.file.path', ['C:\\dir\\a', 'a'], ['C:\\dir\\', '/tmp/']);
+  // `: "*"` on a derived field asks only that the part exists.
+  assert.is(out('file where user.name : "*"'), "event.category = 'file'\nand src.process.user matches:matchcase '(?s)^[^\\\\\\\\]+$|\\\\\\\\.'");
 });
 
 test('container.id is read from k8sCluster.containerId; `: "*"` asks only that it exists', () => {
