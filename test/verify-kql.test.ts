@@ -326,6 +326,21 @@ test('an injected case bug (=~ swapped for ==) is caught', () => {
   assert.is((res.counterexample!.event as Record<string, unknown>)['process.name'], 'CMD.EXE');
 });
 
+test('sequences: a miss in step 1 is not excused by the declaration on step 2\'s table (DeviceNetworkEvents)', () => {
+  const rule = parseRuleText(
+    'seq.eql',
+    'sequence by host.name with maxspan=1m [process where host.os.type == "windows" and event.type == "start" and process.name == "a.exe"] [network where host.os.type == "windows" and event.type == "start" and destination.port == 443]',
+  );
+  const r0 = verifyRules(rule, { targets: ['kql'] }).results[0]!;
+  // Step 2 reads DeviceNetworkEvents, declared at class level (EQL3004): the translation is approximate.
+  assert.equal([r0.status, r0.verdict, r0.bug], ['approximate', 'agree', false]);
+  const step1 = withMutation((t) => t.replace('FileName == "a.exe"', 'FileName == "b.exe"'), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+  assert.equal([step1.verdict, step1.bug, step1.counterexample!.matched_by], ['disagree', true, 'eql']);
+  // The same narrowing on step 2 lies within what its table's declaration covers.
+  const step2 = withMutation((t) => t.replace('RemotePort == 443', 'RemotePort == 444'), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+  assert.equal([step2.verdict, step2.bug], ['disagree', false]);
+});
+
 test('CloudTrail rows: the verifier builds CloudAppEvents rows whose RawEventData is the record; a wrong path is caught', () => {
   const rule = parseRuleText('ct.eql', 'any where data_stream.dataset == "aws.cloudtrail" and event.action == "AttachRolePolicy" and not aws.cloudtrail.user_identity.type : "root"');
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');

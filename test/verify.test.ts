@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import { BACKENDS } from '../src/backends/index.js';
 import { parseRuleText } from '../src/check.js';
 import { printQuery } from '../src/ir/print.js';
-import type { Query, Span } from '../src/ir/nodes.js';
+import type { EventFilter, Query, Span } from '../src/ir/nodes.js';
+import { compileFilter } from '../src/matcher/compile.js';
 import { parseQuery } from '../src/parse.js';
 import type { DiagCode } from '../src/diagnostics.js';
 import type { Backend, Direction, TargetId } from '../src/translate/core.js';
@@ -40,6 +41,13 @@ INTERPRETERS[FAKE] = {
   run(program, records) {
     const events = records.filter((r): r is Record<string, unknown> => r !== null);
     return { matches: referenceMatches(program as Query, events) };
+  },
+  // Each step's filter by the native matcher; `runs` repeats a step, as the tuple's positions do.
+  stepAccepts(program, records) {
+    const body = (program as Query).body;
+    if (body.kind !== 'Sequence') return null;
+    const filters = body.steps.flatMap((s) => new Array<EventFilter>(s.runs ?? 1).fill(s.filter)).map((f) => compileFilter(f, 'event.category', { diagnostics: [] }));
+    return records.map((r) => filters.map((f) => r !== null && f(r as Record<string, unknown>)));
   },
 };
 
@@ -170,6 +178,20 @@ test('sequences: a declaration inside one step covers that step only; one on max
   mutate = (t) => t.replace('maxspan=1m', 'maxspan=2m');
   assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
   declare = [];
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+});
+
+test('sequences: a class-level narrowing on one step explains a miss there, not one caused by another step', () => {
+  const q = 'sequence by host.id with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] [network where event.type == "start" and destination.port == 443]';
+  // The target's table for step 2 holds fewer events (a log-source declaration on the step's filter).
+  declare = [{ direction: 'narrower', at: 'event.type == "start" and destination.port == 443', code: 'EQL3004' }];
+  // Narrower only (the generated events have no pid or source port): step 1 now rejects every event.
+  mutate = (t) => t.replace('process.name == "a.exe"', 'process.name == "a.exe" and process.pid == 0');
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
+  mutate = (t) => t.replace('destination.port == 443', 'destination.port == 443 and source.port == 0');
+  assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', false]]);
+  // Every step accepting its event leaves the structure (here the time window): undeclared, so a bug.
+  mutate = (t) => t.replace('maxspan=1m', 'maxspan=10s');
   assert.equal(verify(q).results.map((x) => [x.verdict, x.bug]), [['disagree', true]]);
 });
 

@@ -32,8 +32,11 @@ interface FilterCover {
 }
 
 export interface Explainer {
-  /** Whether the declarations explain a match (a tuple of event indexes) that only `side` made. */
-  explains(side: Side, tuple: readonly number[], events: readonly EcsEvent[]): boolean;
+  /**
+   * Whether the declarations explain a match (a tuple of event indexes) that only `side` made. `stepAccepts`:
+   * the target's own report of which of its steps accept each event (Interpreter.stepAccepts), when it has one.
+   */
+  explains(side: Side, tuple: readonly number[], events: readonly EcsEvent[], stepAccepts?: readonly (readonly boolean[])[] | null): boolean;
 }
 
 const inside = (s: Span, outer: Span) => s.start.offset >= outer.start.offset && s.end.offset <= outer.end.offset;
@@ -152,8 +155,14 @@ export function explainer(
     return true;
   };
 
+  // The target's steps line up with the tuple's positions only where each position is one step: no until
+  // step and no missing-event step, which targets build differently (an extra step, an anti-join); `runs`
+  // counts once per event in both (checked by the number of steps the target reports). Other shapes keep the
+  // rule that any step a declaration may have narrowed explains the miss.
+  const alignable = seq !== null && seq.until === null && seq.steps.every((s) => !s.missing);
+
   return {
-    explains(side, tuple, events) {
+    explains(side, tuple, events, stepAccepts) {
       const dirs = EXPLAINS[side];
       const structural = dirs.some((d) => global.has(d));
       // The rule matched what the target missed: a structural narrowing (a default time window, a row
@@ -170,7 +179,14 @@ export function explainer(
       // on that filter explains. Without one, at least one step must not be accepted (else the structure
       // differs, undeclared).
       if (side === 'target') return (structural || native.some((v) => v !== T)) && !relaxed.includes(F) && keepsStructure(tuple, events, dirs);
-      // The rule matched what the target missed: some step must be one a declaration may have narrowed.
+      // The rule matched what the target missed. Where the target says which of its steps rejected which
+      // event, the miss is explained only by a step that rejected its event and that a declaration may have
+      // narrowed (a narrowing on another step does not excuse it); all steps accepting their events leaves
+      // the keys, order or time window, which only a structural declaration (above) explains.
+      const verdicts = alignable ? tuple.map((i) => stepAccepts?.[i]) : [];
+      if (alignable && verdicts.every((v) => v?.length === perEvent.length))
+        return tuple.some((_, pos) => !verdicts[pos]![pos] && relaxed[pos] === U);
+      // Otherwise some step must be one a declaration may have narrowed.
       return relaxed.includes(U);
     },
   };

@@ -136,8 +136,12 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   for (const scenario of scenarios) {
     const records = scenario.events.map((e) => interp.fromEcs(e, ctx));
     const impossible = new Set(records.flatMap((r, i) => (r instanceof Unrepresentable ? [i] : [])));
-    const run = interp.run(program, records.map((r) => (r instanceof Unrepresentable ? null : r)), ctx);
+    const stored = records.map((r) => (r instanceof Unrepresentable ? null : r));
+    const run = interp.run(program, stored, ctx);
     if ('notChecked' in run) return notChecked(run.notChecked, 'interpreter');
+    // Only a miss needs them (which step rejected which event); asked once per scenario, when there is one.
+    let stepAccepts: boolean[][] | null | undefined;
+    const accepts = () => (stepAccepts === undefined ? (stepAccepts = interp.stepAccepts?.(program, stored, ctx) ?? null) : stepAccepts);
     const skip = new Set([...impossible, ...(run.unrepresentable ?? [])]);
     const comparable = (t: number[]) => !t.some((i) => skip.has(i));
     const ref = referenceMatches(rule.query, scenario.events, categoryField);
@@ -155,7 +159,7 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
     for (const [side, tuples] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
       for (const tuple of tuples) {
         mismatches++;
-        const explained = declared?.explains(side, tuple, scenario.events) ?? false;
+        const explained = declared?.explains(side, tuple, scenario.events, side === 'eql' && rule.query.body.kind === 'Sequence' ? accepts() : null) ?? false;
         if (!explained) bug = true;
         const candidate = counterexampleFor(scenario, tuple, side, explained, rule.query.body.kind === 'EventQuery');
         // Prefer an undeclared difference, then the smallest event.

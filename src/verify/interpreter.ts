@@ -42,6 +42,14 @@ export interface Interpreter<Program = unknown, Record = unknown> {
   fromVendor?(source: string, raw: unknown, ctx: InterpreterContext): Record | null;
   /** Evaluate over records in time order (null = no record for that event). */
   run(program: Program, records: readonly (Record | null)[], ctx: InterpreterContext): InterpreterRun;
+  /**
+   * For a sequence: which of the program's own steps accept each record by their per-event conditions alone
+   * (no keys, order or time window), read from the parsed program; one array per record (all false for a
+   * null record), indexed by the program's steps in order. Null when the program is not a sequence or its
+   * steps are outside what this can say. The verifier lines the steps up with the rule's only where it can
+   * (see explain.ts); it lets a miss be pinned on the step whose filter rejected the event.
+   */
+  stepAccepts?(program: Program, records: readonly (Record | null)[], ctx: InterpreterContext): boolean[][] | null;
 }
 
 /**

@@ -983,9 +983,8 @@ export function parseKql(text: string): KqlProgram {
   }
 }
 
-/** Run a program over records; rows are traced back to the events they came from. */
-export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)[], mapping: Mapping): InterpreterRun {
-  if (program.lets.length) return { notChecked: 'let statements are outside the interpreted subset' };
+/** The tables the records fill, and each event's identity (for rows that carry earlier events). */
+function environment(records: readonly (KqlRecord | null)[], mapping: Mapping): { env: Env; identities: Map<string, number> } {
   const tables = new Map<string, Row[]>();
   const unmodelled = new Set<string>();
   const identities = new Map<string, number>();
@@ -1001,8 +1000,15 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
     if (rec.deviceInfo) tables.set('DeviceInfo', [...(tables.get('DeviceInfo') ?? []), rec.deviceInfo]);
     if (!rec.modelsDeviceInfo) unmodelled.add('DeviceInfo');
   }
+  return { env: { tables, absent: absentFor(mapping), unmodelled }, identities };
+}
+
+/** Run a program over records; rows are traced back to the events they came from. */
+export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)[], mapping: Mapping): InterpreterRun {
+  if (program.lets.length) return { notChecked: 'let statements are outside the interpreted subset' };
+  const { env, identities } = environment(records, mapping);
   try {
-    const rows = runTab(program.body, { tables, absent: absentFor(mapping), unmodelled });
+    const rows = runTab(program.body, env);
     if (rows.some((r) => r[INDEX] === undefined)) return { notChecked: 'a result row cannot be traced back to an event' };
     const platforms = devicePlatforms(records);
     const unrepresentable = records.flatMap((r, i) => (r?.unrepresentable || (r && (platforms.get(toStr(r.row.DeviceId ?? null))?.size ?? 0) > 1) ? [i] : []));
@@ -1011,6 +1017,60 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
     return { matches, ...(unrepresentable.length ? { unrepresentable } : {}) };
   } catch (e) {
     if (e instanceof NotChecked) return { notChecked: e.message };
+    throw e;
+  }
+}
+
+/** The query's last scan and the table it reads. */
+function lastScan(t: Tab): { op: Extract<Op, { k: 'scan' }>; src: Tab } | null {
+  if (t.k !== 'pipe') return null;
+  return t.op.k === 'scan' ? { op: t.op, src: t.src } : lastScan(t.src);
+}
+
+/** Whether an expression reads a scan state: an earlier step's record (s1.Col) or a declared column. */
+function readsState(n: Node, stepNames: ReadonlySet<string>, declared: ReadonlySet<string>): boolean {
+  switch (n.k) {
+    case 'col':
+      return stepNames.has(n.name) || declared.has(n.name);
+    case 'neg':
+      return readsState(n.e, stepNames, declared);
+    case 'bin':
+      return readsState(n.l, stepNames, declared) || readsState(n.r, stepNames, declared);
+    case 'list':
+      return readsState(n.l, stepNames, declared) || n.items.some((i) => readsState(i, stepNames, declared));
+    case 'call':
+      return n.args.some((a) => readsState(a, stepNames, declared));
+    case 'member':
+      return readsState(n.obj, stepNames, declared) || readsState(n.key, stepNames, declared);
+    default:
+      return false;
+  }
+}
+
+const conjuncts = (n: Node): Node[] => (n.k === 'bin' && n.op === 'and' ? [...conjuncts(n.l), ...conjuncts(n.r)] : [n]);
+
+/**
+ * Which scan steps accept each record on their own: the record reaches the scan (through the tables, filters
+ * and joins before it) as a row that meets the step's conditions that read no scan state (keys, time window
+ * and earlier steps' records do). Null without a scan.
+ */
+export function kqlStepAccepts(program: KqlProgram, records: readonly (KqlRecord | null)[], mapping: Mapping): boolean[][] | null {
+  const scan = program.lets.length ? null : lastScan(program.body);
+  if (!scan) return null;
+  const { env } = environment(records, mapping);
+  const stepNames = new Set(scan.op.steps.map((s) => s.name));
+  const declared = new Set(scan.op.declare.map((d) => d.name));
+  const own = scan.op.steps.map((s) => conjuncts(s.cond).filter((c) => !readsState(c, stepNames, declared)));
+  try {
+    const out = records.map(() => scan.op.steps.map(() => false));
+    for (const row of runTab(scan.src, env)) {
+      const at = row[INDEX];
+      if (at === undefined) return null;
+      for (const [k, conds] of own.entries()) if (conds.every((c) => truth(evaluate(c, scope(env, row))) === true)) out[at]![k] = true;
+    }
+    return out;
+  } catch (e) {
+    if (e instanceof NotChecked) return null;
     throw e;
   }
 }
@@ -1098,4 +1158,5 @@ export const kqlInterpreter: Interpreter<KqlProgram, KqlRecord> = {
     return { table: r.category.slice('AdvancedHunting-'.length), row, modelsDeviceInfo: false };
   },
   run: (program, records, ctx) => runKql(program, records, ctx.mapping),
+  stepAccepts: (program, records, ctx) => kqlStepAccepts(program, records, ctx.mapping),
 };

@@ -495,6 +495,11 @@ function runJoinQuery(q: S1qlJoinQuery, records: readonly (S1Record | null)[], d
   return { matches: rows.slice(0, limit).map((r) => r.from) };
 }
 
+/** The select subqueries of a join, in the order a joined row lists their records. */
+function selects(q: S1qlJoin['sides'][number]['query']): Extract<S1qlJoin['sides'][number]['query'], { type: 'select' }>[] {
+  return q.type === 'select' ? [q] : q.sides.flatMap((s) => selects(s.query));
+}
+
 export const s1qlInterpreter: Interpreter<Program, S1Record> = {
   target: 's1ql',
   parse(output, ctx) {
@@ -521,5 +526,13 @@ export const s1qlInterpreter: Interpreter<Program, S1Record> = {
     // `| limit N`: the first N results (records arrive in time order).
     const limit = query.pipes.reduce((n, p) => Math.min(n, p.count), Infinity);
     return { matches: matches.slice(0, limit) };
+  },
+  // A join's steps are its select subqueries: each takes the records its own filter accepts; the keys and
+  // times are the join's and the filters' after it.
+  stepAccepts(program, records) {
+    const query = program.query;
+    if (query.type !== 'joinquery') return null;
+    const steps = selects(query.join);
+    return records.map((r) => steps.map((s) => r !== null && evaluate(s.where, r, program.dialect)));
   },
 };

@@ -780,4 +780,10 @@ export const sigmaInterpreter: Interpreter<SigmaProgram, SigmaRecord> = {
     });
     return { matches };
   },
+  // The steps of an ordered (or unordered) correlation are its base rules, in the order it names them; an
+  // event_count counts events of any of its rules, so it has no steps to report.
+  stepAccepts(program, records) {
+    if (program.kind !== 'correlation' || program.type === 'event_count') return null;
+    return records.map((r) => program.rules.map((rule) => ruleMatches(rule, r)));
+  },
 };

@@ -4,7 +4,7 @@
 // shares no code with the emitter.
 import type { EcsEvent } from './generate.js';
 import { InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext } from './interpreter.js';
-import { parseSpl, type SplPipeline } from './spl-parse.js';
+import { parseSpl, type EvalExpr, type SplPipeline } from './spl-parse.js';
 import { runSpl, SplEvalError, type SplEvent } from './spl-eval.js';
 import { fieldMapping, mappingProfile, type EventClass, type Mapping } from '../translate/mapping.js';
 
@@ -131,5 +131,31 @@ export const splInterpreter: Interpreter<SplPipeline, SplEvent> = {
       throw e;
     }
     return { matches: out.map((r) => list(r[INDEX]).map(Number).sort((a, b) => a - b)) };
+  },
+  // A transaction that opens on `F==1` and closes on `F==n` groups events by the step number F the commands
+  // before it give each event: the step that accepts it (one at most, whatever else it would fit).
+  stepAccepts(program, records) {
+    const at = program.commands.findIndex((c) => c.kind === 'transaction');
+    const tx = program.commands[at];
+    if (tx?.kind !== 'transaction') return null;
+    const bound = (e: EvalExpr | undefined) => (e?.kind === 'compare' && e.op === '==' && e.left.kind === 'field' && e.right.kind === 'number' ? { field: e.left.name, n: e.right.value } : null);
+    const first = bound(tx.options.startswith);
+    const last = bound(tx.options.endswith);
+    if (!first || !last || first.field !== last.field || first.n !== 1) return null;
+    const events = records.flatMap((r, i) => (r ? [{ ...r, [INDEX]: String(i) }] : []));
+    let tagged: SplEvent[];
+    try {
+      tagged = runSpl({ commands: program.commands.slice(0, at) }, events);
+    } catch (e) {
+      if (e instanceof SplEvalError) return null;
+      throw e;
+    }
+    const out = records.map(() => new Array<boolean>(last.n).fill(false));
+    for (const ev of tagged) {
+      const step = Number(ev[first.field]);
+      const i = Number(ev[INDEX]);
+      if (Number.isInteger(step) && step >= 1 && step <= last.n && out[i]) out[i]![step - 1] = true;
+    }
+    return out;
   },
 };
