@@ -67,8 +67,9 @@ function atomsOf(e: Expr, out: Expr[] = []): Expr[] {
  *   all become unknown. For a narrower declaration that explains every match the target misses on that
  *   filter; for a wider one only events the rule rejects through its category or classifying fields;
  * - anywhere else (sequence keys, maxspan, until, a step's `with runs`, a whole sequence or sample, pipes) or
- *   no span at all: the structure of the query, which no single event decides, so such a declaration
- *   explains every mismatch in its direction (the rule before spans were taken into account).
+ *   no span at all: the structure of the query, which no single event decides. Such a declaration explains
+ *   every miss by the target, and an extra match by the target only when each event passes its own step and
+ *   the tuple keeps the sequence's order, maxspan and keys (keepsStructure).
  */
 export function explainer(
   query: Query,
@@ -146,8 +147,11 @@ export function explainer(
     if (!seq) return true;
     const present = tuple.flatMap((i, pos) => (i >= 0 && i < events.length ? [{ ev: events[i]!, step: stepOf[pos]! }] : []));
     const times = present.map(({ ev }) => Date.parse(String(fieldValue(ev, '@timestamp'))));
-    if (times.some((t, i) => Number.isNaN(t) || (i > 0 && t < times[i - 1]!))) return false;
-    if (seq.maxspan && !dirs.some((d) => maxspanDirs.has(d)) && times.length > 1 && times[times.length - 1]! - times[0]! > seq.maxspan.ms) return false;
+    // Events without a readable time (a user's) leave order and maxspan unchecked.
+    if (!times.some(Number.isNaN)) {
+      if (times.some((t, i) => i > 0 && t < times[i - 1]!)) return false;
+      if (seq.maxspan && !dirs.some((d) => maxspanDirs.has(d)) && times.length > 1 && times[times.length - 1]! - times[0]! > seq.maxspan.ms) return false;
+    }
     if (!dirs.some((d) => keyDirs.has(d))) {
       const keys = present.map(({ ev, step }) => keysOf(step, ev));
       if (keys.every((k) => k !== null) && keys.some((k) => JSON.stringify(k) !== JSON.stringify(keys[0]))) return false;
