@@ -133,7 +133,9 @@ export const splInterpreter: Interpreter<SplPipeline, SplEvent> = {
     return { matches: out.map((r) => list(r[INDEX]).map(Number).sort((a, b) => a - b)) };
   },
   // A transaction that opens on `F==1` and closes on `F==n` groups events by the step number F the commands
-  // before it give each event: the step that accepts it (one at most, whatever else it would fit).
+  // before it give each event. `case()` gives an event the first step that fits it, yet every step whose
+  // condition holds accepts it (that overlap is the transaction's declared behaviour, not a rejection): each
+  // branch of the `case()` is run alone.
   stepAccepts(program, records) {
     const at = program.commands.findIndex((c) => c.kind === 'transaction');
     const tx = program.commands[at];
@@ -142,10 +144,23 @@ export const splInterpreter: Interpreter<SplPipeline, SplEvent> = {
     const first = bound(tx.options.startswith);
     const last = bound(tx.options.endswith);
     if (!first || !last || first.field !== last.field || first.n !== 1) return null;
+    const before = program.commands.slice(0, at);
+    const branchRuns = before.flatMap((c, ci) => {
+      if (c.kind !== 'eval') return [];
+      return c.assignments.flatMap((a, ai) => {
+        if (a.field !== first.field || a.expr.kind !== 'call' || a.expr.name !== 'case') return [];
+        const args = a.expr.args;
+        return args.flatMap((cond, k) => {
+          if (k % 2 === 1 || k + 1 >= args.length) return [];
+          const assignments = c.assignments.map((x, xi) => (xi === ai ? { field: x.field, expr: { kind: 'call' as const, name: 'case', args: [cond, args[k + 1]!] } } : x));
+          return [before.map((y, yi) => (yi === ci ? { kind: 'eval' as const, assignments } : y))];
+        });
+      });
+    });
     const events = records.flatMap((r, i) => (r ? [{ ...r, [INDEX]: String(i) }] : []));
     let tagged: SplEvent[];
     try {
-      tagged = runSpl({ commands: program.commands.slice(0, at) }, events);
+      tagged = (branchRuns.length ? branchRuns : [before]).flatMap((commands) => runSpl({ commands }, events));
     } catch (e) {
       if (e instanceof SplEvalError) return null;
       throw e;

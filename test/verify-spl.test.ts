@@ -1,0 +1,57 @@
+// The SPL interpreter's step report for sequences (a `transaction` over the step number an `eval case()`
+// gives each event): every step whose conditions accept an event, since SPL declares the overlap (an event
+// that fits several steps counts for the first, EQL3304) and it must not read as a rejection.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseRuleText } from '../src/check.js';
+import { translateRule } from '../src/translate/index.js';
+import { loadMapping } from '../src/translate/mapping.js';
+import { Unrepresentable, verifyRules, type InterpreterContext } from '../src/verify/index.js';
+import { splInterpreter } from '../src/verify/spl.js';
+import type { EcsEvent } from '../src/verify/generate.js';
+
+// No step-level declaration (the OS and event type the Sysmon source holds are in each filter), so only the
+// structural EQL3304 (and the host key's) could excuse a miss.
+const OVERLAP = 'sequence by host.id with maxspan=1m [process where host.os.type == "windows" and event.type == "start" and process.name == "a.exe"] [process where host.os.type == "windows" and event.type == "start" and process.name : "a*"]';
+
+const start = (name: string, second: number): EcsEvent => ({
+  '@timestamp': `2026-01-01T00:00:0${second}.000Z`,
+  'event.category': 'process',
+  'event.type': 'start',
+  'host.os.type': 'windows',
+  'host.id': 'h1',
+  'process.name': name,
+  'process.executable': `C:\\Windows\\${name}`,
+});
+
+test('stepAccepts reports every step whose conditions accept an event, not only the first one case() assigns', () => {
+  const rule = parseRuleText('seq.eql', OVERLAP)[0]!;
+  const t = translateRule(rule, 'spl');
+  assert.match(t.output!, /eqlport_step=case\(/);
+  const ctx: InterpreterContext = { mapping: loadMapping('spl'), options: {}, ruleFields: new Set(['process.name', 'process.executable']) };
+  const program = splInterpreter.parse(t.output!);
+  const records = [start('a.exe', 1), start('ab.exe', 2), start('b.exe', 3)].map((e) => splInterpreter.fromEcs(e, ctx));
+  // a.exe fits both steps (case() tags it 1); ab.exe only the second; b.exe neither.
+  assert.equal(splInterpreter.stepAccepts!(program, records.map((r) => (r instanceof Unrepresentable ? null : r)), ctx), [
+    [true, true],
+    [false, true],
+    [false, false],
+  ]);
+});
+
+test('an event fitting two steps is the declared transaction behaviour: a miss, no bug', () => {
+  const rule = parseRuleText('seq.eql', OVERLAP);
+  // The rule pairs the two a.exe events; the transaction tags both as step 1 and never closes.
+  const r = verifyRules(rule, { targets: ['spl'], userEvents: [start('a.exe', 1), start('a.exe', 2)] }).results[0]!;
+  assert.is(r.status, 'approximate');
+  assert.is(r.bug, false, `${r.reason ?? ''} ${JSON.stringify(r.counterexample)}`);
+  assert.ok(r.mismatches >= 1, 'the overlapping pair is a miss');
+});
+
+test('the honest output of a sequence has no bug', () => {
+  const rule = parseRuleText('seq.eql', 'sequence by host.id with maxspan=1m [process where host.os.type == "windows" and event.type == "start" and process.name == "a.exe"] [network where host.os.type == "windows" and event.type == "start" and destination.port == 443]');
+  const honest = verifyRules(rule, { targets: ['spl'] }).results[0]!;
+  assert.equal([honest.status, honest.verdict, honest.bug], ['approximate', 'agree', false]);
+});
+
+test.run();
