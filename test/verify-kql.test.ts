@@ -389,4 +389,13 @@ test('vendor pairs: every corpus rule against real Defender rows (OS test droppe
   assert.ok(r.summary.kql!.agree > 500, 'most corpus rules are checked against the pairs');
 });
 
+test('a process.args_count without argv or command line is no event Defender could hold', () => {
+  const ctx = { mapping: loadMapping('kql'), options: {}, ruleFields: new Set(['process.args_count']) };
+  const base = { '@timestamp': '2026-01-01T00:00:00.000Z', 'event.category': 'process', 'event.type': 'start', 'host.os.type': 'windows', 'process.name': 'dllhost.exe' };
+  // The record is kept (other events may need its device) and flagged, so the run leaves it out of the comparison.
+  const flag = (ev: Record<string, unknown>) => (INTERPRETERS.kql!.fromEcs(ev, ctx) as KqlRecord).unrepresentable;
+  assert.match(flag({ ...base, 'process.args_count': 1 }) ?? '', /process\.args_count but no process\.args/);
+  assert.is(flag({ ...base, 'process.args_count': 1, 'process.args': ['dllhost.exe'], 'process.command_line': 'dllhost.exe' }), undefined);
+});
+
 test.run();

@@ -841,6 +841,8 @@ function inconsistency(ev: EcsEvent, ruleFields: ReadonlySet<string> | undefined
     const count = valuesOf(ecsValue(ev, `${args}_count`));
     if (ruleFields.has(`${args}_count`) && (a.length || c !== undefined) && (count.length !== 1 || Number(count[0]) !== (a.length || windowsArgv(c!).length)))
       return `${args}_count is not the number of ${args}`;
+    // Elastic counts the argv it has: a count without argv or command line is no event Defender's row gives.
+    if (ruleFields.has(`${args}_count`) && count.length && !a.length && c === undefined) return `the event has ${args}_count but no ${args} or ${cmd}`;
     if (!ruleFields.has(args)) continue;
     // Windows parses the command line (CommandLineToArgvW); on Linux and macOS Defender joins argv with spaces.
     if (a.length && c !== undefined && JSON.stringify(windowsArgv(c)) !== JSON.stringify(a) && a.join(' ') !== c) return `${args} is not the parse of ${cmd}`;

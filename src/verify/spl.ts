@@ -15,7 +15,7 @@ const profileOf = (ctx: InterpreterContext): Mapping => mappingProfile(ctx.mappi
 const list = (v: unknown): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
 /** The class that would record the event: category and OS from `when`, the activity from `holds`. */
-function classOf(mapping: Mapping, ev: EcsEvent): EventClass | null {
+function classOf(mapping: Mapping, ev: EcsEvent): EventClass | Unrepresentable | null {
   const categories = list(ev['event.category']);
   for (const cls of mapping.classes) {
     const ok = Object.entries(cls.when).every(([f, allowed]) => {
@@ -24,8 +24,12 @@ function classOf(mapping: Mapping, ev: EcsEvent): EventClass | null {
     });
     if (!ok) continue;
     const holds = { ...(cls.source.holds as object), ...(cls.source.synonyms as object) } as Record<string, string[]>;
-    // Exact spelling: Elastic writes these values in lower case, a case variant is no event of the class.
-    if (Object.keys(holds).length && !Object.entries(holds).some(([f, vs]) => list(ev[f]).some((v) => vs.includes(v)))) continue;
+    // Exact spelling: Elastic writes these values one way; a case variant is no event any source produces.
+    if (Object.keys(holds).length && !Object.entries(holds).some(([f, vs]) => list(ev[f]).some((v) => vs.includes(v)))) {
+      const variant = Object.entries(holds).flatMap(([f, vs]) => list(ev[f]).filter((v) => vs.some((x) => x.toLowerCase() === v.toLowerCase())))[0];
+      if (variant !== undefined) return new Unrepresentable(`${JSON.stringify(variant)} is a case variant of a value Elastic writes in one spelling`);
+      continue;
+    }
     return cls;
   }
   return null;
@@ -38,7 +42,7 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresent
   if (odd !== undefined) return new Unrepresentable(`${JSON.stringify(odd)} is not one of ECS's lowercase categorization values`);
   const profile = profileOf(ctx);
   const cls = classOf(profile, ev);
-  if (!cls) return null;
+  if (!cls || cls instanceof Unrepresentable) return cls;
   // Another product's log (own_fields) holds only the fields its class names.
   const mapping = cls.source.own_fields === true ? { ...profile, fields: {} } : profile;
   const src = cls.source as { source?: string; sourcetype?: string; filter?: Record<string, unknown>; node?: string; path_separator?: string; prefixes?: Record<string, string> };
