@@ -169,9 +169,6 @@ export function explainer(
     explains(side, tuple, events, stepAccepts) {
       const dirs = EXPLAINS[side];
       const structural = dirs.some((d) => global.has(d));
-      // The rule matched what the target missed: a structural narrowing (a default time window, a row
-      // limit) may be why, whatever the steps' events are.
-      if (structural && side === 'eql') return true;
       if (tuple.length !== perEvent.length) return structural;
       // A missing-event step has no event in a match (-1): only the steps that have one are evaluated.
       const present = perEvent.flatMap((c, i) => (tuple[i]! >= 0 && tuple[i]! < events.length ? [{ c, ev: events[tuple[i]!]! }] : []));
@@ -185,13 +182,16 @@ export function explainer(
       if (side === 'target') return (structural || native.some((v) => v !== T)) && !relaxed.includes(F) && keepsStructure(tuple, events, dirs);
       // The rule matched what the target missed. Where the target says which of its steps rejected which
       // event, the miss is explained only by a step that rejected its event and that a declaration may have
-      // narrowed (a narrowing on another step does not excuse it); all steps accepting their events leaves
-      // the keys, order or time window, which only a structural declaration (above) explains.
+      // narrowed (a narrowing on another step does not excuse it). All steps accepting their events leaves
+      // the keys, order or time window, which only a structural declaration explains (a default time window,
+      // a row limit, how a transaction groups events).
       const verdicts = alignable ? tuple.map((i) => stepAccepts?.[i]) : [];
-      if (alignable && verdicts.every((v) => v?.length === perEvent.length))
-        return tuple.some((_, pos) => !verdicts[pos]![pos] && relaxed[pos] === U);
-      // Otherwise some step must be one a declaration may have narrowed.
-      return relaxed.includes(U);
+      if (alignable && verdicts.every((v) => v?.length === perEvent.length)) {
+        const rejected = tuple.flatMap((_, pos) => (verdicts[pos]![pos] ? [] : [pos]));
+        return (structural && rejected.length === 0) || rejected.some((pos) => relaxed[pos] === U);
+      }
+      // Otherwise a structural declaration, or some step a declaration may have narrowed.
+      return structural || relaxed.includes(U);
     },
   };
 }
