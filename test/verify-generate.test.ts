@@ -5,7 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { basename, extensionOf, joinArgs, splitArgs } from '../src/verify/consistent.js';
-import { referenceMatches, scenariosFor } from '../src/verify/index.js';
+import { matcherOracle, referenceMatches, scenariosFor } from '../src/verify/index.js';
+import { parseRuleText } from '../src/check.js';
 import type { EcsEvent } from '../src/verify/generate.js';
 import { goldenCases } from './helpers/golden.js';
 
@@ -79,6 +80,22 @@ test('the base event of every golden event query still satisfies the rule, and g
   }
   // Rules whose predicates no single generated value meets (a regex beyond regexInstance) are listed here.
   assert.equal(failing, KNOWN_UNSATISFIED, failing.join(', '));
+});
+
+test('each branch of an `or` is probed on its own: an event where only the second branch holds, and its near misses', () => {
+  const rule = parseRuleText(
+    'case.eql',
+    'any where (event.category == "file" and event.type == "deletion" and file.name : "x") or (event.category == "process" and event.type == "start" and process.name == "Y.exe")',
+  )[0]!;
+  const where = rule.query!.body.kind === 'EventQuery' ? rule.query!.body.filter.where : null;
+  assert.ok(where?.kind === 'Or');
+  const [fileBranch, processBranch] = where.args;
+  const holds = matcherOracle();
+  const events = scenariosFor(rule).flatMap((s) => s.events);
+  const processOnly = events.filter((e) => holds(processBranch!, e) && !holds(fileBranch!, e));
+  assert.ok(processOnly.length > 0, 'some probe has only the process branch true');
+  // The process branch's own near misses are set on that event: a case variant of process.name that neither branch accepts.
+  assert.ok(events.some((e) => e['event.category'] === 'process' && e['event.type'] === 'start' && e['process.name'] === 'y.EXE'));
 });
 
 const KNOWN_UNSATISFIED: string[] = ["conversion-functions"];

@@ -85,6 +85,12 @@ test('an injected case bug (== made case-insensitive) is caught on an exact tran
   assert.is((res.counterexample!.event as Record<string, unknown>)['process.name'], 'CMD.EXE');
 });
 
+test('an injected bug inside the second branch of an `or` is caught, though probes start from the first', () => {
+  mutate = (t) => t.replace('process.name == "Y.exe"', 'process.name : "Y.exe"');
+  const r = verify('any where (event.category == "file" and event.type == "deletion" and file.name : "x") or (event.category == "process" and event.type == "start" and process.name == "Y.exe")');
+  assert.equal(r.results.map((x) => [x.status, x.verdict, x.bug]), [['exact', 'disagree', true]]);
+});
+
 test('a dropped NOT is caught', () => {
   mutate = (t) => t.replace('not ', '');
   const r = verify('process where event.type == "start" and not process.name : "svchost.exe"');

@@ -17,6 +17,8 @@ export interface GenerateOptions {
   timestampField?: string;
   /** Upper bound on events per filter. */
   maxPerFilter?: number;
+  /** Upper bound on the events that probe one `or` branch on its own (base and flips). */
+  maxPerBranch?: number;
   oracle?: AtomOracle;
   /** Fields the whole rule names (every step of a sequence): derived fields kept in step with them. */
   named?: ReadonlySet<string>;
@@ -306,21 +308,23 @@ interface Atom {
   want: boolean;
 }
 
+/** Which branch of an `or` holds (the first unless chosen), the others false. */
+type BranchChoice = ReadonlyMap<Expr, number>;
+
 /** Leaf predicates with the truth value each must have for the whole condition to hold. */
-function atomsOf(e: Expr, want: boolean, out: Atom[]) {
+function atomsOf(e: Expr, want: boolean, out: Atom[], choice: BranchChoice = new Map()) {
   switch (e.kind) {
     case 'And':
-      if (want) for (const a of e.args) atomsOf(a, true, out);
-      else if (e.args[0]) atomsOf(e.args[0], false, out);
+      if (want) for (const a of e.args) atomsOf(a, true, out, choice);
+      else if (e.args[0]) atomsOf(e.args[0], false, out, choice);
       return;
-    case 'Or':
-      if (want && e.args[0]) {
-        atomsOf(e.args[0], true, out);
-        for (const a of e.args.slice(1)) atomsOf(a, false, out);
-      } else if (!want) for (const a of e.args) atomsOf(a, false, out);
+    case 'Or': {
+      const pick = choice.get(e) ?? 0;
+      e.args.forEach((a, i) => atomsOf(a, want && i === pick, out, choice));
       return;
+    }
     case 'Not':
-      atomsOf(e.arg, !want, out);
+      atomsOf(e.arg, !want, out, choice);
       return;
     case 'Literal':
       return;
@@ -346,17 +350,47 @@ function allAtoms(e: Expr): { node: Expr; field: Field }[] {
   return out;
 }
 
-/** An event meant to satisfy the filter, and variants that each change one field. */
+/**
+ * Every way to make one `or` branch the one that holds (a nested `or` through the branches above it),
+ * except the first branches everywhere, which the main base event already takes.
+ */
+function branchChoices(e: Expr): { or: Extract<Expr, { kind: 'Or' }>; branch: number; choice: BranchChoice }[] {
+  const out: ReturnType<typeof branchChoices> = [];
+  const visit = (x: Expr, want: boolean, chain: Map<Expr, number>) => {
+    switch (x.kind) {
+      case 'And':
+        if (want) x.args.forEach((a) => visit(a, true, chain));
+        else if (x.args[0]) visit(x.args[0], false, chain);
+        return;
+      case 'Or':
+        if (!want) return x.args.forEach((a) => visit(a, false, chain));
+        x.args.forEach((a, k) => {
+          const choice = new Map(chain).set(x, k);
+          if ([...choice.values()].some((v) => v !== 0)) out.push({ or: x, branch: k, choice });
+          visit(a, true, choice);
+        });
+        return;
+      case 'Not':
+        visit(x.arg, !want, chain);
+    }
+  };
+  visit(e, true, new Map());
+  return out;
+}
+
+/**
+ * An event meant to satisfy the filter, and variants that each change one field; then, for every `or`
+ * branch, an event where that branch alone holds and variants that change one field of that branch
+ * (otherwise a base meeting the first branch hides every change inside the others).
+ */
 export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, seedTime = BASE_TIME): EcsEvent[] {
   const categoryField = opts.categoryField ?? 'event.category';
   const timestampField = opts.timestampField ?? '@timestamp';
   const max = opts.maxPerFilter ?? 400;
-  const wanted: Atom[] = [];
-  atomsOf(filter.where, true, wanted);
-  const fields = new Map<string, { field: Field; hit: Value[]; miss: Value[]; atoms: Atom[] }>();
+  const fields = new Map<string, { field: Field; hit: Value[]; miss: Value[] }>();
   for (const { node, field } of allAtoms(filter.where)) {
     const c = candidates(node);
-    const entry = fields.get(field.name) ?? { field, hit: [], miss: [], atoms: [] };
+    const entry = fields.get(field.name) ?? { field, hit: [], miss: [] };
     // Values ECS never holds (an upper-case event.category) give events no product records: near misses
     // among the field's own values stand in for them.
     const miss = c.miss.filter((v) => possibleValue(field.name, v));
@@ -365,72 +399,102 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
     entry.miss.push(...miss.map((v) => typed(field, v)));
     fields.set(field.name, entry);
   }
-  for (const a of wanted) fields.get(a.field.name)?.atoms.push(a);
   const named = new Set([...fields.keys(), ...(opts.named ?? [])]);
   // Fields ECS derives from one another (process.name of process.executable...) change together.
   const grouped = new Set(groupsOf(named).flatMap((g) => Object.values(g.f)));
   const vary = (e: EcsEvent, name: string) => (grouped.has(name) ? derive(e, name, named) : e);
 
-  let base: EcsEvent = { [timestampField]: iso(seedTime) };
-  if (filter.category !== null) base[categoryField] = filter.category;
-  // Per field, the first candidate under which every predicate on it has the truth value it needs.
-  for (const [name, f] of fields) {
-    const pool = [...f.hit, ...f.miss];
-    let chosen: Value = pool[0] ?? MISSING;
-    if (opts.oracle) {
-      const fitsAll = (v: Value) =>
-        f.atoms.every((a) => {
-          const probe = { ...base };
-          setPath(probe, name, v);
-          return opts.oracle!(a.node, probe) === a.want;
-        });
-      // Several predicates on one field may need an array (one element each) or one string meeting both.
-      const strings = f.hit.filter((v): v is string => typeof v === 'string');
-      const combos = function* () {
-        yield* pool;
-        for (const x of f.hit) for (const y of f.hit) if (x !== y) yield [x, y];
-        for (const x of strings) for (const y of strings) if (x !== y) yield x + y;
-      };
-      for (const v of combos())
-        if (fitsAll(v)) {
-          chosen = v;
-          break;
-        }
-    } else {
-      const a = f.atoms[0];
-      chosen = a ? (a.want ? f.hit[0] : f.miss.find((v) => v !== MISSING) ?? MISSING) ?? MISSING : chosen;
+  /** Per field, the first candidate under which every wanted predicate on it has the truth value it needs. */
+  const baseFor = (wanted: Atom[]): EcsEvent => {
+    let base: EcsEvent = { [timestampField]: iso(seedTime) };
+    if (filter.category !== null) base[categoryField] = filter.category;
+    for (const [name, f] of fields) {
+      const atoms = wanted.filter((a) => a.field.name === name);
+      const pool = [...f.hit, ...f.miss];
+      let chosen: Value = pool[0] ?? MISSING;
+      if (opts.oracle) {
+        const fitsAll = (v: Value) =>
+          atoms.every((a) => {
+            const probe = { ...base };
+            setPath(probe, name, v);
+            return opts.oracle!(a.node, probe) === a.want;
+          });
+        // Several predicates on one field may need an array (one element each) or one string meeting both.
+        const strings = f.hit.filter((v): v is string => typeof v === 'string');
+        const combos = function* () {
+          yield* pool;
+          for (const x of f.hit) for (const y of f.hit) if (x !== y) yield [x, y];
+          for (const x of strings) for (const y of strings) if (x !== y) yield x + y;
+        };
+        for (const v of combos())
+          if (fitsAll(v)) {
+            chosen = v;
+            break;
+          }
+      } else {
+        const a = atoms[0];
+        chosen = a ? (a.want ? f.hit[0] : f.miss.find((v) => v !== MISSING) ?? MISSING) ?? MISSING : chosen;
+      }
+      setPath(base, name, chosen);
     }
-    setPath(base, name, chosen);
-  }
-  if (grouped.size) {
-    const ok = (e: EcsEvent) => !opts.oracle || wanted.every((a) => opts.oracle!(a.node, e) === a.want);
-    base = reconcile(base, named, ok);
-  }
+    if (grouped.size) {
+      const ok = (e: EcsEvent) => !opts.oracle || wanted.every((a) => opts.oracle!(a.node, e) === a.want);
+      base = reconcile(base, named, ok);
+    }
+    return base;
+  };
 
-  const out: EcsEvent[] = [base];
-  const seen = new Set([JSON.stringify(base)]);
-  const add = (e: EcsEvent) => {
+  const out: EcsEvent[] = [];
+  const seen = new Set<string>();
+  const add = (e: EcsEvent, limit: number) => {
     const key = JSON.stringify(e);
-    if (!seen.has(key) && out.length < max) {
+    if (!seen.has(key) && out.length < limit) {
       seen.add(key);
       out.push(e);
     }
   };
-  for (const [name, f] of fields) {
-    const values = [...f.hit, ...f.miss];
-    for (const v of values) {
-      const e = { ...base };
-      setPath(e, name, v);
-      add(vary(e, name));
+  const flips = (base: EcsEvent, names: Iterable<string>, limit: number) => {
+    for (const name of names) {
+      const f = fields.get(name)!;
+      for (const v of [...f.hit, ...f.miss]) {
+        const e = { ...base };
+        setPath(e, name, v);
+        add(vary(e, name), limit);
+      }
+      // Any array position: a non-matching element first, then the candidate; and an explicit null.
+      const decoy = f.miss.find((v) => v !== MISSING && typeof v !== 'object');
+      for (const v of f.hit.slice(0, 2)) add(vary({ ...base, [name]: [decoy ?? 'decoy', v] }, name), limit);
+      add(vary({ ...base, [name]: null }, name), limit);
     }
-    // Any array position: a non-matching element first, then the candidate; and an explicit null.
-    const decoy = f.miss.find((v) => v !== MISSING && typeof v !== 'object');
-    for (const v of f.hit.slice(0, 2)) add(vary({ ...base, [name]: [decoy ?? 'decoy', v] }, name));
-    add(vary({ ...base, [name]: null }, name));
+  };
+
+  const wanted: Atom[] = [];
+  atomsOf(filter.where, true, wanted);
+  const base = baseFor(wanted);
+  add(base, max);
+  flips(base, fields.keys(), max);
+  if (filter.category !== null) add({ ...base, [categoryField]: 'other-category' }, max);
+
+  // Each branch alone: its base only when the oracle confirms that branch holds and its siblings do not.
+  const budget = opts.maxPerBranch ?? BRANCH_EVENTS;
+  if (!opts.oracle || budget === 0) return out;
+  const choices = branchChoices(filter.where);
+  const perBranch = Math.max(1, Math.floor(budget / Math.ceil(choices.length / 8)));
+  for (const { or, branch, choice } of choices) {
+    const wantedHere: Atom[] = [];
+    atomsOf(filter.where, true, wantedHere, choice);
+    const alone = baseFor(wantedHere);
+    const holds = or.args.every((a, k) => opts.oracle!(a, alone) === (k === branch)) && opts.oracle(filter.where, alone);
+    if (!holds) continue;
+    const limit = out.length + perBranch;
+    add(alone, limit);
+    flips(alone, new Set(allAtoms(or.args[branch]!).map((a) => a.field.name)), limit);
   }
-  if (filter.category !== null) add({ ...base, [categoryField]: 'other-category' });
   return out;
 }
+
+/** Events per `or` branch (its base and the flips of its own fields), shared out when a filter has more than 8 branches. */
+const BRANCH_EVENTS = 40;
 
 /** Events for an event query, or scenarios for a sequence: orderings, key mismatches and maxspan edges. */
 export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
@@ -445,7 +509,7 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
   const span = b.kind === 'Sequence' && b.maxspan ? b.maxspan.ms : 60_000;
   const gap = Math.max(1, Math.floor(span / Math.max(1, steps.length)));
   const at = (i: number) => BASE_TIME + i * gap;
-  const all = steps.map((s, i) => withKeys(filterEvents(s.filter, { ...opts, maxPerFilter: 1 }, at(i))[0]!, s.keys, 'k1'));
+  const all = steps.map((s, i) => withKeys(filterEvents(s.filter, { ...opts, maxPerFilter: 1, maxPerBranch: 0 }, at(i))[0]!, s.keys, 'k1'));
   // A missing-event term is satisfied by the absence of its event; its event is a scenario of its own.
   const isMissing = (i: number) => steps[i]!.step?.missing === true;
   const matching = all.filter((_, i) => !isMissing(i));
@@ -462,12 +526,12 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
     scenarios.push({ name: 'beyond maxspan', events: matching.map((e, i) => (i === last ? stamp(e, BASE_TIME + b.maxspan!.ms + 1) : e)) });
   }
   if (b.kind === 'Sequence' && b.until && matching.length > 1) {
-    const until = withKeys(filterEvents(b.until.filter, { ...opts, maxPerFilter: 1 }, at(0) + 1)[0]!, [...b.by, ...b.until.by], 'k1');
+    const until = withKeys(filterEvents(b.until.filter, { ...opts, maxPerFilter: 1, maxPerBranch: 0 }, at(0) + 1)[0]!, [...b.by, ...b.until.by], 'k1');
     scenarios.push({ name: 'until between', events: [matching[0]!, until, ...matching.slice(1)] });
   }
   // Each step's near misses in place of its matching event.
   steps.forEach((s, i) => {
-    for (const [n, probe] of filterEvents(s.filter, { ...opts, maxPerFilter: 12 }, at(i)).slice(1).entries())
+    for (const [n, probe] of filterEvents(s.filter, { ...opts, maxPerFilter: 12, maxPerBranch: 6 }, at(i)).slice(1).entries())
       scenarios.push({ name: `step ${i + 1} probe ${n + 1}`, events: all.map((e, j) => (j === i ? withKeys(probe, s.keys, 'k1') : e)).filter((_, j) => j === i || !isMissing(j)) });
   });
   return scenarios;
