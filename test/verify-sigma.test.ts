@@ -109,7 +109,9 @@ test('ECS → Sigma records follow mappings/sigma.yaml and show what the target 
   assert.ok(r.logsources.some((l) => l.category === 'process_creation' && l.product === 'windows'));
   assert.equal(windowsCommandLine(['a\\b\\', 'x y\\']), 'a\\b\\ "x y\\\\"');
   // A registry set event is also found under registry_event; long hive names are stored short.
-  const reg = ecsToSigma({ 'event.category': 'registry', 'event.type': 'change', 'registry.path': 'HKEY_LOCAL_MACHINE\\Software\\x', 'registry.data.strings': '1' }, m) as SigmaRecord;
+  const reg = ecsToSigma({ 'event.category': 'registry', 'event.type': 'change', 'host.os.type': 'windows', 'registry.path': 'HKEY_LOCAL_MACHINE\\Software\\x', 'registry.data.strings': '1' }, m) as SigmaRecord;
+  // The registry sources are Windows logs (product: windows): an event of another OS is in none of them.
+  assert.is(ecsToSigma({ 'event.category': 'registry', 'event.type': 'change', 'host.os.type': 'linux', 'registry.path': 'HKLM\\x' }, m), null);
   assert.equal(reg.fields.TargetObject, ['HKLM\\Software\\x']);
   assert.equal(reg.fields.Details, ['DWORD (0x00000001)']);
   assert.equal(reg.logsources.map((l) => l.category), ['registry_set', 'registry_event']);
