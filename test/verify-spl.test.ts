@@ -85,4 +85,13 @@ test('an event.action in another case than the one spelling Elastic writes is no
   assert.not.ok(splInterpreter.fromEcs(ev('lookup_requested'), ctx) instanceof Unrepresentable);
 });
 
+test('an event the source took by its event.action but with another event.type is no event Elastic writes', () => {
+  // Sysmon for Linux process creations hold event.type start; an exec probe typed "star" (or untyped) is impossible.
+  const ctx = { mapping: loadMapping('spl'), options: {}, ruleFields: new Set(['event.type', 'event.action']) };
+  const ev = (type?: string): EcsEvent => ({ '@timestamp': '2026-01-01T00:00:00.000Z', 'event.category': 'process', 'host.os.type': 'linux', 'event.action': 'exec', 'process.name': 'cat', ...(type === undefined ? {} : { 'event.type': type }) });
+  assert.ok(splInterpreter.fromEcs(ev('star'), ctx) instanceof Unrepresentable);
+  assert.ok(splInterpreter.fromEcs(ev(), ctx) instanceof Unrepresentable);
+  assert.not.ok(splInterpreter.fromEcs(ev('start'), ctx) instanceof Unrepresentable);
+});
+
 test.run();

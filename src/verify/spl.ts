@@ -43,6 +43,11 @@ function toRecord(ev: EcsEvent, ctx: InterpreterContext): SplEvent | Unrepresent
   const profile = profileOf(ctx);
   const cls = classOf(profile, ev);
   if (!cls || cls instanceof Unrepresentable) return cls;
+  // Elastic writes one of the class's event.type values (`holds`) on every event the source records, also on
+  // those the class took by their event.action: a rule that reads event.type never sees one with another type.
+  const heldTypes = (cls.source.holds as Record<string, unknown> | undefined)?.['event.type'];
+  if (heldTypes !== undefined && ctx.ruleFields?.has('event.type') && !list(ev['event.type']).some((t) => list(heldTypes).includes(t)))
+    return new Unrepresentable(`an event of the ${cls.name} source has event.type ${list(heldTypes).join('/')}`);
   // Another product's log (own_fields) holds only the fields its class names.
   const mapping = cls.source.own_fields === true ? { ...profile, fields: {} } : profile;
   const src = cls.source as { source?: string; sourcetype?: string; filter?: Record<string, unknown>; node?: string; path_separator?: string; prefixes?: Record<string, string> };
