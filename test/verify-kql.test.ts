@@ -6,12 +6,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BACKENDS } from '../src/backends/index.js';
 import { loadRules, parseRuleText } from '../src/check.js';
-import type { Backend } from '../src/translate/core.js';
 import { loadMapping } from '../src/translate/mapping.js';
 import { INTERPRETERS, InterpreterError, Unrepresentable, verifyPairs, verifyRules, type VendorPair } from '../src/verify/index.js';
 import { defenderRecord, parseKql, runKql, windowsArgv, windowsCommandLine, type KqlRecord } from '../src/verify/kql.js';
 import { goldenCases } from './helpers/golden.js';
 import { shared } from './helpers/shared.js';
+import { withMutatedOutput } from './helpers/mutate.js';
 
 const mapping = loadMapping('kql');
 
@@ -303,19 +303,7 @@ test('every golden case, every KQL variant: no bug, and every supported output c
     }
 });
 
-function withMutation<T>(mutate: (text: string) => string, f: () => T): T {
-  const kql = BACKENDS.kql as Backend;
-  const emit = kql.emit;
-  kql.emit = (rule, ctx) => {
-    const out = emit.call(kql, rule, ctx);
-    return out === null ? null : mutate(out);
-  };
-  try {
-    return f();
-  } finally {
-    kql.emit = emit;
-  }
-}
+const withMutation = <T>(mutate: (text: string) => string, f: () => T): T => withMutatedOutput('kql', mutate, f);
 
 test('an injected case bug (=~ swapped for ==) is caught', () => {
   const rule = parseRuleText('case.eql', 'process where event.type == "start" and process.name : "cmd.exe"');

@@ -5,13 +5,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BACKENDS } from '../src/backends/index.js';
 import { loadRules, parseRuleText } from '../src/check.js';
 import { loadMapping } from '../src/translate/mapping.js';
 import { INTERPRETERS, InterpreterError, Unrepresentable, verifyPairs, verifyRules, type VendorPair } from '../src/verify/index.js';
 import { ecsToSigma, parseSigma, parseSigmaString, ruleMatches, windowsCommandLine, type SigmaRecord } from '../src/verify/sigma.js';
 import { goldenCases } from './helpers/golden.js';
 import { shared } from './helpers/shared.js';
+import { withMutatedOutput } from './helpers/mutate.js';
 
 const rec = (fields: Record<string, string | number | (string | number)[]>, logsource: Record<string, string> = { category: 'process_creation', product: 'windows' }): SigmaRecord => ({
   fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])),
@@ -278,16 +278,7 @@ test('every golden case verifies against the Sigma interpreter without a bug', (
   assert.ok(INTERPRETERS.sigma, 'registered by importing src/verify/index.js');
 });
 
-const sigma = BACKENDS.sigma!;
-const emit = sigma.emit;
-const withMutation = (mutate: (s: string) => string, fn: () => void) => {
-  sigma.emit = (r, ctx) => mutate(emit(r, ctx));
-  try {
-    fn();
-  } finally {
-    sigma.emit = emit;
-  }
-};
+const withMutation = (mutate: (s: string) => string, fn: () => void) => withMutatedOutput('sigma', mutate, fn);
 const verifyOne = (q: string) => verifyRules(parseRuleText('case.eql', q), { targets: ['sigma'] }).results[0]!;
 
 test('injected emitter bugs are caught: a dropped not, a stripped |cased', () => {

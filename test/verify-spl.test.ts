@@ -3,32 +3,19 @@
 // (EQL3304), which excuses a miss only where no step's own conditions rejected its event.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BACKENDS } from '../src/backends/index.js';
 import { parseRuleText } from '../src/check.js';
-import type { Backend } from '../src/translate/core.js';
 import { translateRule } from '../src/translate/index.js';
 import { loadMapping } from '../src/translate/mapping.js';
 import { Unrepresentable, verifyRules } from '../src/verify/index.js';
 import { splInterpreter } from '../src/verify/spl.js';
 import type { EcsEvent } from '../src/verify/generate.js';
+import { withMutatedOutput } from './helpers/mutate.js';
 
 // No step-level declaration (the OS and event type the Sysmon source holds are in each filter), so only the
 // structural EQL3304 (and the host key's) could excuse a miss.
 const OVERLAP = 'sequence by host.id with maxspan=1m [process where host.os.type == "windows" and event.type == "start" and process.name == "a.exe"] [process where host.os.type == "windows" and event.type == "start" and process.name : "a*"]';
 
-function withMutation<T>(mutate: (text: string) => string, f: () => T): T {
-  const spl = BACKENDS.spl as Backend;
-  const emit = spl.emit;
-  spl.emit = (rule, ctx) => {
-    const out = emit.call(spl, rule, ctx);
-    return out === null ? null : mutate(out);
-  };
-  try {
-    return f();
-  } finally {
-    spl.emit = emit;
-  }
-}
+const withMutation = <T>(mutate: (text: string) => string, f: () => T): T => withMutatedOutput('spl', mutate, f);
 
 const start = (name: string, second: number): EcsEvent => ({
   '@timestamp': `2026-01-01T00:00:0${second}.000Z`,
