@@ -916,7 +916,8 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   // Plain columns first, so a value ECS holds directly wins over one rebuilt from another field. A field the
   // source derives from another value (`extract`) writes nothing: it is checked against that value below.
   const derived = entries.filter((e) => e.fm.extract);
-  for (const { ecs, fm } of [...entries.filter((e) => !e.fm.transform), ...entries.filter((e) => e.fm.transform && !e.fm.extract)]) {
+  const written = entries.filter((e) => !e.fm.extract);
+  for (const { ecs, fm } of [...written.filter((e) => !e.fm.transform), ...written.filter((e) => e.fm.transform)]) {
     const vals = valuesOf(ecsValue(ev, ecs));
     if (!vals.length) continue;
     const cols = [fm.field].flat();
