@@ -860,10 +860,12 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   const stages: string[] = [];
   const lossy = cls.source.lossy as { direction: Direction; reason: string } | undefined;
   if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction);
-  // `filter`: column → value(s) every row of the class has (CloudAppEvents: the connected app).
-  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) {
+  // `filter`: column → value(s) every row of the class has (CloudAppEvents: the connected app; a boolean column
+  // such as AADSpnSignInEventsBeta's IsManagedIdentity takes a boolean).
+  const literal = (v: string | boolean) => (typeof v === 'boolean' ? String(v) : kqlString(v));
+  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | boolean | (string | boolean)[]>)) {
     const vals = [v].flat();
-    stages.push(vals.length === 1 ? `| where ${col} == ${kqlString(vals[0]!)}` : `| where ${col} in (${vals.map(kqlString).join(', ')})`);
+    stages.push(vals.length === 1 ? `| where ${col} == ${literal(vals[0]!)}` : `| where ${col} in (${vals.map(literal).join(', ')})`);
     r.touch(col);
   }
   const actionTypes = cls.source.action_types as string[] | undefined;
@@ -930,7 +932,8 @@ function onlyWindows(e: Expr): boolean {
 
 /** The classes a filter reads: one, or for `any` (and event.category lists) one per category, unioned. */
 function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventClass; implied: Set<Expr>; filter: EventFilter }[] {
-  const facts = filterFacts(filter);
+  // A field a class's `when` names classifies too (a log's own category field, e.g. azure.signinlogs.category).
+  const facts = filterFacts(filter, [...new Set(ctx.mapping.classes.flatMap((c) => Object.keys(c.when)))]);
   // A filter naming another product's log (its dataset) reads that log only; endpoint rules never read it.
   const own = ctx.mapping.classes.filter((c) => requiresOf(c).length && requiresOf(c).every((f) => facts.values.has(f)));
   let ownChoice = own.length ? chooseClass({ ...ctx.mapping, classes: own }, facts) : null;
@@ -944,8 +947,9 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
   }
   if (ownChoice) {
     for (const l of ownChoice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
-    // Another product's log is not divided by the rule's event category: the category is not tested.
-    if (filter.category !== null && ownChoice.cls.when.category === undefined)
+    // Another product's log is not divided by the rule's event category: the category is not tested, unless every
+    // row of the class is of that category (`event_category`: Entra sign-ins are all authentication events).
+    if (filter.category !== null && ownChoice.cls.when.category === undefined && ownChoice.cls.source.event_category !== filter.category)
       ctx.approximate('EQL3004', `${String(ownChoice.cls.source.table)} does not tell ${filter.category} events from others`, filter.span, 'wider');
     return [{ cls: ownChoice.cls, implied: ownChoice.implied, filter }];
   }
