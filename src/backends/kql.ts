@@ -263,9 +263,18 @@ class FilterRenderer {
       if (shared.length)
         this.approxOnce('EQL3202', `Defender's ${fm.field} ${shared.join('/')} also holds events whose ${f.name} is none of the rule's values`, e.span, pos ? 'wider' : 'narrower');
       if (!list.length) return FALSE;
-      if (list.length === 1) return atom(`${fm.field} == ${kqlString(list[0]!)}`, `${fm.field} != ${kqlString(list[0]!)}`);
-      const items = list.map(kqlString).join(', ');
-      return atom(`${fm.field} in (${items})`, `${fm.field} !in (${items})`);
+      // A number or boolean column (IsManaged, IsGuestUser) takes its values unquoted and is null when the value is
+      // absent, where Elasticsearch's negation holds: the negation tests isnull.
+      const typed = fm.type === 'number' || fm.type === 'boolean';
+      const lit = (v: string) => {
+        if (!typed) return kqlString(v);
+        if (!(fm.type === 'number' ? /^-?\d+$/ : /^(true|false)$/).test(v)) return this.unsupported(`invalid ${fm.type} value ${JSON.stringify(v)} in the mapping of ${f.name}`, f.span, 'EQL3203');
+        return v;
+      };
+      const c = fm.field;
+      const items = list.map(lit).join(', ');
+      const [t, n] = list.length === 1 ? [`${c} == ${items}`, `${c} != ${items}`] : [`${c} in (${items})`, `${c} !in (${items})`];
+      return typed ? { t, prec: 'atom', neg: { t: `isnull(${c}) or ${n}`, prec: 'or' } } : atom(t, n);
     }
     const key = f.name === 'event.category' ? 'category' : f.name;
     const fixed = this.cls.when[key];
@@ -800,8 +809,9 @@ export function accepts(e: Expr, value: string): boolean | null {
   switch (e.kind) {
     case 'Compare': {
       const lit = e.left.kind === 'Literal' ? e.left : e.right.kind === 'Literal' ? e.right : null;
-      if (!lit || typeof lit.value !== 'string' || (e.op !== '==' && e.op !== '!=')) return null;
-      return (lit.value === value) === (e.op === '==');
+      // A boolean field's values are spelled "true" and "false" in the mapping.
+      if (!lit || (typeof lit.value !== 'string' && typeof lit.value !== 'boolean') || (e.op !== '==' && e.op !== '!=')) return null;
+      return (String(lit.value) === value) === (e.op === '==');
     }
     case 'In':
       if (!e.values.every((v) => v.kind === 'Literal')) return null;
