@@ -871,7 +871,7 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   const lossy = cls.source.lossy as { direction: Direction; reason: string } | undefined;
   if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction);
   // `filter`: column → value(s) every row of the class has (CloudAppEvents: the connected app; a boolean column
-  // such as AADSpnSignInEventsBeta's IsManagedIdentity takes a boolean).
+  // such as EntraIdSpnSignInEvents's IsManagedIdentity takes a boolean).
   const literal = (v: string | boolean) => (typeof v === 'boolean' ? String(v) : kqlString(v));
   for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | boolean | (string | boolean)[]>)) {
     const vals = [v].flat();

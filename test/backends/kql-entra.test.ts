@@ -1,4 +1,4 @@
-// Entra ID sign-in logs (AADSignInEventsBeta, AADSpnSignInEventsBeta) and Azure activity logs (CloudAuditEvents)
+// Entra ID sign-in logs (EntraIdSignInEvents, EntraIdSpnSignInEvents) and Azure activity logs (CloudAuditEvents)
 // in the KQL backend, and the verifier's rows for them. Expected tables, columns and declarations are the
 // mapping's cited facts (mappings/kql.yaml), reasoned by hand: the Elastic pipeline's field, the Defender column.
 import { test } from 'uvu';
@@ -31,12 +31,12 @@ const eqlString = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"
 const SIGNIN = 'authentication where data_stream.dataset == "azure.signinlogs" and ';
 const ACTIVITY = 'any where data_stream.dataset == "azure.activitylogs" and ';
 
-// ---- user sign-ins (AADSignInEventsBeta) ----
+// ---- user sign-ins (EntraIdSignInEvents) ----
 
-test('a non-interactive user sign-in reads AADSignInEventsBeta: LogonType for the category, the sign-in columns, no Device* column', () => {
+test('a non-interactive user sign-in reads EntraIdSignInEvents: LogonType for the category, the sign-in columns, no Device* column', () => {
   const t = kql(SIGNIN + 'azure.signinlogs.category == "NonInteractiveUserSignInLogs" and azure.signinlogs.properties.app_id == "29d9ed98-a469-4536-ade2-f981bc1d605e" and user_agent.original : "*python*"');
   assert.is(t.status, 'approximate');
-  assert.ok(t.output!.startsWith('AADSignInEventsBeta\n'), t.output!);
+  assert.ok(t.output!.startsWith('EntraIdSignInEvents\n'), t.output!);
   assert.equal(wheres(t), ['LogonType == @"[""nonInteractiveUser""]"', 'ApplicationId == "29d9ed98-a469-4536-ade2-f981bc1d605e"', 'UserAgent contains "python"']);
   assert.match(t.output!, /\n\| project Timestamp, ReportId, AccountObjectId, LogonType, ApplicationId, UserAgent\n$/);
   assert.not.match(t.output!, /DeviceId|InitiatingProcess/);
@@ -103,11 +103,11 @@ test('hostile values in sign-in string columns keep the query structure and bind
   }
 });
 
-// ---- service principal and managed identity sign-ins (AADSpnSignInEventsBeta) ----
+// ---- service principal and managed identity sign-ins (EntraIdSpnSignInEvents) ----
 
-test('service principal sign-ins read AADSpnSignInEventsBeta without managed identities; the category is the table', () => {
+test('service principal sign-ins read EntraIdSpnSignInEvents without managed identities; the category is the table', () => {
   const t = kql(SIGNIN + 'azure.signinlogs.category == "ServicePrincipalSignInLogs" and azure.signinlogs.properties.status.error_code == 0 and azure.signinlogs.properties.service_principal_name : "deploy*"');
-  assert.ok(t.output!.startsWith('AADSpnSignInEventsBeta\n'), t.output!);
+  assert.ok(t.output!.startsWith('EntraIdSpnSignInEvents\n'), t.output!);
   assert.equal(wheres(t), ['IsManagedIdentity == false', 'ErrorCode == 0', 'ServicePrincipalName startswith "deploy"']);
   assert.match(t.output!, /\n\| project Timestamp, ReportId, ServicePrincipalId, IsManagedIdentity, ErrorCode, ServicePrincipalName\n$/);
   assert.is(t.status, 'exact');
@@ -145,7 +145,7 @@ test('a service principal sign-in followed by an activity: one scan over both ta
   const t = kql(`sequence with maxspan=30m [${SIGNIN}azure.signinlogs.category == "ServicePrincipalSignInLogs"] by azure.signinlogs.properties.app_id [${ACTIVITY}azure.activitylogs.operation_name : "x"] by azure.activitylogs.identity.claims.appid`);
   assert.is(t.status, 'approximate');
   const [spn, act] = t.output!.split('\n').filter((l) => l.startsWith('  ('));
-  assert.match(spn!, /^  \(AADSpnSignInEventsBeta \| where IsManagedIdentity == false \| extend SequenceStep = 1, SequenceKey1 = ApplicationId\),$/);
+  assert.match(spn!, /^  \(EntraIdSpnSignInEvents \| where IsManagedIdentity == false \| extend SequenceStep = 1, SequenceKey1 = ApplicationId\),$/);
   assert.match(act!, /^  \(CloudAuditEvents \| where DataSource == "Azure" .*\| extend SequenceStep = 2, SequenceKey1 = tostring\(RawEventData\.claims\.appid\)\)$/);
   // Both tables hold ReportId as a string: carried as one, no conversion.
   assert.match(t.output!, /\| scan declare \(Timestamp1: datetime, ReportId1: string\) with/);
@@ -155,7 +155,7 @@ test('a service principal sign-in followed by an activity: one scan over both ta
 
 test('a dataset list naming logs Defender lacks reads the sign-ins, declared narrower on the dataset test', () => {
   const t = kql('any where data_stream.dataset : ("azure.signinlogs", "azure.auditlogs") and user_agent.original regex~ "(azure|blood)hound/.*"');
-  assert.ok(t.output!.startsWith('AADSignInEventsBeta\n'), t.output!);
+  assert.ok(t.output!.startsWith('EntraIdSignInEvents\n'), t.output!);
   assert.equal(wheres(t), ['UserAgent matches regex "(?s)^(?:[aA][zZ][uU][rR][eE]|[bB][lL][oO][oO][dD])[hH][oO][uU][nN][dD]/.*$"']);
   assert.equal(declared(t).map((d) => [d[0], d[2]]), [['EQL3004', 'narrower'], ['EQL3004', 'narrower']]);
   assertBinds(t, 'dataset list');
@@ -172,15 +172,15 @@ test('endpoint rules never read the sign-in tables', () => {
 
 const mapping = loadMapping('kql');
 
-test('verifier rows: a sign-in event becomes an AADSignInEventsBeta row (LogonType spelled, booleans typed), a service principal one an AADSpnSignInEventsBeta row', () => {
+test('verifier rows: a sign-in event becomes an EntraIdSignInEvents row (LogonType spelled, booleans typed), a service principal one an EntraIdSpnSignInEvents row', () => {
   const user = defenderRecord({ '@timestamp': '2026-01-01T00:00:00Z', data_stream: { dataset: 'azure.signinlogs' }, azure: { signinlogs: { category: 'NonInteractiveUserSignInLogs', properties: { user_id: 'u1', user_type: 'Member', device_detail: { is_managed: false } } } } }, mapping)!;
-  assert.is(user.table, 'AADSignInEventsBeta');
+  assert.is(user.table, 'EntraIdSignInEvents');
   assert.equal([user.row.LogonType, user.row.AccountObjectId, user.row.IsGuestUser, user.row.IsManaged], ['["nonInteractiveUser"]', 'u1', false, 0n]);
   const spn = defenderRecord({ '@timestamp': '2026-01-01T00:00:00Z', data_stream: { dataset: 'azure.signinlogs' }, azure: { signinlogs: { category: 'ServicePrincipalSignInLogs', properties: { app_id: 'a', status: { error_code: 0 } } } } }, mapping)!;
-  assert.is(spn.table, 'AADSpnSignInEventsBeta');
+  assert.is(spn.table, 'EntraIdSpnSignInEvents');
   assert.equal([spn.row.IsManagedIdentity, spn.row.ApplicationId, spn.row.ErrorCode], [false, 'a', 0n]);
   // A missing boolean column is null, as in Kusto, so the negation's isnull holds.
-  const r = runKql(parseKql('AADSignInEventsBeta | where isnull(IsGuestUser) or IsGuestUser != true'), [{ table: 'AADSignInEventsBeta', row: { Timestamp: null }, modelsDeviceInfo: true }], mapping);
+  const r = runKql(parseKql('EntraIdSignInEvents | where isnull(IsGuestUser) or IsGuestUser != true'), [{ table: 'EntraIdSignInEvents', row: { Timestamp: null }, modelsDeviceInfo: true }], mapping);
   assert.ok(!('notChecked' in r) && r.matches.length === 1, JSON.stringify(r));
 });
 
