@@ -329,6 +329,14 @@ test('sequences: a miss in step 1 is not excused by the declaration on step 2\'s
   assert.equal([step2.verdict, step2.bug], ['disagree', false]);
 });
 
+test('sequences: an injected bug that joins events without a key value (Defender stores "" for it) is caught by the key-missing scenario', () => {
+  const rule = parseRuleText('seq.eql', 'sequence by user.name with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] [process where event.type == "start" and process.name == "b.exe"]');
+  const ok = verifyRules(rule, { targets: ['kql'] }).results[0]!;
+  assert.equal([ok.status, ok.verdict], ['exact', 'agree']);
+  const r = withMutation((t) => t.replace('| where isnotempty(SequenceKey1)\n', ''), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+  assert.equal([r.verdict, r.bug, r.counterexample!.scenario, r.counterexample!.matched_by], ['disagree', true, 'key 1 missing', 'target']);
+});
+
 test('CloudTrail rows: the verifier builds CloudAppEvents rows whose RawEventData is the record; a wrong path is caught', () => {
   const rule = parseRuleText('ct.eql', 'any where data_stream.dataset == "aws.cloudtrail" and event.action == "AttachRolePolicy" and not aws.cloudtrail.user_identity.type : "root"');
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');

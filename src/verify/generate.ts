@@ -519,6 +519,13 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
   if (matching.length > 1) {
     scenarios.push({ name: 'reversed', events: [...matching].reverse().map((e, i) => stamp(e, at(i))) });
     scenarios.push({ name: 'key mismatch', events: matching.map((e, i) => (i === matching.length - 1 ? withKeys(e, steps[i]!.keys, 'k2') : e)) });
+    // Elasticsearch joins no event without a value for a (non-optional) key; a target's empty string or null
+    // group must not either. Each key position left empty on every step in turn.
+    const positions = Math.max(...steps.map((s) => s.keys.length));
+    for (let k = 0; k < positions; k++) {
+      if (!steps.every((s) => s.keys[k]?.kind === 'Field')) continue;
+      scenarios.push({ name: `key ${k + 1} missing`, events: matching.map((e, i) => withoutKey(e, steps[i]!.keys[k] as Field)) });
+    }
   }
   if (b.kind === 'Sequence' && b.maxspan && matching.length > 1) {
     const last = matching.length - 1;
@@ -535,6 +542,12 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
       scenarios.push({ name: `step ${i + 1} probe ${n + 1}`, events: all.map((e, j) => (j === i ? withKeys(probe, s.keys, 'k1') : e)).filter((_, j) => j === i || !isMissing(j)) });
   });
   return scenarios;
+}
+
+function withoutKey(e: EcsEvent, key: Field): EcsEvent {
+  const out = { ...e };
+  delete out[key.name];
+  return out;
 }
 
 /** Set every join key that is a plain field to the same value, so the events of a scenario correlate. */

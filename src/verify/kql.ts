@@ -965,6 +965,12 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     const types = cls.source.action_types;
     if (Array.isArray(types) && types.length) row.ActionType = String(types[0]);
   }
+  // Every Defender device row has a DeviceId and a DeviceName, which Elastic's m365_defender pipeline writes to
+  // host.id and host.name (every Defender pair in ../shared/vendor-pairs has both): an event without the one a
+  // rule reads (a join key left empty) is no event Elastic writes from Defender.
+  for (const { ecs, fm } of entries)
+    if ((fm.field === 'DeviceId' || fm.field === 'DeviceName') && !fm.transform && ruleFields?.has(ecs) && !valuesOf(ecsValue(ev, ecs)).length)
+      unrepresentable ??= `every Defender row has a ${fm.field}, which Elastic writes to ${ecs}`;
   const os = valuesOf(ecsValue(ev, 'host.os.type')).map(String);
   const platform = os.map((o) => OS_PLATFORM[o]).find((p) => p !== undefined) ?? os[0];
   // Every Defender row has a device; without host.id, devices are told apart by their OS.

@@ -15,7 +15,7 @@ import { shared } from '../helpers/shared.js';
 function kql(eql: string, options: TranslateOptions = {}): Translation {
   const { query, diagnostics } = parseQuery(eql);
   assert.ok(query, diagnostics.map((d) => d.message).join('; '));
-  return translateRule({ query: query!, meta: {}, text: eql, path: 'test.eql' }, 'kql', options);
+  return translateRule({ query: query!, meta: { rule_id: null, name: null, threat: [], metadata: {} }, text: eql, path: 'test.eql' }, 'kql', options);
 }
 /** The where-lines of the output, which is all most tests care about. */
 const wheres = (t: Translation) => (t.output ?? '').split('\n').filter((l) => l.startsWith('| where ')).map((l) => l.slice(8));
