@@ -16,7 +16,7 @@ import { withMutatedOutput } from '../helpers/mutate.js';
 function kql(eql: string, options: TranslateOptions = {}): Translation {
   const { query, diagnostics } = parseQuery(eql);
   assert.ok(query, diagnostics.map((d) => d.message).join('; '));
-  return translateRule({ query: query!, meta: {}, text: eql, path: 'test.eql' }, 'kql', options);
+  return translateRule({ query: query!, meta: { rule_id: null, name: null, threat: [], metadata: {} }, text: eql, path: 'test.eql' }, 'kql', options);
 }
 const wheres = (t: Translation) => (t.output ?? '').split('\n').filter((l) => l.startsWith('| where ')).map((l) => l.slice(8));
 /** [code, first word of the message, direction] of each declaration. */
@@ -112,6 +112,9 @@ test('service principal sign-ins read EntraIdSpnSignInEvents without managed ide
   assert.match(t.output!, /\n\| project Timestamp, ReportId, ServicePrincipalId, IsManagedIdentity, ErrorCode, ServicePrincipalName\n$/);
   assert.is(t.status, 'exact');
   assertBinds(t, 'spn');
+  // Older rules name the dataset in event.dataset: the same table.
+  const ev = kql('authentication where event.dataset == "azure.signinlogs" and azure.signinlogs.category == "ServicePrincipalSignInLogs" and azure.signinlogs.properties.app_id == "a"');
+  assert.equal([ev.status, wheres(ev)], ['exact', ['IsManagedIdentity == false', 'ApplicationId == "a"']]);
   const mi = kql(SIGNIN + 'azure.signinlogs.category == "ManagedIdentitySignInLogs" and azure.signinlogs.properties.app_id == "a"');
   assert.equal(wheres(mi), ['IsManagedIdentity == true', 'ApplicationId == "a"']);
   // The service principal table has no user agent: left out.
