@@ -114,6 +114,17 @@ test('sequences get one scenario per key position with that key absent on every 
   assert.equal(referenceMatches(rule.query!, byName('key 2 missing')!.events), []);
 });
 
+test('a sequence keyed on host.id gets one host under two names; one keyed on host.name, two hosts under one name', () => {
+  const seq = (by: string) => parseRuleText('seq.eql', `sequence by ${by} with maxspan=1m [process where process.name == "a.exe"] [process where process.name == "b.exe"]`)[0]!;
+  const byId = scenariosFor(seq('host.id')).find((s) => s.name === 'host.id kept, host.name differs')!;
+  assert.equal(byId.events.map((e) => [e['host.id'], e['host.name']]), [['1001', 'host-1'], ['1001', 'host-2']]);
+  assert.equal(referenceMatches(seq('host.id').query!, byId.events).length, 1, 'Elasticsearch joins on host.id alone');
+  const byName = scenariosFor(seq('host.name')).find((s) => s.name === 'host.name kept, host.id differs')!;
+  assert.equal(byName.events.map((e) => [e['host.name'], e['host.id']]), [['1001', 'host-1'], ['1001', 'host-2']]);
+  // Keyed on both: nothing to vary.
+  assert.not.ok(scenariosFor(seq('host.id, host.name')).some((s) => / kept, /.test(s.name)));
+});
+
 const KNOWN_UNSATISFIED: string[] = ["conversion-functions"];
 
 test.run();

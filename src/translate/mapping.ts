@@ -31,6 +31,11 @@ export interface FieldMapping {
   constant?: string[];
   /** Columns that together identify the entity when the field is a join key (e.g. pid + start time). */
   key?: string[];
+  /**
+   * The ECS field is derived from the target's value (a prefix of an action name): a regular expression (RE2,
+   * anchored by the author) whose first group, read from the target value, is the ECS value.
+   */
+  extract?: string;
 }
 
 /** A log source / table / event type of the target, chosen from a filter's category and constraints. */

@@ -526,6 +526,13 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
       if (!steps.every((s) => s.keys[k]?.kind === 'Field')) continue;
       scenarios.push({ name: `key ${k + 1} missing`, events: matching.map((e, i) => withoutKey(e, steps[i]!.keys[k] as Field)) });
     }
+    // One host under two names (renamed, or two sensors' spellings), or two hosts under one name: a target that
+    // joins on the other field of the pair splits or merges what Elasticsearch joins.
+    for (const [key, other] of HOST_FIELDS) {
+      if (!steps.every((s) => s.keys.some((k) => k.kind === 'Field' && k.name === key))) continue;
+      if (steps.some((s) => s.keys.some((k) => k.kind === 'Field' && k.name === other))) continue;
+      scenarios.push({ name: `${key} kept, ${other} differs`, events: matching.map((e, i) => ({ ...e, [other]: `host-${i + 1}` })) });
+    }
   }
   if (b.kind === 'Sequence' && b.maxspan && matching.length > 1) {
     const last = matching.length - 1;
@@ -543,6 +550,11 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
   });
   return scenarios;
 }
+
+const HOST_FIELDS = [
+  ['host.id', 'host.name'],
+  ['host.name', 'host.id'],
+] as const;
 
 function withoutKey(e: EcsEvent, key: Field): EcsEvent {
   const out = { ...e };
