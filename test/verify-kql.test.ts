@@ -344,6 +344,18 @@ test('Kubernetes audit rows: the verifier builds CloudAuditEvents rows (verb in 
   assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
 });
 
+test('Active Directory rows: the verifier builds IdentityDirectoryEvents rows with FROM/TO keys; a swapped key is caught', () => {
+  const rec = defenderRecord({ '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'iam', 'event.action': 'renamed-user-account', 'host.os.type': 'windows', winlog: { event_data: { OldTargetUserName: 'pc01$', NewTargetUserName: 'DC01' } } }, mapping)!;
+  assert.is(rec.table, 'IdentityDirectoryEvents');
+  assert.equal([rec.row.ActionType, JSON.parse(rec.row.AdditionalFields as string)], ['SAM Account Name changed', { 'FROM SAM Account Name': 'pc01$', 'TO SAM Account Name': 'DC01' }]);
+  const rule = parseRuleText('sam.eql', 'iam where host.os.type == "windows" and event.action == "renamed-user-account" and winlog.event_data.OldTargetUserName : "*$" and not winlog.event_data.NewTargetUserName : "*$"');
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+  // Reading the old name where the new one is keeps renames to a machine-like name: wider, while the source is
+  // only declared narrower.
+  const r = withMutation((t) => t.replace('["TO SAM Account Name"]) !endswith', '["FROM SAM Account Name"]) endswith'), () => verifyRules(rule, { targets: ['kql'] }));
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+});
+
 test('a sequence over a cloud log (no DeviceId) is checked: carried events are found by Timestamp and ReportId', () => {
   const k8s = 'any where data_stream.dataset == "kubernetes.audit_logs" and ';
   const rule = parseRuleText('k8s-seq.eql', `sequence by user.name with maxspan=5m [${k8s}kubernetes.audit.verb == "create" and kubernetes.audit.objectRef.resource == "roles"] [${k8s}kubernetes.audit.verb == "patch"]`);

@@ -369,8 +369,9 @@ class FilterRenderer {
         }
         if (r.fm.transform.startsWith('json:')) {
           const key = r.fm.transform.slice(5);
-          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return this.unsupported(`invalid JSON key in the mapping of ${f.name}`, f.span, 'EQL3203');
-          const t = `tostring(parse_json(${c}).${key})`;
+          if (!key) return this.unsupported(`invalid JSON key in the mapping of ${f.name}`, f.span, 'EQL3203');
+          // Defender for Identity's keys hold spaces and dots ("FROM SAM Account Name", "TO.GROUP"): those are indexed.
+          const t = `tostring(parse_json(${c})${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${kqlString(key)}]`})`;
           return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
         }
         return this.unsupported(`unknown transform "${r.fm.transform}" in the mapping of ${f.name}`, f.span, 'EQL3203');
