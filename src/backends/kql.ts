@@ -905,7 +905,8 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
     never(cond, c);
     if (cond.t === 'true') continue;
     wrote++;
-    wheres.push(`| where ${cond.t}`);
+    // A test the class's own filter already made (its ActionType) is not repeated.
+    if (!stages.includes(`| where ${cond.t}`)) wheres.push(`| where ${cond.t}`);
   }
   if (r.dropped && !wrote && conjuncts.length) {
     ctx.unsupported('EQL3209', 'no condition of this event filter can be expressed in Defender columns', filter.span);

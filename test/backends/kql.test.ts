@@ -512,6 +512,11 @@ test('4728 global group additions read Group Membership changed rows, declared w
   const named = kql('iam where host.os.type == "windows" and event.code == "4728" and group.name == "Domain Admins"');
   assert.equal(wheres(named), ['ActionType == "Group Membership changed"', 'tostring(parse_json(AdditionalFields)["TO.GROUP"]) == "Domain Admins"']);
   assertValid(named, '4728 group name');
+  // The action Elastic writes for 4728 is the class's ActionType, tested once; another action never holds there.
+  const both = kql('iam where host.os.type == "windows" and event.action == "added-member-to-group" and event.code == "4728" and group.name == "Domain Admins"');
+  assert.equal(wheres(both), wheres(named));
+  assert.equal(both.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'wider']]);
+  assert.ok(codes(kql('iam where host.os.type == "windows" and event.action == "removed-member-from-group" and event.code == "4728"')).includes('EQL3216'));
   // Every condition on a field without a column: nothing is left to emit (not "every group change").
   const onlySid = kql('iam where host.os.type == "windows" and event.code == "4728" and group.id : "S-1-5-21-*-512"');
   assert.is(onlySid.status, 'unsupported');
