@@ -525,6 +525,43 @@ test('4728 global group additions read Group Membership changed rows, declared w
   assert.is(kql('any where host.os.type == "windows" and event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_REQUIRE_PREAUTH"').status, 'unsupported');
 });
 
+test('4738 never-expires: the flag being set (TO true, as Microsoft\'s queries test it); pre-authentication has no activity', () => {
+  const t = kql('iam where host.os.type == "windows" and event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_EXPIRE_PASSWORD" and winlog.event_data.SubjectUserName : "admin"');
+  assert.ok(t.output!.startsWith('IdentityDirectoryEvents\n'), t.output!);
+  // The flag's ActionType is the class's own filter, so the NewUACList test is not repeated.
+  assert.equal(wheres(t), ['ActionType == "Account Password Never Expires changed"', 'tobool(parse_json(AdditionalFields)["TO Account Password Never Expires"])', 'AccountName =~ "admin"']);
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'narrower'], ['EQL3006', 'different'], ['EQL3006', 'different']]);
+  assertValid(t, '4738');
+  const preauth = kql('any where host.os.type == "windows" and event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_REQUIRE_PREAUTH"');
+  assert.is(preauth.status, 'unsupported');
+  assert.ok(codes(preauth).includes('EQL3216'), JSON.stringify(preauth.diagnostics));
+});
+
+test('an or no table reads as a whole: branches naming a Defender for Identity event are rendered, the rest left out (narrower)', () => {
+  const eql = 'any where host.os.type == "windows" and ((event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_EXPIRE_PASSWORD") or (event.code == "5136" and winlog.event_data.AttributeLDAPDisplayName == "userAccountControl"))';
+  const t = kql(eql);
+  assert.is(t.status, 'approximate');
+  assert.equal(wheres(t), ['ActionType == "Account Password Never Expires changed"', 'tobool(parse_json(AdditionalFields)["TO Account Password Never Expires"])']);
+  const left = t.diagnostics.filter((d) => d.code === 'EQL3240');
+  assert.equal(left.map((d) => [d.direction, eql.slice(d.span!.start.offset, d.span!.start.offset + 20)]), [['narrower', 'event.code == "5136"']]);
+  assert.match(t.output!, /\| project Timestamp, ReportId, AccountSid, /);
+  assertValid(t, 'or split');
+  // Two branches of such logs: a union with one set of identifying columns.
+  const both = kql('iam where host.os.type == "windows" and ((event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_EXPIRE_PASSWORD") or (event.code == "4728" and group.name == "x\\"y"))');
+  assert.ok(both.output!.startsWith('union\n  (IdentityDirectoryEvents | where ActionType == "Account Password Never Expires changed" | '), both.output!);
+  assert.match(both.output!, /\(IdentityDirectoryEvents \| where ActionType == "Group Membership changed" \| where tostring\(parse_json\(AdditionalFields\)\["TO\.GROUP"\]\) == @"x""y"\)\n/);
+  assert.not.ok(codes(both).includes('EQL3240'));
+  assertValid(both, 'or split union');
+  // An or over endpoint events is rendered whole, as before (no branch names another product's log).
+  const endpoint = kql('process where event.type == "start" and (process.name == "a.exe" or process.pe.original_file_name == "b.exe")');
+  assert.equal(wheres(endpoint), ['FileName == "a.exe" or ProcessVersionInfoOriginalFileName == "b.exe"']);
+  assert.not.ok(codes(endpoint).includes('EQL3240'));
+  // Neither branch readable: unsupported, with the whole filter's reason.
+  const none = kql('any where host.os.type == "windows" and ((event.code == "5137" and winlog.event_data.ObjectDN : "DC=*") or (event.code == "5136" and winlog.event_data.AttributeValue == "x"))');
+  assert.is(none.status, 'unsupported');
+  assert.not.ok(codes(none).includes('EQL3240'));
+});
+
 test('Defender for Identity keys: hostile values keep the query structure', () => {
   const eqlString = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
   for (const v of ['x"] | where true //', 'C:\\Temp\\', '\\', '\\"; | where true', 'a\nb', '*?literal', 'é"\'']) {
