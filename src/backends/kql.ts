@@ -1089,16 +1089,19 @@ function renderOwnBranches(filter: EventFilter, ctx: TranslateContext): { text: 
   const ors = conjuncts.filter((c) => c.kind === 'Or');
   if (ors.length !== 1 || ors[0]!.kind !== 'Or') return null;
   const rest = conjuncts.filter((c) => c !== ors[0]);
-  const reads = (f: EventFilter) => {
-    const facts = filterFacts(f);
-    return ctx.mapping.classes.find((c) => requiresOf(c).length && requiresOf(c).every((x) => facts.values.has(x)));
+  // The class a branch reads when it names another product's log (only such classes are read branch by branch).
+  const reads = (f: EventFilter): EventClass | null => {
+    const chosen = classesFor(f, new Ledger(ctx.target, ctx.mapping, ctx.options));
+    return chosen.length === 1 && requiresOf(chosen[0]!.cls).length ? chosen[0]!.cls : null;
   };
-  const subs = ors[0].args.map((b) => ({ b, f: { ...filter, where: { kind: 'And' as const, args: [...rest, ...conjunctsOf(b)], span: filter.where.span } } }));
-  if (!subs.some((s) => reads(s.f))) return null;
+  const subs = ors[0].args.map((b) => {
+    const f = { ...filter, where: { kind: 'And' as const, args: [...rest, ...conjunctsOf(b)], span: filter.where.span } };
+    return { b, f, cls: reads(f) };
+  });
+  if (!subs.some((s) => s.cls)) return null;
   const kept: { text: string; touched: string[]; f: EventFilter; cls: EventClass; diagnostics: TranslateContext['diagnostics'] }[] = [];
   const dropped: { b: Expr; why: string }[] = [];
-  for (const { b, f } of subs) {
-    const cls = reads(f);
+  for (const { b, f, cls } of subs) {
     const scratch = new Ledger(ctx.target, ctx.mapping, ctx.options);
     let r: ReturnType<typeof renderWhole> | null = null;
     try {
@@ -1106,11 +1109,11 @@ function renderOwnBranches(filter: EventFilter, ctx: TranslateContext): { text: 
     } catch (e) {
       if (!(e instanceof Unsupported)) throw e;
     }
-    if (!r) {
-      dropped.push({ b, why: scratch.diagnostics.find((d) => d.severity === 'error')?.message ?? 'it names no log a Defender table holds' });
+    if (!r || !cls) {
+      dropped.push({ b, why: scratch.diagnostics.find((d) => d.severity === 'error')?.message ?? 'no Defender table holds these events' });
       continue;
     }
-    kept.push({ ...r, f, cls: cls!, diagnostics: scratch.diagnostics });
+    kept.push({ ...r, f, cls, diagnostics: scratch.diagnostics });
   }
   // One union holds one set of identifying columns (ReportId is a long in Device tables, a string in others).
   const shapes = new Set(kept.map(({ cls }) => JSON.stringify([cls.source.project ?? null, cls.source.column_types ?? null])));
