@@ -352,6 +352,31 @@ test('Kubernetes audit rows: the verifier builds CloudAuditEvents rows (verb in 
   assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
 });
 
+test('Active Directory rows: the verifier builds IdentityDirectoryEvents rows with FROM/TO keys; a swapped key is caught', () => {
+  const rec = defenderRecord({ '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'iam', 'event.action': 'renamed-user-account', 'host.os.type': 'windows', winlog: { event_data: { OldTargetUserName: 'pc01$', NewTargetUserName: 'DC01' } } }, mapping)!;
+  assert.is(rec.table, 'IdentityDirectoryEvents');
+  assert.equal([rec.row.ActionType, JSON.parse(rec.row.AdditionalFields as string)], ['SAM Account Name changed', { 'FROM SAM Account Name': 'pc01$', 'TO SAM Account Name': 'DC01' }]);
+  const rule = parseRuleText('sam.eql', 'iam where host.os.type == "windows" and event.action == "renamed-user-account" and winlog.event_data.OldTargetUserName : "*$" and not winlog.event_data.NewTargetUserName : "*$"');
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+  // Reading the old name where the new one is keeps renames to a machine-like name: wider, while the source is
+  // only declared narrower.
+  const r = withMutation((t) => t.replace('["TO SAM Account Name"]) !endswith', '["FROM SAM Account Name"]) endswith'), () => verifyRules(rule, { targets: ['kql'] }));
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+});
+
+test('tobool: booleans, "true"/"false" in any case, numbers by zero-ness; other text is null (false in where)', () => {
+  assert.equal(where('tobool(X)', { X: 'True' }, { X: 'false' }, { X: 'yes' }, { X: '' }, { X: 2 }, { X: 0 }, {}), [0, 4]);
+  assert.equal(rows('DeviceEvents | where tobool(parse_json(AdditionalFields)["TO x"])', { $table: 'DeviceEvents', AdditionalFields: '{"TO x":true}' }, { $table: 'DeviceEvents', AdditionalFields: '{"TO x":false}' }, { $table: 'DeviceEvents', AdditionalFields: '{}' }), [0]);
+});
+
+test('4738 never-expires rows hold the TO key as true; an or whose other branch Defender does not hold is checked', () => {
+  const rec = defenderRecord({ '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'iam', 'event.code': '4738', 'host.os.type': 'windows', 'winlog.event_data.NewUACList': 'USER_DONT_EXPIRE_PASSWORD' }, mapping)!;
+  assert.equal([rec.table, rec.row.ActionType, JSON.parse(rec.row.AdditionalFields as string)], ['IdentityDirectoryEvents', 'Account Password Never Expires changed', { 'TO Account Password Never Expires': true }]);
+  const rule = parseRuleText('uac.eql', 'iam where host.os.type == "windows" and ((event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_EXPIRE_PASSWORD") or (event.code == "5136" and winlog.event_data.AttributeValue == "66048"))');
+  const r = verifyRules(rule, { targets: ['kql'] }).results[0]!;
+  assert.equal([r.status, r.bug], ['approximate', false]);
+});
+
 test('a sequence over a cloud log (no DeviceId) is checked: carried events are found by Timestamp and ReportId', () => {
   const k8s = 'any where data_stream.dataset == "kubernetes.audit_logs" and ';
   const rule = parseRuleText('k8s-seq.eql', `sequence by user.name with maxspan=5m [${k8s}kubernetes.audit.verb == "create" and kubernetes.audit.objectRef.resource == "roles"] [${k8s}kubernetes.audit.verb == "patch"]`);

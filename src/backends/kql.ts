@@ -386,8 +386,9 @@ class FilterRenderer {
         }
         if (r.fm.transform.startsWith('json:')) {
           const key = r.fm.transform.slice(5);
-          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return this.unsupported(`invalid JSON key in the mapping of ${f.name}`, f.span, 'EQL3203');
-          const t = `tostring(parse_json(${c}).${key})`;
+          if (!key) return this.unsupported(`invalid JSON key in the mapping of ${f.name}`, f.span, 'EQL3203');
+          // Defender for Identity's keys hold spaces and dots ("FROM SAM Account Name", "TO.GROUP"): those are indexed.
+          const t = `tostring(parse_json(${c})${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${kqlString(key)}]`})`;
           return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
         }
         return this.unsupported(`unknown transform "${r.fm.transform}" in the mapping of ${f.name}`, f.span, 'EQL3203');
@@ -891,6 +892,16 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
     stages.push(actionTypes.length === 1 ? `| where ActionType == ${kqlString(actionTypes[0]!)}` : `| where ActionType in (${actionTypes.map(kqlString).join(', ')})`);
     r.touch('ActionType');
   }
+  // `true_keys`: keys of a JSON column that every row of the class holds as true (Defender for Identity's
+  // "TO <flag>" value: the class is the flag being set, not cleared).
+  for (const [col, keys] of Object.entries((cls.source.true_keys ?? {}) as Record<string, string[]>)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(col)) {
+      ctx.unsupported('EQL3203', `invalid column ${JSON.stringify(col)} in the true_keys of the mapping class ${cls.name}`, filter.span);
+      throw new Unsupported();
+    }
+    for (const k of keys) stages.push(`| where tobool(parse_json(${col})[${kqlString(k)}])`);
+    r.touch(col);
+  }
   const conjuncts = conjunctsOf(filter.where).filter((c) => !implied.has(c));
   // A conjunct that folds to false (a value the table never holds, e.g. an event.action with no Defender
   // ActionType): no row can match, which is no rule at all.
@@ -924,7 +935,8 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
     never(cond, c);
     if (cond.t === 'true') continue;
     wrote++;
-    wheres.push(`| where ${cond.t}`);
+    // A test the class's own filter already made (its ActionType) is not repeated.
+    if (!stages.includes(`| where ${cond.t}`)) wheres.push(`| where ${cond.t}`);
   }
   if (r.dropped && !wrote && conjuncts.length) {
     ctx.unsupported('EQL3209', 'no condition of this event filter can be expressed in Defender columns', filter.span);
@@ -1057,14 +1069,80 @@ function renderBranches(
 /** One branch as a pipeline on its own lines; several as a union of one-line branches. */
 const unionOf = (branches: string[][]) => (branches.length === 1 ? branches[0]!.join('\n') : `union\n  ${branches.map((b) => `(${b.join(' ')})`).join(',\n  ')}`);
 
-function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: string; touched: string[] } {
+function renderWhole(filter: EventFilter, ctx: TranslateContext): { text: string; touched: string[]; filters: EventFilter[] } {
   const classes = classesFor(filter, ctx);
   if (!classes.length) {
     ctx.unsupported('EQL3003', unreadDatasets(ctx.mapping, filterFacts(filter)) ?? `no Defender table holds ${filter.category ?? 'any'} events of this kind`, filter.span);
     throw new Unsupported();
   }
   const { branches, touched } = renderBranches(filter, classes, ctx);
-  return { text: unionOf(branches), touched };
+  return { text: unionOf(branches), touched, filters: [filter] };
+}
+
+/** Run `f` on a scratch ledger: its diagnostics join `ctx` only when it succeeds. */
+function attempt<T>(ctx: TranslateContext, f: (sub: TranslateContext) => T): T | null {
+  const sub = new Ledger(ctx.target, ctx.mapping, ctx.options);
+  try {
+    const out = f(sub);
+    ctx.diagnostics.push(...sub.diagnostics);
+    return out;
+  } catch (e) {
+    if (e instanceof Unsupported) return null;
+    throw e;
+  }
+}
+
+/**
+ * A filter no table reads as a whole whose top-level `or` has branches naming another product's log (a class
+ * with `requires`, such as Windows 4738 in IdentityDirectoryEvents; Elastic's rules test 4738 and 5136 under one
+ * `or`): those branches, each with the other conjuncts, are rendered as filters of their own and unioned; the
+ * other branches are left out, declared narrower. Null when no branch renders.
+ */
+function renderOwnBranches(filter: EventFilter, ctx: TranslateContext): { text: string; touched: string[]; filters: EventFilter[] } | null {
+  const conjuncts = conjunctsOf(filter.where);
+  const ors = conjuncts.filter((c) => c.kind === 'Or');
+  if (ors.length !== 1 || ors[0]!.kind !== 'Or') return null;
+  const rest = conjuncts.filter((c) => c !== ors[0]);
+  // The class a branch reads when it names another product's log (only such classes are read branch by branch).
+  const reads = (f: EventFilter): EventClass | null => {
+    const chosen = classesFor(f, new Ledger(ctx.target, ctx.mapping, ctx.options));
+    return chosen.length === 1 && requiresOf(chosen[0]!.cls).length ? chosen[0]!.cls : null;
+  };
+  const subs = ors[0].args.map((b) => {
+    const f = { ...filter, where: { kind: 'And' as const, args: [...rest, ...conjunctsOf(b)], span: filter.where.span } };
+    return { b, f, cls: reads(f) };
+  });
+  if (!subs.some((s) => s.cls)) return null;
+  const kept: { text: string; touched: string[]; f: EventFilter; cls: EventClass; diagnostics: TranslateContext['diagnostics'] }[] = [];
+  const dropped: { b: Expr; why: string }[] = [];
+  for (const { b, f, cls } of subs) {
+    const scratch = new Ledger(ctx.target, ctx.mapping, ctx.options);
+    let r: ReturnType<typeof renderWhole> | null = null;
+    try {
+      if (cls) r = renderWhole(f, scratch);
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+    }
+    if (!r || !cls) {
+      dropped.push({ b, why: scratch.diagnostics.find((d) => d.severity === 'error')?.message ?? 'no Defender table holds these events' });
+      continue;
+    }
+    kept.push({ ...r, f, cls, diagnostics: scratch.diagnostics });
+  }
+  // One union holds one set of identifying columns (ReportId is a long in Device tables, a string in others).
+  const shapes = new Set(kept.map(({ cls }) => JSON.stringify([cls.source.project ?? null, cls.source.column_types ?? null])));
+  if (!kept.length || shapes.size > 1) return null;
+  for (const k of kept) ctx.diagnostics.push(...k.diagnostics);
+  for (const { b, why } of dropped) ctx.approximate('EQL3240', `this branch of the or is left out: ${why}`, b.span, 'narrower');
+  const touched = [...new Set(kept.flatMap((k) => k.touched))];
+  const text = kept.length === 1 ? kept[0]!.text : `union\n  ${kept.map((k) => `(${k.text.split('\n').join(' ')})`).join(',\n  ')}`;
+  return { text, touched, filters: kept.map((k) => k.f) };
+}
+
+function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: string; touched: string[]; filters: EventFilter[] } {
+  // The whole filter first; only when no table reads it are its or-branches tried, and when they fail too the
+  // whole filter's diagnostics are the ones reported.
+  return attempt(ctx, (sub) => renderWhole(filter, sub)) ?? renderOwnBranches(filter, ctx) ?? renderWhole(filter, ctx);
 }
 
 /**
@@ -1237,7 +1315,7 @@ export const kqlBackend: Backend = {
   ],
   emit(rule: RuleInput, ctx: TranslateContext): string | null {
     const { body, pipes } = rule.query;
-    let q: { text: string; touched: string[] };
+    let q: { text: string; touched: string[]; filters?: EventFilter[] };
     if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
     else if (body.kind === 'Sequence') q = renderSequence(body, ctx);
     else {
@@ -1252,7 +1330,7 @@ export const kqlBackend: Backend = {
         throw new Unsupported();
       }
     }
-    const always = detectionColumns(body.kind === 'EventQuery' ? [body.filter] : body.steps.map((s) => s.filter), ctx);
+    const always = detectionColumns(q.filters ?? (body.kind === 'EventQuery' ? [body.filter] : body.steps.map((s) => s.filter)), ctx);
     const cols = [...always, ...q.touched.filter((c) => !always.includes(c))];
     return [q.text, ...stages, `| project ${cols.join(', ')}`].join('\n') + '\n';
   },

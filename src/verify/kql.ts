@@ -550,6 +550,16 @@ function call(name: string, argNodes: Node[], s: Scope): V {
       const rs = rangesOf(a.slice(1)).map((r) => ipv6InRange(a[0]!, r));
       return rs.some((r) => r === true) ? true : rs.some((r) => r === null) ? null : false;
     }
+    case 'tobool':
+    case 'toboolean': {
+      // true/false (strings in any case), a number's non-zero-ness; anything else null.
+      const v = a[0]!;
+      if (typeof v === 'boolean') return v;
+      if (isStr(v)) return /^true$/i.test(v) ? true : /^false$/i.test(v) ? false : null;
+      if (typeof v === 'bigint') return v !== 0n;
+      if (typeof v === 'number') return v !== 0;
+      return null;
+    }
     case 'toint':
     case 'tolong':
       return toLong(a[0]!);
@@ -979,6 +989,12 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   if (typeof category === 'string' && categories.length && !categories.includes(category)) unrepresentable ??= `every ${cls.source.table} row is an event of category ${category}`;
   // `filter`: columns every row of the class has (CloudAppEvents: the connected app).
   for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) set(col, [v].flat()[0]!);
+  // `true_keys`: JSON keys every row of the class holds as true.
+  for (const [col, keys] of Object.entries((cls.source.true_keys ?? {}) as Record<string, string[]>)) {
+    const obj = (isStr(row[col] ?? null) && row[col] ? JSON.parse(row[col] as string) : {}) as Record<string, unknown>;
+    for (const k of keys) obj[k] = true;
+    row[col] = JSON.stringify(obj);
+  }
   if (!('ActionType' in row)) {
     const types = cls.source.action_types;
     if (Array.isArray(types) && types.length) row.ActionType = String(types[0]);

@@ -11,6 +11,9 @@ import { loadRules } from '../../src/check.js';
 import { goldenCases } from '../helpers/golden.js';
 import { formatKustoProblems, kustoErrors } from '../helpers/kusto.js';
 import { shared } from '../helpers/shared.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 function kql(eql: string, options: TranslateOptions = {}): Translation {
   const { query, diagnostics } = parseQuery(eql);
@@ -447,7 +450,8 @@ test('Windows service installations read ServiceInstalled rows; the class is cho
     'tostring(parse_json(AdditionalFields).ServiceAccount) == "LocalSystem"',
     'tostring(parse_json(AdditionalFields).ServiceName) !~ "PSEXESVC"',
   ]);
-  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'different']]);
+  // The source's population and each community-sourced AdditionalFields key are declared different.
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'different'], ['EQL3006', 'different'], ['EQL3006', 'different']]);
   assertValid(t, 'service');
   // `any` with the action reads the same rows (no union of every table); that they are iam/configuration events
   // (as Elastic writes 4697) is declared.
@@ -466,10 +470,113 @@ test('members added to a group read UserAccountAddedToLocalGroup, narrower (loca
     'tostring(parse_json(AdditionalFields).GroupName) =~ "Administrators"',
     'tostring(parse_json(AdditionalFields).GroupSid) startswith "S-1-5-32-"',
   ]);
-  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'narrower']]);
+  // Narrower population; where the group sits in the row is unsettled between Microsoft's query and an export.
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'narrower'], ['EQL3006', 'different'], ['EQL3006', 'different']]);
   assertValid(t, 'group');
-  // Windows 4728 (a global group) without the action: no Defender table.
-  assert.is(kql('iam where event.code == "4728" and group.name == "Domain Admins"').status, 'unsupported');
+});
+
+// ---- Active Directory changes (Defender for Identity, IdentityDirectoryEvents) ----
+
+test('4781 account renames read SAM Account Name changed rows, FROM/TO keys indexed, no device columns', () => {
+  const t = kql('iam where host.os.type == "windows" and event.action == "renamed-user-account" and winlog.event_data.OldTargetUserName : "*$" and not winlog.event_data.NewTargetUserName : "*$"');
+  assert.is(t.status, 'approximate');
+  assert.ok(t.output!.startsWith('IdentityDirectoryEvents\n'), t.output!);
+  assert.equal(wheres(t), [
+    'ActionType == "SAM Account Name changed"',
+    'tostring(parse_json(AdditionalFields)["FROM SAM Account Name"]) endswith "$"',
+    // A row without the key gives "", which `!endswith` keeps, as Elasticsearch keeps an event without the field.
+    'tostring(parse_json(AdditionalFields)["TO SAM Account Name"]) !endswith "$"',
+  ]);
+  // The table has no DeviceId: host.os.type is what the class holds (domain controllers), not a DeviceInfo join.
+  assert.not.match(t.output!, /DeviceId|DeviceInfo/);
+  assert.match(t.output!, /\| project Timestamp, ReportId, AccountSid, ActionType, AdditionalFields\n$/);
+  // Only the population differs: local accounts of member machines are not in the table.
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'narrower']]);
+  assertValid(t, 'sam rename');
+  // Case-sensitive EQL stays case-sensitive; the actor is declared different.
+  const cs = kql('iam where host.os.type == "windows" and event.action == "renamed-user-account" and winlog.event_data.NewTargetUserName == "DC01" and winlog.event_data.SubjectUserName == "eve"');
+  assert.equal(wheres(cs).slice(1), ['tostring(parse_json(AdditionalFields)["TO SAM Account Name"]) == "DC01"', 'AccountName == "eve"']);
+  assert.ok(cs.diagnostics.some((d) => d.code === 'EQL3006' && d.direction === 'different' && /acting account/.test(d.message)));
+  assertValid(cs, 'sam rename cs');
+  // Without host.os.type the rule also reads non-Windows events, which the table does not hold.
+  const anyOs = kql('iam where event.action == "renamed-user-account" and winlog.event_data.NewTargetUserName == "x"');
+  assert.ok(anyOs.diagnostics.some((d) => d.code === 'EQL3004' && d.direction === 'narrower' && /host\.os\.type "windows"/.test(d.message)), JSON.stringify(anyOs.diagnostics));
+});
+
+test('4728 global group additions read Group Membership changed rows, declared wider; the group SID has no key', () => {
+  const t = kql('iam where host.os.type == "windows" and event.code == "4728" and winlog.event_data.SubjectUserSid : "S-1-5-18" and not group.id : "S-1-5-21-*-513"');
+  assert.ok(t.output!.startsWith('IdentityDirectoryEvents\n'), t.output!);
+  assert.equal(wheres(t), ['ActionType == "Group Membership changed"', 'AccountSid =~ "S-1-5-18"']);
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'wider'], ['EQL3006', 'different'], ['EQL3201', 'wider']]);
+  assertValid(t, '4728');
+  const named = kql('iam where host.os.type == "windows" and event.code == "4728" and group.name == "Domain Admins"');
+  assert.equal(wheres(named), ['ActionType == "Group Membership changed"', 'tostring(parse_json(AdditionalFields)["TO.GROUP"]) == "Domain Admins"']);
+  assertValid(named, '4728 group name');
+  // The action Elastic writes for 4728 is the class's ActionType, tested once; another action never holds there.
+  const both = kql('iam where host.os.type == "windows" and event.action == "added-member-to-group" and event.code == "4728" and group.name == "Domain Admins"');
+  assert.equal(wheres(both), wheres(named));
+  assert.equal(both.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'wider']]);
+  assert.ok(codes(kql('iam where host.os.type == "windows" and event.action == "removed-member-from-group" and event.code == "4728"')).includes('EQL3216'));
+  // Every condition on a field without a column: nothing is left to emit (not "every group change").
+  const onlySid = kql('iam where host.os.type == "windows" and event.code == "4728" and group.id : "S-1-5-21-*-512"');
+  assert.is(onlySid.status, 'unsupported');
+  assert.ok(codes(onlySid).includes('EQL3209'));
+  // A 4738 user change has no Defender for Identity class: still no Defender table.
+  assert.is(kql('any where host.os.type == "windows" and event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_REQUIRE_PREAUTH"').status, 'unsupported');
+});
+
+test('4738 never-expires: the flag being set (TO true, as Microsoft\'s queries test it); pre-authentication has no activity', () => {
+  const t = kql('iam where host.os.type == "windows" and event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_EXPIRE_PASSWORD" and winlog.event_data.SubjectUserName : "admin"');
+  assert.ok(t.output!.startsWith('IdentityDirectoryEvents\n'), t.output!);
+  // The flag's ActionType is the class's own filter, so the NewUACList test is not repeated.
+  assert.equal(wheres(t), ['ActionType == "Account Password Never Expires changed"', 'tobool(parse_json(AdditionalFields)["TO Account Password Never Expires"])', 'AccountName =~ "admin"']);
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'narrower'], ['EQL3006', 'different'], ['EQL3006', 'different']]);
+  assertValid(t, '4738');
+  const preauth = kql('any where host.os.type == "windows" and event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_REQUIRE_PREAUTH"');
+  assert.is(preauth.status, 'unsupported');
+  assert.ok(codes(preauth).includes('EQL3216'), JSON.stringify(preauth.diagnostics));
+});
+
+test('an or no table reads as a whole: branches naming a Defender for Identity event are rendered, the rest left out (narrower)', () => {
+  const eql = 'any where host.os.type == "windows" and ((event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_EXPIRE_PASSWORD") or (event.code == "5136" and winlog.event_data.AttributeLDAPDisplayName == "userAccountControl"))';
+  const t = kql(eql);
+  assert.is(t.status, 'approximate');
+  assert.equal(wheres(t), ['ActionType == "Account Password Never Expires changed"', 'tobool(parse_json(AdditionalFields)["TO Account Password Never Expires"])']);
+  const left = t.diagnostics.filter((d) => d.code === 'EQL3240');
+  assert.equal(left.map((d) => [d.direction, eql.slice(d.span!.start.offset, d.span!.start.offset + 20)]), [['narrower', 'event.code == "5136"']]);
+  assert.match(t.output!, /\| project Timestamp, ReportId, AccountSid, /);
+  assertValid(t, 'or split');
+  // Two branches of such logs: a union with one set of identifying columns.
+  const both = kql('iam where host.os.type == "windows" and ((event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_EXPIRE_PASSWORD") or (event.code == "4728" and group.name == "x\\"y"))');
+  assert.ok(both.output!.startsWith('union\n  (IdentityDirectoryEvents | where ActionType == "Account Password Never Expires changed" | '), both.output!);
+  assert.match(both.output!, /\(IdentityDirectoryEvents \| where ActionType == "Group Membership changed" \| where tostring\(parse_json\(AdditionalFields\)\["TO\.GROUP"\]\) == @"x""y"\)\n/);
+  assert.not.ok(codes(both).includes('EQL3240'));
+  assertValid(both, 'or split union');
+  // An or over endpoint events is rendered whole, as before (no branch names another product's log).
+  const endpoint = kql('process where event.type == "start" and (process.name == "a.exe" or process.pe.original_file_name == "b.exe")');
+  assert.equal(wheres(endpoint), ['FileName == "a.exe" or ProcessVersionInfoOriginalFileName == "b.exe"']);
+  assert.not.ok(codes(endpoint).includes('EQL3240'));
+  // Neither branch readable: unsupported, with the whole filter's reason.
+  const none = kql('any where host.os.type == "windows" and ((event.code == "5137" and winlog.event_data.ObjectDN : "DC=*") or (event.code == "5136" and winlog.event_data.AttributeValue == "x"))');
+  assert.is(none.status, 'unsupported');
+  assert.not.ok(codes(none).includes('EQL3240'));
+});
+
+test('Defender for Identity keys: hostile values keep the query structure', () => {
+  const eqlString = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  for (const v of ['x"] | where true //', 'C:\\Temp\\', '\\', '\\"; | where true', 'a\nb', '*?literal', 'é"\'']) {
+    const t = kql(`iam where host.os.type == "windows" and event.action == "renamed-user-account" and winlog.event_data.NewTargetUserName == ${eqlString(v)}`);
+    assert.is(wheres(t).length, 2, t.output!);
+    assert.ok(wheres(t)[1]!.startsWith('tostring(parse_json(AdditionalFields)["TO SAM Account Name"]) == '), t.output!);
+    assertValid(t, v);
+  }
+  // A key from a user's mapping is a string literal too, whatever it holds.
+  const dir = mkdtempSync(join(tmpdir(), 'eqlport-kql-'));
+  const file = join(dir, 'm.yaml');
+  writeFileSync(file, 'target: kql\nclasses:\n  - name: ad_account_renamed\n    fields:\n      winlog.event_data.NewTargetUserName: { field: AdditionalFields, transform: \'json:x"] | where true //\' }\n');
+  const t = kql('iam where host.os.type == "windows" and event.action == "renamed-user-account" and winlog.event_data.NewTargetUserName == "a"', { mappingFiles: [file] });
+  assert.equal(wheres(t)[1], 'tostring(parse_json(AdditionalFields)[@"x""] | where true //"]) == "a"');
+  assertValid(t, 'hostile key');
 });
 
 // The issue's target is 90%; 657/769 (85.4%) convert. The rest have no Defender equivalent found: iam/config/
