@@ -22,6 +22,29 @@ function classMapping(mapping: Mapping, cls: EventClass): Mapping {
   return cls.source.own_fields === true ? { ...mapping, fields: {} } : mapping;
 }
 const fieldOf = (mapping: Mapping, cls: EventClass, name: string) => fieldMapping(classMapping(mapping, cls), cls, name);
+
+/** A table or column name of the mapping that is no identifier (a user's mapping file may hold anything), or null. */
+const checkedNames = new WeakMap<Mapping, string | null>();
+function badName(mapping: Mapping): string | null {
+  if (checkedNames.has(mapping)) return checkedNames.get(mapping)!;
+  const names: unknown[] = [];
+  const ofFields = (fields: Mapping['fields'] | undefined) => {
+    for (const fm of Object.values(fields ?? {})) {
+      if (typeof fm === 'string') names.push(fm);
+      else if (fm) names.push(...[fm.field].flat(), ...(fm.key ?? []));
+    }
+  };
+  ofFields(mapping.fields);
+  for (const cls of mapping.classes) {
+    const src = cls.source;
+    names.push(src.table ?? 'DeviceEvents', ...Object.keys((src.filter ?? {}) as object), ...Object.keys((src.column_types ?? {}) as object), ...Object.keys((src.true_keys ?? {}) as object));
+    if (Array.isArray(src.project)) names.push(...(src.project as unknown[]));
+    ofFields(cls.fields);
+  }
+  const bad = names.find((n) => typeof n !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n));
+  checkedNames.set(mapping, bad === undefined ? null : String(bad));
+  return checkedNames.get(mapping)!;
+}
 /** `requires`: fields a filter must constrain at top level for the class (another product's log) to be chosen. */
 const requiresOf = (cls: EventClass): string[] => (Array.isArray(cls.source.requires) ? (cls.source.requires as string[]) : []);
 
@@ -877,8 +900,8 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   const r = new FilterRenderer(ctx, cls);
   const table = String(cls.source.table);
   const stages: string[] = [];
-  const lossy = cls.source.lossy as { direction: Direction; reason: string } | undefined;
-  if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction);
+  const lossy = cls.source.lossy as { direction: Direction; reason: string; collection?: boolean } | undefined;
+  if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction, lossy.collection ? 'collection' : undefined);
   // `filter`: column → value(s) every row of the class has (CloudAppEvents: the connected app; a boolean column
   // such as EntraIdSpnSignInEvents's IsManagedIdentity takes a boolean).
   const literal = (v: string | boolean) => (typeof v === 'boolean' ? String(v) : kqlString(v));
@@ -1314,6 +1337,11 @@ export const kqlBackend: Backend = {
     { name: 'drop-os', options: { kqlArgs: 'exact', kqlOs: 'drop' } },
   ],
   emit(rule: RuleInput, ctx: TranslateContext): string | null {
+    const bad = badName(ctx.mapping);
+    if (bad !== null) {
+      ctx.unsupported('EQL4101', `the KQL mapping names ${JSON.stringify(bad)} as a table or column: not a Kusto identifier`);
+      throw new Unsupported();
+    }
     const { body, pipes } = rule.query;
     let q: { text: string; touched: string[]; filters?: EventFilter[] };
     if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);

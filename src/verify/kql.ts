@@ -987,6 +987,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const category = cls.source.event_category;
   const categories = valuesOf(ecsValue(ev, 'event.category')).map(String);
   if (typeof category === 'string' && categories.length && !categories.includes(category)) unrepresentable ??= `every ${cls.source.table} row is an event of category ${category}`;
+  // `event_categories`: the only categories Elastic's pipeline gives an event of the log (GitHub: configuration, web, iam).
+  const possible = cls.source.event_categories;
+  if (Array.isArray(possible) && categories.some((c) => !possible.includes(c))) unrepresentable ??= `Elastic gives an event of this log no category but ${possible.join(', ')}`;
   // `filter`: columns every row of the class has (CloudAppEvents: the connected app).
   for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) set(col, [v].flat()[0]!);
   // `true_keys`: JSON keys every row of the class holds as true.
@@ -1003,7 +1006,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   // host.id and host.name (every Defender pair in ../shared/vendor-pairs has both): an event without the one a
   // rule reads (a join key left empty) is no event Elastic writes from Defender.
   for (const { ecs, fm } of entries)
-    if ((fm.field === 'DeviceId' || fm.field === 'DeviceName') && !fm.transform && ruleFields?.has(ecs) && !valuesOf(ecsValue(ev, ecs)).length)
+    if ((ecs === 'host.id' || ecs === 'host.name') && (fm.field === 'DeviceId' || fm.field === 'DeviceName') && !fm.transform && ruleFields?.has(ecs) && !valuesOf(ecsValue(ev, ecs)).length)
       unrepresentable ??= `every Defender row has a ${fm.field}, which Elastic writes to ${ecs}`;
   const os = valuesOf(ecsValue(ev, 'host.os.type')).map(String);
   const platform = os.map((o) => OS_PLATFORM[o]).find((p) => p !== undefined) ?? os[0];
