@@ -153,6 +153,13 @@ interface Resolved {
   column: string;
 }
 
+/** A value read from a field without a Defender column; the test around it is left out (FilterRenderer.cond). */
+class Unmapped extends Error {
+  constructor(readonly field: Field) {
+    super(`${field.name} has no Defender column`);
+  }
+}
+
 class FilterRenderer {
   /** Real columns the condition touched, for the final `project`. */
   readonly touched: string[] = [];
@@ -189,6 +196,18 @@ class FilterRenderer {
 
   /** Render a condition in the given polarity (false = under an odd number of negations). */
   cond(e: Expr, pos: boolean): Cond {
+    if (e.kind === 'And' || e.kind === 'Or' || e.kind === 'Not' || e.kind === 'Literal') return this.condition(e, pos);
+    try {
+      return this.condition(e, pos);
+    } catch (x) {
+      // A field without a column inside an expression (an argument of a function, an operand): the whole test is
+      // left out in its polarity, as for a field tested directly.
+      if (x instanceof Unmapped) return this.drop(x.field, e, pos);
+      throw x;
+    }
+  }
+
+  private condition(e: Expr, pos: boolean): Cond {
     switch (e.kind) {
       case 'Literal':
         if (typeof e.value === 'boolean') return e.value ? TRUE : FALSE;
@@ -337,7 +356,7 @@ class FilterRenderer {
   fieldValue(f: Field): Val {
     if (f.name === 'host.os.type') return this.unsupported('host.os.type used inside an expression', f.span);
     const r = this.resolve(f);
-    if (!r) return this.unsupported(`${f.name} has no Defender column`, f.span, 'EQL3002');
+    if (!r) throw new Unmapped(f);
     if (r.fm.lossy) this.approxOnce('EQL3006', `${f.name} → ${r.column}: ${r.fm.lossy.reason}`, f.span, r.fm.lossy.direction);
     this.touch(r.column);
     const c = r.column;
@@ -672,6 +691,47 @@ class FilterRenderer {
     return this.guarded(atom(`${lt} ${op} ${rt}`, `${lt} !${op} ${rt}`), [...l.guards, ...r.guards]);
   }
 
+  /**
+   * EQL substring(s, start[, end]) is a Python slice (src/matcher/runtime.ts, ES StringUtils.substringSlice): a
+   * negative offset counts from the end, out-of-range offsets clamp, start >= end gives "". KQL's substring takes a
+   * start and a length and documents only a start inside the string (learn.microsoft.com "substring()"), so the
+   * slice bounds are computed with strlen, clamped to [0, strlen], and KQL only sees 0 <= start < strlen and
+   * 0 < length <= strlen - start (anything else is "" without calling it).
+   */
+  private substringValue(e: Extract<Expr, { kind: 'Call' }>): Val {
+    const [a0, a1, a2] = e.args;
+    if (!a0 || !a1) return this.unsupported('substring without a start', e.span);
+    const v = this.value(a0);
+    const s = v.type === 'string' ? v.t : `tostring(${v.t})`;
+    const offset = (x: Expr): { c: number } | { t: string; guards: string[] } => {
+      const c = constNumber(x);
+      if (c !== null) return Number.isInteger(c) ? { c } : this.unsupported('substring with a fractional offset', x.span);
+      const o = this.value(x);
+      if (o.type !== 'number') return this.unsupported('substring with an offset that is not a number', x.span);
+      return { t: paren(o.t), guards: o.guards };
+    };
+    const start = offset(a1);
+    const end = a2 ? offset(a2) : null;
+    const n = `strlen(${s})`;
+    const guards = [...v.guards, ...('guards' in start ? start.guards : []), ...(end && 'guards' in end ? end.guards : [])];
+    const missing = guards.length === v.guards.length && v.missing === '' ? { missing: '' } : {};
+    // Elasticsearch counts UTF-16 code units, strlen and substring count code points (the strlen page).
+    if (!('c' in start && start.c === 0 && !end))
+      this.approxOnce('EQL3245', 'substring offsets count UTF-16 code units in Elasticsearch and characters (code points) in KQL: they differ on values with characters outside the Basic Multilingual Plane', e.span, 'different');
+    const out = (t: string): Val => ({ t, type: 'string', guards, ...missing });
+    // The slice bounds as KQL expressions, each already inside [0, strlen].
+    const lo = 'c' in start ? (start.c >= 0 ? String(start.c) : `max_of(${n} - ${-start.c}, 0)`) : `max_of(iff(${start.t} < 0, ${n} + ${start.t}, ${start.t}), 0)`;
+    if (!end) return 'c' in start && start.c === 0 ? out(s) : out(`iff(${lo} < ${n}, substring(${s}, ${lo}), "")`);
+    if ('c' in start && start.c >= 0 && 'c' in end) {
+      if (end.c >= 0 && end.c <= start.c) return out('""');
+      // [a, n - k): non-empty when n > a + k.
+      if (end.c < 0) return out(`iff(${n} > ${start.c - end.c}, substring(${s}, ${start.c}, ${n} - ${start.c - end.c}), "")`);
+    }
+    const hi = 'c' in end ? (end.c >= 0 ? `min_of(${end.c}, ${n})` : `max_of(${n} - ${-end.c}, 0)`) : `max_of(min_of(iff(${end.t} < 0, ${n} + ${end.t}, ${end.t}), ${n}), 0)`;
+    const len = lo === '0' ? hi : `${hi} - ${paren(lo)}`;
+    return out(`iff(${lo === '0' ? `${hi} > 0` : `${paren(lo)} < ${paren(hi)}`}, substring(${s}, ${lo}, ${len}), "")`);
+  }
+
   callValue(e: Extract<Expr, { kind: 'Call' }>): Val {
     const ci = e.caseInsensitive;
     const args = e.args;
@@ -697,14 +757,8 @@ class FilterRenderer {
         const t = `todouble(${v.t})`;
         return { t, type: 'number', guards: [...v.guards, `isnotnull(${t})`], ...(v.missing === '' ? { missing: null } : {}) };
       }
-      case 'substring': {
-        const v = this.value(args[0]!);
-        const s = lit(args[1]);
-        const end = lit(args[2]);
-        if (typeof s !== 'number' || s < 0 || (args[2] && (typeof end !== 'number' || end < 0))) return this.unsupported('substring with negative or non-literal offsets', e.span);
-        const t = typeof end === 'number' ? (end <= s ? '""' : `substring(${str(v)}, ${s}, ${end - s})`) : `substring(${str(v)}, ${s})`;
-        return { t, type: 'string', guards: v.guards, ...(v.missing === '' ? { missing: '' } : {}) };
-      }
+      case 'substring':
+        return this.substringValue(e);
       case 'indexOf': {
         const v = this.value(args[0]!);
         const sub = this.value(args[1]!);
@@ -742,6 +796,16 @@ class FilterRenderer {
         return this.unsupported(`the function ${e.name} has no KQL rendering`, e.span);
     }
   }
+}
+
+/** The value of a number literal, possibly negated; null for anything else. */
+function constNumber(e: Expr): number | null {
+  if (e.kind === 'Literal') return typeof e.value === 'number' ? e.value : null;
+  if (e.kind === 'Neg') {
+    const c = constNumber(e.arg);
+    return c === null ? null : -c;
+  }
+  return null;
 }
 
 function paren(t: string): string {

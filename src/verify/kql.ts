@@ -479,10 +479,16 @@ function call(name: string, argNodes: Node[], s: Scope): V {
     case 'strlen':
       return BigInt(cp(str0()).length);
     case 'substring': {
+      // The substring page documents a start inside the string, a negative one counting from the end, and a
+      // length; what Kusto does with other arguments is not documented, so they are not interpreted.
       const chars = cp(str0());
-      const start = Math.max(0, Number(toLong(a[1]!) ?? 0n));
-      const len = a[2] === undefined ? chars.length : Number(toLong(a[2]) ?? 0n);
-      return chars.slice(start, start + Math.max(0, len)).join('');
+      const raw = toLong(a[1]!);
+      const len = a[2] === undefined ? null : toLong(a[2]);
+      if (raw === null || (a[2] !== undefined && len === null)) throw new NotChecked('substring with a null offset is outside the documented arguments');
+      const start = raw < 0n ? BigInt(chars.length) + raw : raw;
+      if (start < 0n || start > BigInt(chars.length) || (len !== null && (len < 0n || start + len > BigInt(chars.length))))
+        throw new NotChecked(`substring of a ${chars.length}-character string from ${raw}${len === null ? '' : ` for ${len}`} is outside the documented arguments`);
+      return chars.slice(Number(start), len === null ? undefined : Number(start + len)).join('');
     }
     case 'indexof': {
       if (a[0] === null || a[1] === null) return null;
@@ -533,6 +539,17 @@ function call(name: string, argNodes: Node[], s: Scope): V {
         if (seen.has(k)) return false;
         seen.add(k);
         return arrays.slice(1).every((arr) => arr.some((y) => typeof y === typeof x && toStr(y) === toStr(x)));
+      });
+    }
+    case 'max_of':
+    case 'min_of': {
+      // Nulls are ignored; null when every argument is null (max_of page).
+      const xs = a.filter((x) => x !== null);
+      if (!xs.length) return null;
+      return xs.reduce((m, x) => {
+        const o = order(x, m);
+        if (o === null) throw new NotChecked(`${name} over values of different types`);
+        return (name === 'max_of' ? o > 0 : o < 0) ? x : m;
       });
     }
     case 'coalesce':
