@@ -7,7 +7,7 @@
 import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
 import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
 import { chooseClass, fieldMapping, unreadDatasets, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
-import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sequence, Span } from '../ir/nodes.js';
+import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sample, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
 import { walk } from '../ir/walk.js';
 import { luceneToRe2 } from '../matcher/regex.js';
@@ -1152,10 +1152,18 @@ function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): { exprs:
 /** The type of the columns that identify an event: ReportId is a long in Device* tables, a string in cloud logs (schema). */
 const identityType = (cls: EventClass, col: string, dflt: string): string => ((cls.source.column_types ?? {}) as Record<string, string>)[col] ?? dflt;
 
-function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; touched: string[] } {
-  if (seq.until) ctx.approximate('EQL3212', 'until is left out: matches an until event would have cancelled are kept', seq.until.span, 'wider');
-  const positives = seq.steps.filter((s) => !s.missing);
-  for (const s of seq.steps) if (s.missing) ctx.approximate('EQL3213', 'a missing-event step is left out: sequences with the event in between are kept', s.span, 'wider');
+/**
+ * A sequence, or a sample (`sample by`), whose filters are tagged, keyed and unioned like a sequence's steps. A
+ * sample keeps each key's earliest event per filter (`summarize arg_min(Timestamp, *)`), then the scan, over the
+ * rows sorted by key and filter number, completes a key that has a row for every filter.
+ */
+function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: string; touched: string[] } {
+  const sample = seq.kind === 'Sample';
+  const tag = sample ? 'Sample' : 'Sequence';
+  const maxspan = seq.kind === 'Sequence' ? seq.maxspan : null;
+  if (seq.kind === 'Sequence' && seq.until) ctx.approximate('EQL3212', 'until is left out: matches an until event would have cancelled are kept', seq.until.span, 'wider');
+  const positives = seq.steps.filter((s) => s.kind === 'SampleStep' || !s.missing);
+  for (const s of seq.steps) if (s.kind === 'SequenceStep' && s.missing) ctx.approximate('EQL3213', 'a missing-event step is left out: sequences with the event in between are kept', s.span, 'wider');
   if (positives.length < 1) {
     ctx.unsupported('EQL3007', 'a sequence without positive steps', seq.span);
     throw new Unsupported();
@@ -1173,6 +1181,11 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
     }
     return classes;
   });
+  // A sample fills each filter with a distinct event; a row of a table two filters read can fill both here.
+  const tables = chosen.map((classes) => new Set(classes.map(({ cls }) => String(cls.source.table))));
+  const shared = tables.flatMap((t, i) => tables.slice(i + 1).flatMap((u) => [...t].filter((x) => u.has(x))));
+  if (sample && shared.length)
+    ctx.approximate('EQL3246', `two filters of the sample read ${[...new Set(shared)].join(', ')}: one row meeting both fills both here, while Elasticsearch fills each filter with a distinct event (the earliest that is not already used)`, seq.span, 'different');
   // A key position Defender cannot fill in every step is left out. That is not just wider: the values of the
   // left-out key share one pending sequence per stage, so a newer event of another value replaces an older one.
   const keyCountAll = seq.by.length + (positives[0]?.by.length ?? 0);
@@ -1203,7 +1216,7 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const mixed = new Set(IDENTITY.filter(([c, dflt]) => new Set(chosen.flat().map(({ cls }) => identityType(cls, c, dflt))).size > 1).map(([c]) => c));
   const unify = (cls: EventClass) => IDENTITY.filter(([c, dflt]) => mixed.has(c) && identityType(cls, c, dflt) !== 'string').map(([c]) => `| extend ${c} = tostring(${c})`);
   // Key columns twice in every branch (host.id and an entity id both hold DeviceId) are compared once.
-  const keysOf = (step: Sequence['steps'][number], cls: EventClass, lctx: TranslateContext) =>
+  const keysOf = (step: (typeof positives)[number], cls: EventClass, lctx: TranslateContext) =>
     [...seq.by, ...step.by].filter((_, j) => usable[j]).map((k) => ({ ...keyColumns(k, cls, lctx), optional: k.kind === 'Field' && k.optional }));
   const flat = (ks: ReturnType<typeof keysOf>) => ks.flatMap((k) => k.exprs.map((e) => ({ e, optional: k.optional })));
   const scratch = new Ledger(ctx.target, ctx.mapping, ctx.options);
@@ -1220,15 +1233,15 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
         throw new Unsupported();
       }
       keyCount = keys.length;
-      const ext = [`SequenceStep = ${i + 1}`, ...keys.map((k, j) => `SequenceKey${j + 1} = ${k.e}`)].join(', ');
+      const ext = [`${tag}Step = ${i + 1}`, ...keys.map((k, j) => `${tag}Key${j + 1} = ${k.e}`)].join(', ');
       return { stages: [...unify(cls), `| extend ${ext}`], touched: perKey.flatMap((k) => k.cols) };
     });
     branches.push(...rendered.branches);
     for (const t of rendered.touched) if (!touched.includes(t)) touched.push(t);
   });
-  const keyNames = Array.from({ length: keyCount }, (_, j) => `SequenceKey${j + 1}`);
+  const keyNames = Array.from({ length: keyCount }, (_, j) => `${tag}Key${j + 1}`);
   // runs=n repeats a step n times (as Elasticsearch expands it).
-  const stepIds: number[] = positives.flatMap((s, i) => Array.from({ length: s.runs ?? 1 }, () => i + 1));
+  const stepIds: number[] = positives.flatMap((s, i) => Array.from({ length: s.kind === 'SequenceStep' ? (s.runs ?? 1) : 1 }, () => i + 1));
   const last = stepIds.length - 1;
   // The last step's row carries the events before it: Defender identifies an event by Timestamp, DeviceId
   // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
@@ -1237,11 +1250,11 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const identity = IDENTITY.filter(([c]) => projected.every((p) => p.includes(c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
   const carried = stepIds.slice(0, last).flatMap((_, j) => identity.map(([c, type]) => ({ name: `${c}${j + 1}`, type, from: `s${j + 1}.${c}` })));
   const steps = stepIds.map((id, n) => {
-    const conds = [`SequenceStep == ${id}`];
+    const conds = [`${tag}Step == ${id}`];
     let assign = '';
     if (n > 0) {
       conds.push(...keyNames.map((k) => `${k} == s1.${k}`));
-      if (seq.maxspan) conds.push(`Timestamp - s1.Timestamp <= ${seq.maxspan.value}${seq.maxspan.unit}`);
+      if (maxspan) conds.push(`Timestamp - s1.Timestamp <= ${maxspan.value}${maxspan.unit}`);
       // Every step after the first sets Timestamp1 (the last step all carried columns). Under check 1, which
       // evaluates the condition with s_k-1's state, s_k.Timestamp1 is unset; under check 2 (s_k's own state)
       // it is set: so a step that holds an event takes no second one, as in Elasticsearch.
@@ -1254,13 +1267,16 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   // Elasticsearch leaves out an event without a value for a (non-optional) key; Defender's missing string is "".
   const required = keyNames.filter((_, j) => !optional[j]);
   const filter = required.length ? [`| where ${required.map((k) => `isnotempty(${k})`).join(' and ')}`] : [];
-  // One step: every event with its keys is a sequence of one, no scan needed.
-  if (stepIds.length === 1) return { text: [unionOf(branches), ...filter].join('\n'), touched };
+  // A sample: each key's earliest event per filter, the filters of a key in order (they need not be in time order).
+  const earliest = sample ? [`| summarize arg_min(Timestamp, *) by ${[...keyNames, 'SampleStep'].join(', ')}`] : [];
+  // One step: every event with its keys is a sequence of one (a sample of one: the key's earliest), no scan needed.
+  if (stepIds.length === 1) return { text: [unionOf(branches), ...filter, ...earliest].join('\n'), touched };
   const text = [
     unionOf(branches),
     ...filter,
+    ...earliest,
     // Each key's events contiguous and in time order; one event meeting several steps tries the highest first.
-    `| sort by ${[...keyNames, 'Timestamp'].map((k) => `${k} asc`).join(', ')}, SequenceStep desc`,
+    sample ? `| sort by ${[...keyNames, 'SampleStep'].map((k) => `${k} asc`).join(', ')}` : `| sort by ${[...keyNames, 'Timestamp'].map((k) => `${k} asc`).join(', ')}, SequenceStep desc`,
     `| scan${declare} with (`,
     ...steps,
     '  )',
@@ -1281,11 +1297,7 @@ export const kqlBackend: Backend = {
     const { body, pipes } = rule.query;
     let q: { text: string; touched: string[] };
     if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
-    else if (body.kind === 'Sequence') q = renderSequence(body, ctx);
-    else {
-      ctx.unsupported('EQL3007', 'sample has no KQL rendering in eqlport', body.span);
-      throw new Unsupported();
-    }
+    else q = renderSequence(body, ctx);
     const stages: string[] = [];
     for (const p of pipes) {
       if ((p.name === 'head' || p.name === 'tail') && p.count !== null && body.kind === 'EventQuery') stages.push(`| top ${p.count} by Timestamp ${p.name === 'head' ? 'asc' : 'desc'}`);

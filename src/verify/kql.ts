@@ -328,6 +328,7 @@ function evaluate(n: Node, s: Scope): V {
     case 'timespan':
       return new KSpan(n.ms);
     case 'col':
+      if (n.name === '*') throw new NotChecked('* outside an aggregation');
       if (n.name in s.row) return s.row[n.name]!;
       return s.absent(n.name);
     case 'neg': {
@@ -743,7 +744,11 @@ function scan(op: Extract<Op, { k: 'scan' }>, rows: Row[], env: Env): Row[] {
   return out;
 }
 
-/** `summarize arg_max(X, cols...) by keys` (the only aggregation eqlport emits: the latest DeviceInfo row). */
+/**
+ * `summarize arg_max(X, cols...) by keys` and `arg_min`: per group, the row with the largest (smallest) X, rows with
+ * a null X taken only when the group has no other (arg_max page); `*` keeps all its columns, so the row is still
+ * the event it came from. eqlport emits it for the latest DeviceInfo row and a sample's earliest event per filter.
+ */
 function summarize(op: Extract<Op, { k: 'summarize' }>, rows: Row[], env: Env): Row[] {
   const agg = op.aggs[0]!.e;
   if (op.aggs.length !== 1 || agg.k !== 'call' || (agg.name !== 'arg_max' && agg.name !== 'arg_min'))
@@ -754,10 +759,12 @@ function summarize(op: Extract<Op, { k: 'summarize' }>, rows: Row[], env: Env): 
     const k = JSON.stringify(Object.values(keys).map(toStr));
     const v = evaluate(agg.args[0]!, scope(env, r));
     const g = groups.get(k);
-    const better = g === undefined || (v !== null && (g.v === null || (order(v, g.v)! > 0) === (agg.name === 'arg_max')));
+    // Ties keep the first row (the page does not say which; the probes give no two events one time).
+    const better = g === undefined || (v !== null && (g.v === null || order(v, g.v)! * (agg.name === 'arg_max' ? 1 : -1) > 0));
     if (better) groups.set(k, { keys, best: r, v });
   }
   return [...groups.values()].map((g) => {
+    if (agg.args.some((a) => a.k === 'col' && a.name === '*')) return withIndex(g.best, { ...g.best, ...g.keys });
     const out: Row = { ...g.keys };
     for (const a of agg.args) {
       if (a.k !== 'col') throw new NotChecked('arg_max over expressions is outside the interpreted subset');
