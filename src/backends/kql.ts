@@ -1157,7 +1157,7 @@ const identityType = (cls: EventClass, col: string, dflt: string): string => ((c
  * sample keeps each key's earliest event per filter (`summarize arg_min(Timestamp, *)`), then the scan, over the
  * rows sorted by key and filter number, completes a key that has a row for every filter.
  */
-function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: string; touched: string[] } {
+function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: string; touched: string[]; keys: string[] } {
   const sample = seq.kind === 'Sample';
   const tag = sample ? 'Sample' : 'Sequence';
   const maxspan = seq.kind === 'Sequence' ? seq.maxspan : null;
@@ -1270,7 +1270,7 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
   // A sample: each key's earliest event per filter, the filters of a key in order (they need not be in time order).
   const earliest = sample ? [`| summarize arg_min(Timestamp, *) by ${[...keyNames, 'SampleStep'].join(', ')}`] : [];
   // One step: every event with its keys is a sequence of one (a sample of one: the key's earliest), no scan needed.
-  if (stepIds.length === 1) return { text: [unionOf(branches), ...filter, ...earliest].join('\n'), touched };
+  if (stepIds.length === 1) return { text: [unionOf(branches), ...filter, ...earliest].join('\n'), touched, keys: keyNames };
   const text = [
     unionOf(branches),
     ...filter,
@@ -1281,7 +1281,7 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
     ...steps,
     '  )',
   ].join('\n');
-  return { text, touched: [...carried.map((c) => c.name), ...touched] };
+  return { text, touched: [...carried.map((c) => c.name), ...touched], keys: keyNames };
 }
 
 export const kqlBackend: Backend = {
@@ -1295,13 +1295,20 @@ export const kqlBackend: Backend = {
   ],
   emit(rule: RuleInput, ctx: TranslateContext): string | null {
     const { body, pipes } = rule.query;
-    let q: { text: string; touched: string[] };
+    let q: { text: string; touched: string[]; keys?: string[] };
     if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
     else q = renderSequence(body, ctx);
     const stages: string[] = [];
     for (const p of pipes) {
-      if ((p.name === 'head' || p.name === 'tail') && p.count !== null && body.kind === 'EventQuery') stages.push(`| top ${p.count} by Timestamp ${p.name === 'head' ? 'asc' : 'desc'}`);
-      else {
+      const dir = p.name === 'head' ? 'asc' : 'desc';
+      // Events come in time order, sequences in the order they complete: each row's Timestamp is its last event's.
+      if ((p.name === 'head' || p.name === 'tail') && p.count !== null && body.kind !== 'Sample') stages.push(`| top ${p.count} by Timestamp ${dir}`);
+      else if ((p.name === 'head' || p.name === 'tail') && p.count !== null && q.keys?.length) {
+        // Samples come sorted by their join keys (eql-language.md §7): Defender's key values (DeviceId for host.id)
+        // and Kusto's order of them are not Elasticsearch's, so which samples are first or last can differ.
+        ctx.approximate('EQL3247', `${p.name} ${p.count} takes the samples ${p.name === 'head' ? 'first' : 'last'} in the order of Defender's key values, which need not be Elasticsearch's order of the rule's`, p.span, 'different');
+        stages.push(`| sort by ${q.keys.map((k) => `${k} ${dir}`).join(', ')}`, `| take ${p.count}`);
+      } else {
         ctx.unsupported('EQL3007', `the pipe ${p.name} has no KQL rendering here`, p.span);
         throw new Unsupported();
       }

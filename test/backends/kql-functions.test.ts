@@ -149,4 +149,92 @@ test('a field without a Defender column inside a function is left out with its t
   assert.equal(r, { native: false, kql: true });
 });
 
+
+
+// ---- samples ----
+
+/** The tuples (event indexes in filter order) of the native matcher and of the KQL output run by the interpreter. */
+function tuples(eql: string, events: Record<string, unknown>[]): { native: number[][]; kql: number[][] | string } {
+  const native = matchEvents(eql, events).results.map((r) => r.events.map((e) => events.indexOf(e as Record<string, unknown>)));
+  const t = kql(eql);
+  assertBinds(t, eql);
+  const run = runKql(parseKql(t.output!), events.map((e) => defenderRecord(e, mapping)), mapping);
+  const sort = (xs: number[][]) => [...xs].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return { native: sort(native), kql: 'notChecked' in run ? run.notChecked : sort(run.matches) };
+}
+
+const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+const start = (s: number, host: string, name: string) => ({ '@timestamp': at(s), 'event.category': 'process', 'event.type': 'start', 'host.os.type': 'windows', 'host.id': host, 'process.name': name, 'process.pid': 7 });
+const conn = (s: number, host: string, name: string) => ({ '@timestamp': at(s), 'event.category': 'network', 'event.type': 'start', 'event.action': 'connection_attempted', 'host.os.type': 'windows', 'host.id': host, 'process.name': name, 'process.pid': 7, 'destination.port': 443 });
+
+test('sample: one result per key whose every filter has an event, the earliest per filter, in filter order, in any time order', () => {
+  const eql = 'sample by host.id, process.name [process where event.type == "start" and process.name == "a.exe"] [network where destination.port == 443]';
+  const t = kql(eql);
+  assert.ok(t.output!.includes('| summarize arg_min(Timestamp, *) by SampleKey1, SampleKey2, SampleStep'), t.output!);
+  assert.ok(!codes(t).includes('EQL3246'), 'the filters read two tables: no row can fill both');
+  const events = [
+    conn(1, 'h1', 'a.exe'), // h1: the connection comes first; a sample has no order
+    start(2, 'h1', 'a.exe'),
+    start(3, 'h1', 'a.exe'), // a later start of the same key is not the sample's
+    start(4, 'h2', 'a.exe'), // h2: no connection, no sample
+    conn(5, 'h3', 'a.exe'), // h3: no start
+    start(6, 'h4', 'a.exe'),
+    conn(7, 'h4', 'b.exe'), // another key (process.name)
+    conn(8, 'h4', 'a.exe'),
+    conn(9, 'h4', 'a.exe'),
+  ];
+  // Reasoned: h1 → (start@2, conn@1); h4/a.exe → (start@6, conn@8).
+  assert.equal(tuples(eql, events), { native: [[1, 0], [5, 7]], kql: [[1, 0], [5, 7]] });
+});
+
+test('sample: an event without a key value takes no part; three filters need all three', () => {
+  const eql = 'sample by host.id [process where event.type == "start" and process.name == "a.exe"] [process where event.type == "start" and process.name == "b.exe"] [network where destination.port == 443]';
+  const noHost = { ...conn(3, 'h1', 'x') } as Record<string, unknown>;
+  delete noHost['host.id'];
+  const events = [start(1, 'h1', 'a.exe'), start(2, 'h1', 'b.exe'), noHost, start(4, 'h2', 'b.exe'), start(5, 'h2', 'a.exe'), conn(6, 'h2', 'x')];
+  assert.equal(tuples(eql, events), { native: [[4, 3, 5]], kql: [[4, 3, 5]] });
+});
+
+test('sample: filters over one table are declared, since one row can fill both there', () => {
+  const eql = 'sample by host.id [process where event.type == "start" and process.name : "a*"] [process where event.type == "start" and process.name : "*.exe"]';
+  const t = kql(eql);
+  const d = t.diagnostics.find((x) => x.code === 'EQL3246');
+  assert.ok(d && d.direction === 'different', JSON.stringify(t.diagnostics));
+  // One event meets both filters: Elasticsearch needs a second event, the KQL fills both with it.
+  assert.equal(tuples(eql, [start(1, 'h1', 'a.exe')]), { native: [], kql: [[0, 0]] });
+  // Distinct events for the two filters agree.
+  assert.equal(tuples(eql, [start(1, 'h1', 'ab'), start(2, 'h1', 'x.exe')]), { native: [[0, 1]], kql: [[0, 1]] });
+});
+
+test('sample: hostile key-free values stay literals in every branch', () => {
+  for (const v of ['a"b', 'x\\', 'a | summarize count()', 'a\nb']) {
+    const lit = `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+    const eql = `sample by host.id [process where event.type == "start" and process.name == ${lit}] [network where process.name == ${lit}]`;
+    const t = kql(eql);
+    assertBinds(t, eql);
+    assert.is(t.output!.split('\n').filter((l) => l.startsWith('| summarize')).length, 1, t.output!);
+  }
+});
+// ---- head / tail after a sequence or sample ----
+
+test('tail/head after a sequence: the last/first sequences in completion order (each row carries its last event\'s time)', () => {
+  const seq = 'sequence by host.id [process where event.type == "start" and process.name == "a.exe"] [network where destination.port == 443]';
+  const events = [start(1, 'h1', 'a.exe'), start(2, 'h2', 'a.exe'), conn(3, 'h2', 'x'), conn(4, 'h1', 'x')];
+  // Reasoned: h2 completes at 3, h1 at 4.
+  assert.equal(tuples(seq, events), { native: [[0, 3], [1, 2]], kql: [[0, 3], [1, 2]] });
+  assert.equal(tuples(`${seq} | tail 1`, events), { native: [[0, 3]], kql: [[0, 3]] });
+  assert.equal(tuples(`${seq} | head 1`, events), { native: [[1, 2]], kql: [[1, 2]] });
+  const t = kql(`${seq} | tail 1`);
+  assert.ok(t.output!.includes('| top 1 by Timestamp desc\n| project'), t.output!);
+  assert.ok(!codes(t).includes('EQL3247'));
+});
+
+test('head/tail after a sample: by key order, declared (Defender\'s key values are not the rule\'s)', () => {
+  const t = kql('sample by host.id [process where event.type == "start" and process.name == "a.exe"] [network where destination.port == 443] | head 2');
+  assert.ok(t.output!.includes('| sort by SampleKey1 asc\n| take 2\n'), t.output!);
+  const d = t.diagnostics.find((x) => x.code === 'EQL3247');
+  assert.ok(d && d.direction === 'different');
+  assertBinds(t, 'sample head');
+});
+
 test.run();
