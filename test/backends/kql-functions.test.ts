@@ -153,6 +153,16 @@ test('a field without a Defender column inside a function is left out with its t
 
 // ---- samples ----
 
+test('KQL interpreter: summarize arg_min(Timestamp, *) keeps each group\'s earliest row whole (still its event)', () => {
+  const recs = ([[3, 'a'], [1, 'a'], [2, 'b']] as const).map(([s, name]) => defenderRecord({ '@timestamp': at(s), 'event.category': 'process', 'event.type': 'start', 'process.name': name, 'host.id': 'h' }, mapping));
+  const run = runKql(parseKql('DeviceProcessEvents | summarize arg_min(Timestamp, *) by FileName | project Timestamp, FileName'), recs, mapping);
+  assert.ok(!('notChecked' in run), JSON.stringify(run));
+  assert.equal(('matches' in run ? run.matches : []).map((m) => m[0]).sort(), [1, 2]);
+  // * is no value outside an aggregation.
+  const bad = runKql(parseKql('DeviceProcessEvents | where * == 1'), recs, mapping);
+  assert.ok('notChecked' in bad);
+});
+
 /** The tuples (event indexes in filter order) of the native matcher and of the KQL output run by the interpreter. */
 function tuples(eql: string, events: Record<string, unknown>[]): { native: number[][]; kql: number[][] | string } {
   const native = matchEvents(eql, events).results.map((r) => r.events.map((e) => events.indexOf(e as Record<string, unknown>)));
