@@ -32,7 +32,7 @@ const suites = [
 const dir = shared('eql-suite');
 if (dir) {
   for (const s of suites) {
-    const specs = (parseToml(readFileSync(join(dir, s.file), 'utf8')) as { queries: Spec[] }).queries;
+    const specs = (parseToml(readFileSync(join(dir, s.file), 'utf8')) as unknown as { queries: Spec[] }).queries;
     const events = JSON.parse(readFileSync(join(dir, 'data', s.data), 'utf8')) as Record<string, unknown>[];
     test(`${s.file}: ${specs.length} specs`, () => {
       const failures: string[] = [];

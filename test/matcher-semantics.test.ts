@@ -232,7 +232,7 @@ test('regex: Lucene syntax translated (quotes, ^ literal, # empty, @ any); untra
 test('regex: predefined classes read as Lucene 9+ does (ASCII sets, \\s only space \\t \\n \\r), also inside classes', () => {
   const hits = (re: string, values: string[]) => {
     const E2 = values.map((f, i) => ev(i + 1, { f }));
-    return ids(`process where f regex ${JSON.stringify(re)}`, E2).map((i) => values[i - 1]);
+    return ids(`process where f regex ${JSON.stringify(re)}`, E2).map((i) => values[i! - 1]);
   };
   assert.equal(hits('\\d+', ['123', '12a', '\u0661']), ['123']);
   assert.equal(hits('\\s', [' ', '\t', '\n', '\r', '\f', '\v', '\u00a0', 'a']), [' ', '\t', '\n', '\r']);
@@ -251,7 +251,7 @@ test('regex: predefined classes read as Lucene 9+ does (ASCII sets, \\s only spa
 test('regex~: listed characters fold (ASCII only), ranges and predefined classes do not', () => {
   const hits = (re: string, values: string[]) => {
     const E2 = values.map((f, i) => ev(i + 1, { f }));
-    return ids(`process where f regex~ ${JSON.stringify(re)}`, E2).map((i) => values[i - 1]);
+    return ids(`process where f regex~ ${JSON.stringify(re)}`, E2).map((i) => values[i! - 1]);
   };
   assert.equal(hits('[a-c]x', ['bx', 'bX', 'Bx']), ['bx', 'bX']);
   assert.equal(hits('[ab]', ['B', 'c']), ['B']);

@@ -98,6 +98,33 @@ test('each branch of an `or` is probed on its own: an event where only the secon
   assert.ok(events.some((e) => e['event.category'] === 'process' && e['event.type'] === 'start' && e['process.name'] === 'y.EXE'));
 });
 
+test('sequences get one scenario per key position with that key absent on every step, which Elasticsearch never joins', () => {
+  const rule = parseRuleText(
+    'seq.eql',
+    'sequence by host.id with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] by user.name [process where event.type == "start" and process.name == "b.exe"] by user.name',
+  )[0]!;
+  const scenarios = scenariosFor(rule);
+  const byName = (n: string) => scenarios.find((s) => s.name === n);
+  assert.equal(byName('key 1 missing')!.events.map((e) => 'host.id' in e), [false, false]);
+  assert.equal(byName('key 1 missing')!.events.map((e) => e['user.name']), ['1001', '1001']);
+  assert.equal(byName('key 2 missing')!.events.map((e) => 'user.name' in e), [false, false]);
+  assert.is(byName('key 3 missing'), undefined);
+  assert.equal(referenceMatches(rule.query!, byName('in order')!.events).length, 1, 'the keyed scenario matches');
+  assert.equal(referenceMatches(rule.query!, byName('key 1 missing')!.events), []);
+  assert.equal(referenceMatches(rule.query!, byName('key 2 missing')!.events), []);
+});
+
+test('a sequence keyed on host.id gets one host under two names; one keyed on host.name, two hosts under one name', () => {
+  const seq = (by: string) => parseRuleText('seq.eql', `sequence by ${by} with maxspan=1m [process where process.name == "a.exe"] [process where process.name == "b.exe"]`)[0]!;
+  const byId = scenariosFor(seq('host.id')).find((s) => s.name === 'host.id kept, host.name differs')!;
+  assert.equal(byId.events.map((e) => [e['host.id'], e['host.name']]), [['1001', 'host-1'], ['1001', 'host-2']]);
+  assert.equal(referenceMatches(seq('host.id').query!, byId.events).length, 1, 'Elasticsearch joins on host.id alone');
+  const byName = scenariosFor(seq('host.name')).find((s) => s.name === 'host.name kept, host.id differs')!;
+  assert.equal(byName.events.map((e) => [e['host.name'], e['host.id']]), [['1001', 'host-1'], ['1001', 'host-2']]);
+  // Keyed on both: nothing to vary.
+  assert.not.ok(scenariosFor(seq('host.id, host.name')).some((s) => / kept, /.test(s.name)));
+});
+
 const KNOWN_UNSATISFIED: string[] = ["conversion-functions"];
 
 test.run();

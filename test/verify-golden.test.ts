@@ -11,11 +11,12 @@ const cases = goldenCases();
 /**
  * Verdicts over the golden cases, per target and variant, reviewed: every disagreement is a declared
  * approximation (no bug), and every not-checked is an unsupported translation (no output). Sigma's sample
- * (a temporal correlation, compared by group) misses events the Sigma sources do not hold, as declared. A change here is a change in what a
+ * (a temporal correlation, compared by group) misses events the Sigma sources do not hold, as declared; sequence-step-by, keyed on
+ * host.id, splits one host seen under two names (Sigma joins on Computer, the name: declared different). A change here is a change in what a
  * backend renders or declares, or in what verify can check: review the new verdicts before updating.
  */
 const EXPECTED: Partial<Record<TargetId, Record<string, Record<Verdict, number>>>> = {
-  sigma: { default: { agree: 29, disagree: 12, 'not-checked': 5 } },
+  sigma: { default: { agree: 28, disagree: 13, 'not-checked': 5 } },
   kql: {
     // The sample's process filter reads process starts only (declared narrower): a declared disagreement.
     default: { agree: 36, disagree: 8, 'not-checked': 2 },

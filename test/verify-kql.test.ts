@@ -329,6 +329,14 @@ test('sequences: a miss in step 1 is not excused by the declaration on step 2\'s
   assert.equal([step2.verdict, step2.bug], ['disagree', false]);
 });
 
+test('sequences: an injected bug that joins events without a key value (Defender stores "" for it) is caught by the key-missing scenario', () => {
+  const rule = parseRuleText('seq.eql', 'sequence by user.name with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] [process where event.type == "start" and process.name == "b.exe"]');
+  const ok = verifyRules(rule, { targets: ['kql'] }).results[0]!;
+  assert.equal([ok.status, ok.verdict], ['exact', 'agree']);
+  const r = withMutation((t) => t.replace('| where isnotempty(SequenceKey1)\n', ''), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+  assert.equal([r.verdict, r.bug, r.counterexample!.scenario, r.counterexample!.matched_by], ['disagree', true, 'key 1 missing', 'target']);
+});
+
 test('CloudTrail rows: the verifier builds CloudAppEvents rows whose RawEventData is the record; a wrong path is caught', () => {
   const rule = parseRuleText('ct.eql', 'any where data_stream.dataset == "aws.cloudtrail" and event.action == "AttachRolePolicy" and not aws.cloudtrail.user_identity.type : "root"');
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
@@ -387,3 +395,39 @@ test('a process.args_count without argv or command line is no event Defender cou
 });
 
 test.run();
+
+test('GitHub rows: CloudAppEvents rows of the app GitHub whose RawEventData is the audit entry; a wrong key is caught', () => {
+  const rule = parseRuleText('gh.eql', 'iam where data_stream.dataset == "github.audit" and event.action == "org.add_member" and github.permission == "admin"');
+  const r0 = verifyRules(rule, { targets: ['kql'] }).results[0]!;
+  assert.equal([r0.status, r0.bug], ['approximate', false]);
+  const r = withMutation((t) => t.replace('RawEventData.permission', 'RawEventData.visibility'), () => verifyRules(rule, { targets: ['kql'] }));
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+  const row = defenderRecord({ '@timestamp': '2026-01-01T00:00:00Z', 'data_stream.dataset': 'github.audit', 'event.category': ['configuration', 'web'], 'event.action': 'repo.access', 'github.visibility': 'public', 'user.name': 'mona' }, mapping)!;
+  assert.equal([row.table, row.row.Application, row.row.RawEventData], ['CloudAppEvents', 'GitHub', { action: 'repo.access', visibility: 'public', actor: 'mona' }]);
+});
+
+test('GitHub category: an event whose github.category is not the head of its action is no entry GitHub and Elastic write', () => {
+  const ev = (extra: Record<string, unknown>) => ({ '@timestamp': '2026-01-01T00:00:00Z', 'data_stream.dataset': 'github.audit', 'event.category': 'configuration', ...extra });
+  const why = (extra: Record<string, unknown>) => defenderRecord(ev(extra), mapping, new Set(['github.category']))?.unrepresentable;
+  assert.is(why({ 'event.action': 'repo.access', 'github.category': 'repo' }), undefined);
+  assert.is(why({ 'event.action': 'Repo' }), undefined, 'no category where the action has no [a-z_]+ head');
+  assert.match(String(why({ 'event.action': 'repo.access', 'github.category': 'org' })), /not what the source derives/);
+  assert.match(String(why({ 'github.category': 'repo' })), /not what the source derives/, 'a category without an action');
+  assert.match(String(why({ 'event.action': 'org.add_member' })), /not what the source derives/, 'an action whose category is missing');
+  // The category never writes the action it is derived from.
+  assert.equal(defenderRecord(ev({ 'github.category': 'repo' }), mapping)!.row.RawEventData, undefined);
+  // Over the rule: the derived field's probes are compared where they are possible, and a wrong regex is caught.
+  const rule = parseRuleText('ghc.eql', 'configuration where data_stream.dataset == "github.audit" and github.category == "protected_branch" and event.action != "protected_branch.destroy"');
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.bug, false);
+  const r = withMutation((t) => t.replace('[a-z_]+', '[a-z]+'), () => verifyRules(rule, { targets: ['kql'] }));
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+});
+
+test('Okta rows: a sequence keyed by the actor over CloudAppEvents rows of the app Okta is checked; a wrong key path is caught', () => {
+  const okta = 'any where data_stream.dataset == "okta.system" and ';
+  const rule = parseRuleText('okta.eql', `sequence by okta.actor.id with maxspan=10m [${okta}okta.event_type == "user.mfa.okta_verify.deny_push"] [${okta}okta.event_type == "user.session.start" and okta.outcome.result == "SUCCESS"]`);
+  const r0 = verifyRules(rule, { targets: ['kql'] }).results[0]!;
+  assert.equal([r0.verdict, r0.bug], ['agree', false]);
+  const r = withMutation((t) => t.replace('outcome.result', 'outcome.reason'), () => verifyRules(rule, { targets: ['kql'] }));
+  assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
+});

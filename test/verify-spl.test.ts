@@ -29,10 +29,10 @@ const start = (name: string, second: number): EcsEvent => ({
 
 test('stepAccepts reports every step whose conditions accept an event, not only the first one case() assigns', () => {
   const rule = parseRuleText('seq.eql', OVERLAP)[0]!;
-  const t = translateRule(rule, 'spl');
+  const t = translateRule({ query: rule.query!, meta: rule.source.meta, text: rule.source.query, path: rule.source.path }, 'spl');
   assert.match(t.output!, /eqlport_step=case\(/);
   const ctx = { mapping: loadMapping('spl'), options: {}, ruleFields: new Set(['process.name', 'process.executable']) };
-  const program = splInterpreter.parse(t.output!);
+  const program = splInterpreter.parse(t.output!, ctx as never);
   const records = [start('a.exe', 1), start('ab.exe', 2), start('b.exe', 3)].map((e) => splInterpreter.fromEcs(e, ctx as never) as never);
   // a.exe fits both steps (case() tags it 1); ab.exe only the second; b.exe neither.
   assert.equal(splInterpreter.stepAccepts!(program, records, ctx as never), [

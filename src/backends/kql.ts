@@ -359,6 +359,14 @@ class FilterRenderer {
     if (!r) throw new Unmapped(f);
     if (r.fm.lossy) this.approxOnce('EQL3006', `${f.name} → ${r.column}: ${r.fm.lossy.reason}`, f.span, r.fm.lossy.direction);
     this.touch(r.column);
+    const v = this.columnValue(f, r);
+    if (!r.fm.extract || v.type !== 'string') return v;
+    // A field the source derives from this value: the regex's first group, "" where it does not match.
+    const t = `extract(${kqlString(r.fm.extract)}, 1, ${v.t})`;
+    return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
+  }
+
+  private columnValue(f: Field, r: Resolved): Val {
     const c = r.column;
     switch (r.fm.transform) {
       case undefined:
@@ -1128,7 +1136,7 @@ function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMap
   const fm = fieldOf(ctx.mapping, cls, key.name);
   if (!fm || Array.isArray(fm.field) || fm.values) return null;
   // A plain column, or a path into a dynamic column (a cloud log's record), read as a string.
-  return !fm.transform || dynamicPath(fm.transform) ? fm : null;
+  return !fm.extract && (!fm.transform || dynamicPath(fm.transform)) ? fm : null;
 }
 
 /** The path of a `dynamic:<path>` transform (RawEventData of a cloud log), or null when invalid or another transform. */

@@ -31,6 +31,11 @@ export interface FieldMapping {
   constant?: string[];
   /** Columns that together identify the entity when the field is a join key (e.g. pid + start time). */
   key?: string[];
+  /**
+   * The ECS field is derived from the target's value (a prefix of an action name): a regular expression (RE2,
+   * anchored by the author) whose first group, read from the target value, is the ECS value.
+   */
+  extract?: string;
 }
 
 /** A log source / table / event type of the target, chosen from a filter's category and constraints. */
@@ -149,8 +154,29 @@ export function loadMapping(target: TargetId, userFiles: readonly string[] = [])
     const user = readMappingFile(f);
     if (user.target === target) mapping = mergeMappings(mapping, user);
   }
+  mapping = withDatasetVariants(mapping);
   cache.set(key, mapping);
   return mapping;
+}
+
+/**
+ * `when: { dataset: X }` names Elastic's dataset wherever a rule may: data_stream.dataset, or event.dataset in older
+ * rules. Each such class becomes one class per field (same name, so an override by name reaches both), and
+ * `dataset` in its `requires` becomes that field.
+ */
+function withDatasetVariants(mapping: Mapping): Mapping {
+  const expand = (classes: readonly EventClass[]): EventClass[] =>
+    classes.flatMap((cls) => {
+      if (cls.when.dataset === undefined) return [cls];
+      const { dataset, ...when } = cls.when;
+      const requires = cls.source.requires;
+      return (['data_stream.dataset', 'event.dataset'] as const).map((field) => {
+        const rename = (r: unknown): unknown => (r === 'dataset' ? field : Array.isArray(r) ? r.map(rename) : r);
+        return { ...cls, when: { ...when, [field]: dataset! }, source: requires === undefined ? cls.source : { ...cls.source, requires: rename(requires) } };
+      });
+    });
+  const profiles = mapping.profiles && Object.fromEntries(Object.entries(mapping.profiles).map(([n, p]) => [n, p.classes ? { ...p, classes: expand(p.classes) } : p]));
+  return { ...mapping, classes: expand(mapping.classes), ...(profiles ? { profiles } : {}) };
 }
 
 /**

@@ -519,6 +519,20 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
   if (matching.length > 1) {
     scenarios.push({ name: 'reversed', events: [...matching].reverse().map((e, i) => stamp(e, at(i))) });
     scenarios.push({ name: 'key mismatch', events: matching.map((e, i) => (i === matching.length - 1 ? withKeys(e, steps[i]!.keys, 'k2') : e)) });
+    // Elasticsearch joins no event without a value for a (non-optional) key; a target's empty string or null
+    // group must not either. Each key position left empty on every step in turn.
+    const positions = Math.max(...steps.map((s) => s.keys.length));
+    for (let k = 0; k < positions; k++) {
+      if (!steps.every((s) => s.keys[k]?.kind === 'Field')) continue;
+      scenarios.push({ name: `key ${k + 1} missing`, events: matching.map((e, i) => withoutKey(e, steps[i]!.keys[k] as Field)) });
+    }
+    // One host under two names (renamed, or two sensors' spellings), or two hosts under one name: a target that
+    // joins on the other field of the pair splits or merges what Elasticsearch joins.
+    for (const [key, other] of HOST_FIELDS) {
+      if (!steps.every((s) => s.keys.some((k) => k.kind === 'Field' && k.name === key))) continue;
+      if (steps.some((s) => s.keys.some((k) => k.kind === 'Field' && k.name === other))) continue;
+      scenarios.push({ name: `${key} kept, ${other} differs`, events: matching.map((e, i) => ({ ...e, [other]: `host-${i + 1}` })) });
+    }
   }
   if (b.kind === 'Sequence' && b.maxspan && matching.length > 1) {
     const last = matching.length - 1;
@@ -535,6 +549,17 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
       scenarios.push({ name: `step ${i + 1} probe ${n + 1}`, events: all.map((e, j) => (j === i ? withKeys(probe, s.keys, 'k1') : e)).filter((_, j) => j === i || !isMissing(j)) });
   });
   return scenarios;
+}
+
+const HOST_FIELDS = [
+  ['host.id', 'host.name'],
+  ['host.name', 'host.id'],
+] as const;
+
+function withoutKey(e: EcsEvent, key: Field): EcsEvent {
+  const out = { ...e };
+  delete out[key.name];
+  return out;
 }
 
 /** Set every join key that is a plain field to the same value, so the events of a scenario correlate. */

@@ -874,6 +874,20 @@ function inconsistency(ev: EcsEvent, ruleFields: ReadonlySet<string> | undefined
   return undefined;
 }
 
+/**
+ * Why no row can be this event: the source derives the ECS field from another value of the row (GitHub's
+ * category is the head of its action), and the event's value is not what the source derives from the row's.
+ */
+function underived(ev: EcsEvent, ecs: string, fm: FieldMapping, row: Row): string | undefined {
+  const have = valuesOf(ecsValue(ev, ecs)).map(String);
+  let from: unknown = row[[fm.field].flat()[0]!];
+  for (const k of fm.transform?.startsWith('dynamic:') ? fm.transform.slice(8).split('.') : []) from = from && typeof from === 'object' && !Array.isArray(from) ? (from as Record<string, unknown>)[k] : undefined;
+  const m = typeof from === 'string' ? re2(fm.extract!).matcher(from) : null;
+  const want = m?.find() ? m.group(1) : null;
+  if (have.length > 1 || (have[0] ?? null) !== (want || null)) return `${ecs} ${JSON.stringify(have[0] ?? null)} is not what the source derives from ${JSON.stringify(from ?? null)}`;
+  return undefined;
+}
+
 /** A stable number for an ECS entity id (FNV-1a), so one entity always gets the same Defender values. */
 function entityNumber(id: string): number {
   let h = 0x811c9dc5;
@@ -923,8 +937,11 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     }
     return typeof v === 'object' ? JSON.stringify(v) : String(v);
   };
-  // Plain columns first, so a value ECS holds directly wins over one rebuilt from another field.
-  for (const { ecs, fm } of [...entries.filter((e) => !e.fm.transform), ...entries.filter((e) => e.fm.transform)]) {
+  // Plain columns first, so a value ECS holds directly wins over one rebuilt from another field. A field the
+  // source derives from another value (`extract`) writes nothing: it is checked against that value below.
+  const derived = entries.filter((e) => e.fm.extract);
+  const written = entries.filter((e) => !e.fm.extract);
+  for (const { ecs, fm } of [...written.filter((e) => !e.fm.transform), ...written.filter((e) => e.fm.transform)]) {
     const vals = valuesOf(ecsValue(ev, ecs));
     if (!vals.length) continue;
     const cols = [fm.field].flat();
@@ -973,6 +990,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     }
   }
   unrepresentable ??= inconsistency(ev, ruleFields);
+  for (const { ecs, fm } of derived) if (ruleFields?.has(ecs)) unrepresentable ??= underived(ev, ecs, fm, row);
   // Elastic's m365_defender pipeline writes event.action (the lowercased ActionType) on every row that has an
   // ActionType (VP): a rule that reads event.action never sees a Defender event without one.
   const action = entries.find((e) => e.ecs === 'event.action')?.fm;
@@ -983,6 +1001,12 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     const types = cls.source.action_types;
     if (Array.isArray(types) && types.length) row.ActionType = String(types[0]);
   }
+  // Every Defender device row has a DeviceId and a DeviceName, which Elastic's m365_defender pipeline writes to
+  // host.id and host.name (every Defender pair in ../shared/vendor-pairs has both): an event without the one a
+  // rule reads (a join key left empty) is no event Elastic writes from Defender.
+  for (const { ecs, fm } of entries)
+    if ((fm.field === 'DeviceId' || fm.field === 'DeviceName') && !fm.transform && ruleFields?.has(ecs) && !valuesOf(ecsValue(ev, ecs)).length)
+      unrepresentable ??= `every Defender row has a ${fm.field}, which Elastic writes to ${ecs}`;
   const os = valuesOf(ecsValue(ev, 'host.os.type')).map(String);
   const platform = os.map((o) => OS_PLATFORM[o]).find((p) => p !== undefined) ?? os[0];
   // Every Defender row has a device; without host.id, devices are told apart by their OS.

@@ -15,7 +15,7 @@ import { shared } from '../helpers/shared.js';
 function kql(eql: string, options: TranslateOptions = {}): Translation {
   const { query, diagnostics } = parseQuery(eql);
   assert.ok(query, diagnostics.map((d) => d.message).join('; '));
-  return translateRule({ query: query!, meta: {}, text: eql, path: 'test.eql' }, 'kql', options);
+  return translateRule({ query: query!, meta: { rule_id: null, name: null, threat: [], metadata: {} }, text: eql, path: 'test.eql' }, 'kql', options);
 }
 /** The where-lines of the output, which is all most tests care about. */
 const wheres = (t: Translation) => (t.output ?? '').split('\n').filter((l) => l.startsWith('| where ')).map((l) => l.slice(8));
@@ -540,3 +540,78 @@ test('regex~ spells its ASCII folding instead of (?i), which would fold non-ASCI
 });
 
 test.run();
+
+// ---- SaaS audit logs through Defender for Cloud Apps' app connectors (CloudAppEvents) ----
+
+const GH = 'configuration where data_stream.dataset == "github.audit" and ';
+const OKTA = 'any where data_stream.dataset == "okta.system" and ';
+const saasString = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+
+test('GitHub audit rules read CloudAppEvents rows of the app GitHub; the category is the head of the action; the record layout is declared different', () => {
+  const t = kql(GH + 'github.category == "protected_branch" and event.type == "change"');
+  assert.is(t.status, 'approximate');
+  assert.ok(t.output!.startsWith('CloudAppEvents\n'), t.output!);
+  // Elastic groks github.category out of the action (^[a-z_]+ before the first dot); "" where it has none.
+  assert.equal(wheres(t), ['Application == "GitHub"', 'extract(@"^([a-z_]+)\\.", 1, tostring(RawEventData.action)) == "protected_branch"']);
+  assert.match(t.output!, /\| project Timestamp, ReportId, AccountObjectId, Application, RawEventData\n$/);
+  // Every GitHub entry is a configuration event (the pipeline's category): not tested, nothing lost. The
+  // undocumented RawEventData layout is declared on the class; event.type (derived from words of the action) is
+  // left out, wider.
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'different'], ['EQL3201', 'wider']]);
+  assert.match(t.diagnostics[0]!.message, /GitHub connector/);
+  assertValid(t, 'github');
+});
+
+test('GitHub: event.dataset names the log too; an iam rule reads every entry (declared wider); plain RawEventData keys', () => {
+  const t = kql('iam where event.dataset == "github.audit" and event.action == "org.add_member" and github.permission == "admin" and not user.name : "bot*"');
+  assert.equal(wheres(t), [
+    'Application == "GitHub"',
+    'tostring(RawEventData.action) == "org.add_member"',
+    'tostring(RawEventData.permission) == "admin"',
+    // `not` keeps an entry without an actor (""), as Elasticsearch does for a missing user.name.
+    'not(tostring(RawEventData.actor) startswith "bot")',
+  ]);
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]).sort(), [['EQL3004', 'different'], ['EQL3004', 'wider']]);
+  assertValid(t, 'github iam');
+  // A negated category test keeps entries whose action has no category ("" != "repo"), as Elasticsearch keeps
+  // events without github.category.
+  assert.equal(wheres(kql(GH + 'not github.category == "repo"')).slice(1), ['extract(@"^([a-z_]+)\\.", 1, tostring(RawEventData.action)) != "repo"']);
+});
+
+test('GitHub and Okta: hostile values inside RawEventData tests keep the query structure', () => {
+  for (const v of ['x") or (1==1', 'C:\\Temp\\', '\\', '\\"; | where true', 'a\nb', 'a | project x', '""', "it's"])
+    for (const q of [
+      GH + `github.repo == ${saasString(v)}`,
+      GH + `github.repo : ${saasString('*' + v + '*')}`,
+      GH + `github.category in (${saasString(v)}, "repo")`,
+      OKTA + `okta.outcome.reason != ${saasString(v)}`,
+      OKTA + `okta.debug_context.debug_data.factor like~ ${saasString(v + '*')}`,
+    ]) {
+      const t = kql(q);
+      assert.ok(t.output, `${q}: ${t.diagnostics.map((d) => d.message).join('; ')}`);
+      assert.is(wheres(t).length, 2, `${q}\n${t.output}`);
+      assertValid(t, q);
+    }
+});
+
+test('Okta System Log rules read CloudAppEvents rows of the app Okta; sequence keys are RawEventData paths; target lists are left out', () => {
+  const t = kql(`sequence by okta.actor.id with maxspan=10m [${OKTA}okta.event_type == "user.mfa.okta_verify.deny_push"] [${OKTA}okta.event_type == "user.session.start" and okta.outcome.result == "SUCCESS"]`);
+  assert.is(t.status, 'approximate');
+  assert.match(t.output!, /\(CloudAppEvents \| where Application == "Okta" \| where tostring\(RawEventData\.eventType\) == "user\.mfa\.okta_verify\.deny_push" \| extend SequenceStep = 1, SequenceKey1 = tostring\(RawEventData\.actor\.id\)\)/);
+  assert.match(t.output!, /tostring\(RawEventData\.outcome\.result\) == "SUCCESS"/);
+  assert.match(t.output!, /\| scan declare \(Timestamp1: datetime, ReportId1: string\) with/);
+  // One class-level declaration per step: the connector's coverage and record layout are not documented.
+  assert.equal(t.diagnostics.map((d) => [d.code, d.direction]), [['EQL3004', 'different'], ['EQL3004', 'different']]);
+  assertValid(t, 'okta sequence');
+  // okta.target is a list of objects: a RawEventData path would not test it element-wise, so it is left out.
+  const target = kql(OKTA + 'okta.event_type == "user.mfa.factor.deactivate" and okta.target.id == "u1"');
+  assert.equal(wheres(target), ['Application == "Okta"', 'tostring(RawEventData.eventType) == "user.mfa.factor.deactivate"']);
+  assert.ok(target.diagnostics.some((d) => d.code === 'EQL3201' && d.direction === 'wider' && d.message.startsWith('okta.target.id')));
+});
+
+test('SaaS classes are never chosen without their dataset, and their fields never reach Device tables', () => {
+  assert.not.match(kql('configuration where event.action == "org.add_member"').output ?? '', /GitHub|RawEventData/);
+  assert.not.match(kql('process where event.type == "start" and user.name == "x"').output!, /CloudAppEvents/);
+  // Another vendor's dataset is no GitHub or Okta log.
+  assert.is(kql('any where data_stream.dataset == "github.code_scanning" and event.action == "x"').status, 'unsupported');
+});

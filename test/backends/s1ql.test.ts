@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
 import { parseS1ql, type S1qlExpr } from '../../src/verify/s1ql-parse.js';
+import { parseS1qlFilter } from '../helpers/s1ql.js';
 import { evaluate } from '../../src/verify/s1ql.js';
 import { parseRuleText } from '../../src/check.js';
 import { scenariosFor, verifyTranslation } from '../../src/verify/index.js';
@@ -158,7 +159,7 @@ for (const dialect of ['2', '1'] as const) {
       ].slice(0, wild ? 1 : 5) as [string, string, string[]][];
       for (const [cond, yes, nos] of shapes) {
         const text = out(P + cond, dialect);
-        const q = parseS1ql(text, dialect);
+        const q = parseS1qlFilter(text, dialect);
         assert.is(q.where.type, 'and', text);
         assert.is((q.where as { args: S1qlExpr[] }).args.length, 2, `two conjuncts in ${text}`);
         const p = predicateOn(q.where, field);
@@ -182,13 +183,13 @@ test('Lucene regex read as the native matcher does: ^ $ literal, \\d as [0-9], i
   for (const dialect of ['1', '2'] as const) {
     const t = s1(P + 'process.name regex "a$b^c"', dialect);
     assert.ok(t.status !== 'unsupported', JSON.stringify(t.diagnostics));
-    const q = parseS1ql(t.output!, dialect);
+    const q = parseS1qlFilter(t.output!, dialect);
     const p = predicateOn(q.where, dialect === '2' ? 'tgt.process.name' : 'TgtProcName');
     assert.ok(accepts(p, 'a$b^c'), JSON.stringify(p));
     assert.not.ok(accepts(p, 'abc'));
     assert.ok(!codes(P + 'process.name regex "[0-9]{3}"', dialect).some((c) => c === 'EQL3007'));
     const digits = s1(P + 'process.name regex "\\\\d+"', dialect);
-    const dp = predicateOn(parseS1ql(digits.output!, dialect).where, dialect === '2' ? 'tgt.process.name' : 'TgtProcName');
+    const dp = predicateOn(parseS1qlFilter(digits.output!, dialect).where, dialect === '2' ? 'tgt.process.name' : 'TgtProcName');
     assert.ok(accepts(dp, '123'));
     assert.not.ok(accepts(dp, '12a'));
     const d = s1(P + 'process.name regex "\\\\n"', dialect);
@@ -444,7 +445,7 @@ test('process end events: the terminated process is tgt.process, as in process s
 
 test('user.name and user.domain are read from DOMAIN\\user as Elastic\'s pipeline dissects it', () => {
   const check = (cond: string, yes: string[], no: string[]) => {
-    const q = parseS1ql(out('file where ' + cond), '2');
+    const q = parseS1qlFilter(out('file where ' + cond), '2');
     const p = predicateOn(q.where, 'src.process.user');
     for (const v of yes) assert.ok(accepts(p, v), `${cond} should accept ${JSON.stringify(v)}`);
     for (const v of no) assert.not.ok(accepts(p, v), `${cond} should reject ${JSON.stringify(v)}`);

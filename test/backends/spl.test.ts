@@ -370,6 +370,18 @@ test('cloud classes are chosen only by their dataset; the Windows event-log catc
   assert.match(spl('any where event.dataset == "aws.cloudtrail" and event.action == "StopLogging"').output!, /^sourcetype="aws:cloudtrail" eventName="StopLogging"/);
 });
 
+test('`dataset` in a class names the dataset in either field; a user override by class name reaches both', () => {
+  for (const field of ['data_stream.dataset', 'event.dataset'])
+    assert.match(spl(`any where ${field} == "okta.system" and okta.event_type == "user.session.start"`).output!, /^source="Okta" sourcetype="OktaIM2:log" eventType="user\.session\.start"/, field);
+  const dir = mkdtempSync(join(tmpdir(), 'spl-ds-'));
+  const f = join(dir, 'okta.yaml');
+  writeFileSync(f, 'target: spl\nclasses:\n  - name: okta-system\n    source:\n      sourcetype: "okta:custom"\n');
+  for (const field of ['data_stream.dataset', 'event.dataset'])
+    assert.match(spl(`any where ${field} == "okta.system" and okta.event_type == "user.session.start"`, { mappingFiles: [f] }).output!, /sourcetype="okta:custom"/, field);
+  // The shorthand never leaks into what the backend reads.
+  assert.ok(loadMapping('spl').classes.every((c) => !('dataset' in c.when) && !JSON.stringify(c.source.requires ?? []).includes('"dataset"')));
+});
+
 test('settings.index and macro name where the Sysmon data lives; they do not apply to cloud logs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'spl-map-'));
   const idx = join(dir, 'idx.yaml');

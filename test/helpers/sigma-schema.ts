@@ -7,7 +7,7 @@ import { root } from './shared.js';
 
 const require = createRequire(import.meta.url);
 // ajv and ajv-formats are CommonJS; the 2020-12 entry point is required by the schemas' $schema.
-const Ajv2020 = require('ajv/dist/2020').default as typeof import('ajv/dist/2020').default;
+const Ajv2020 = require('ajv/dist/2020').default as typeof import('ajv/dist/2020.js').default;
 const addFormats = require('ajv-formats').default as typeof import('ajv-formats').default;
 
 const dir = join(root, 'test', 'fixtures', 'sigma-schema');

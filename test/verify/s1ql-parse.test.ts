@@ -7,6 +7,7 @@ import { shared } from '../helpers/shared.js';
 import { loadRules } from '../../src/check.js';
 import { convertRule } from '../../src/convert.js';
 import { parseS1ql, S1qlParseError } from '../../src/verify/s1ql-parse.js';
+import { parseS1qlFilter } from '../helpers/s1ql.js';
 
 const isParseError = (e: unknown) => e instanceof S1qlParseError;
 
@@ -28,21 +29,21 @@ test('every S1QL golden output parses in its dialect', () => {
 });
 
 test('2.0 strings decode \\\\, \\\' and \\"; a lone backslash is rejected', () => {
-  const q = parseS1ql("f in:matchcase ('a\\\\b', 'it\\'s', 'q\\\"')");
+  const q = parseS1qlFilter("f in:matchcase ('a\\\\b', 'it\\'s', 'q\\\"')");
   assert.equal(q.where, { type: 'pred', field: 'f', op: 'in:matchcase', value: { kind: 'list', values: ['a\\b', "it's", 'q"'] } });
   assert.throws(() => parseS1ql("f contains:anycase 'a\\b'"), isParseError);
   assert.throws(() => parseS1ql("f = 'unterminated"), isParseError);
 });
 
 test('1.0 strings keep backslashes; a quote inside or a backslash before the closing quote is rejected', () => {
-  const q = parseS1ql('TgtFilePath ContainsCIS "C:\\Windows\\Temp"', '1');
+  const q = parseS1qlFilter('TgtFilePath ContainsCIS "C:\\Windows\\Temp"', '1');
   assert.equal(q.where, { type: 'pred', field: 'TgtFilePath', op: 'containscis', value: { kind: 'string', value: 'C:\\Windows\\Temp' } });
   assert.throws(() => parseS1ql('TgtFilePath = "C:\\Temp\\"', '1'), isParseError);
   assert.throws(() => parseS1ql('TgtFilePath = "a\\"b"', '1'), isParseError);
 });
 
 test('precedence: and binds tighter than or; not applies to one term', () => {
-  const q = parseS1ql("a = 'x' or b = 'y' and not c = 'z'");
+  const q = parseS1qlFilter("a = 'x' or b = 'y' and not c = 'z'");
   assert.is(q.where.type, 'or');
   const right = (q.where as { args: { type: string; args?: { type: string }[] }[] }).args[1]!;
   assert.is(right.type, 'and');
@@ -54,8 +55,8 @@ test('operators belong to their dialect', () => {
   assert.throws(() => parseS1ql("tgt.process.name contains:anycase 'x'", '1'), isParseError);
   assert.throws(() => parseS1ql("x = 1\n| limit 5", '1'), isParseError);
   assert.is(parseS1ql("x = 1\n| limit 5").pipes[0]!.count, 5);
-  assert.is(parseS1ql('NOT SrcPort EXISTS', '1').where.type, 'not');
-  assert.is(parseS1ql('not (src.port.number = *)').where.type, 'not');
+  assert.is(parseS1qlFilter('NOT SrcPort EXISTS', '1').where.type, 'not');
+  assert.is(parseS1qlFilter('not (src.port.number = *)').where.type, 'not');
 });
 
 test('conformance: every corpus rule that converts parses back, in both dialects', () => {
