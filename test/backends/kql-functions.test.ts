@@ -16,7 +16,7 @@ const mapping = loadMapping('kql');
 function kql(eql: string): Translation {
   const { query, diagnostics } = parseQuery(eql);
   assert.ok(query, diagnostics.map((d) => d.message).join('; '));
-  return translateRule({ query: query!, meta: {}, text: eql, path: 'test.eql' }, 'kql', {});
+  return translateRule({ query: query!, meta: { rule_id: null, name: null, threat: [], metadata: {} }, text: eql, path: 'test.eql' }, 'kql', {});
 }
 const codes = (t: Translation) => t.diagnostics.map((d) => d.code);
 const wheres = (t: Translation) => (t.output ?? '').split('\n').filter((l) => l.startsWith('| where ')).map((l) => l.slice(8));
