@@ -79,7 +79,7 @@ export const CODES = {
   EQL3215: { severity: 'warning', title: 'sequence matched with scan' },
   EQL3216: { severity: 'error', title: 'no Defender event can match the filter' },
   EQL3217: { severity: 'warning', title: 'table without matching events left out of a union' },
-  EQL3245: { severity: 'warning', title: 'substring offsets in code points (KQL) instead of UTF-16 units' },
+  EQL3245: { severity: 'warning', title: 'string lengths and offsets in code points (KQL) instead of UTF-16 units' },
   EQL3246: { severity: 'warning', title: 'sample rendered with per-filter groups' },
   EQL3247: { severity: 'warning', title: 'head/tail of sequence or sample results' },
   // spl

@@ -748,6 +748,8 @@ class FilterRenderer {
     switch (e.name) {
       case 'length': {
         const v = this.value(args[0]!);
+        if (v.type !== 'dynamic')
+          this.approxOnce('EQL3245', 'length counts UTF-16 code units in Elasticsearch, strlen counts characters (code points): they differ on values with characters outside the Basic Multilingual Plane', e.span, 'different');
         return { t: v.type === 'dynamic' ? `array_length(${v.t})` : `strlen(${str(v)})`, type: 'number', guards: v.guards, ...(v.missing !== undefined ? { missing: 0 } : {}) };
       }
       case 'concat': {

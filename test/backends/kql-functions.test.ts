@@ -124,6 +124,15 @@ test('substring: offsets in range by construction, a code point declaration, hos
   }
 });
 
+test('length: strlen, declared (code points in KQL, UTF-16 units in Elasticsearch); an argument list\'s length is not', () => {
+  const t = kql('process where event.type == "start" and length(process.name) > 3');
+  assert.equal(wheres(t), ['strlen(FileName) > 3']);
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3245' && d.direction === 'different'));
+  assert.equal(both('process where length(process.name) == 7', proc({ 'process.name': 'cmd.exe' })), { native: true, kql: true });
+  const args = kql('process where event.type == "start" and length(process.args) > 3');
+  assert.ok(!codes(args).includes('EQL3245'), JSON.stringify(args.diagnostics));
+});
+
 // ---- fields without a column inside expressions ----
 
 test('a field without a Defender column inside a function is left out with its test, in the test\'s polarity (wider)', () => {
