@@ -282,9 +282,18 @@ class FilterRenderer {
       if (shared.length)
         this.approxOnce('EQL3202', `Defender's ${fm.field} ${shared.join('/')} also holds events whose ${f.name} is none of the rule's values`, e.span, pos ? 'wider' : 'narrower');
       if (!list.length) return FALSE;
-      if (list.length === 1) return atom(`${fm.field} == ${kqlString(list[0]!)}`, `${fm.field} != ${kqlString(list[0]!)}`);
-      const items = list.map(kqlString).join(', ');
-      return atom(`${fm.field} in (${items})`, `${fm.field} !in (${items})`);
+      // A number or boolean column (IsManaged, IsGuestUser) takes its values unquoted and is null when the value is
+      // absent, where Elasticsearch's negation holds: the negation tests isnull.
+      const typed = fm.type === 'number' || fm.type === 'boolean';
+      const lit = (v: string) => {
+        if (!typed) return kqlString(v);
+        if (!(fm.type === 'number' ? /^-?\d+$/ : /^(true|false)$/).test(v)) return this.unsupported(`invalid ${fm.type} value ${JSON.stringify(v)} in the mapping of ${f.name}`, f.span, 'EQL3203');
+        return v;
+      };
+      const c = fm.field;
+      const items = list.map(lit).join(', ');
+      const [t, n] = list.length === 1 ? [`${c} == ${items}`, `${c} != ${items}`] : [`${c} in (${items})`, `${c} !in (${items})`];
+      return typed ? { t, prec: 'atom', neg: { t: `isnull(${c}) or ${n}`, prec: 'or' } } : atom(t, n);
     }
     const key = f.name === 'event.category' ? 'category' : f.name;
     const fixed = this.cls.when[key];
@@ -874,8 +883,9 @@ export function accepts(e: Expr, value: string): boolean | null {
   switch (e.kind) {
     case 'Compare': {
       const lit = e.left.kind === 'Literal' ? e.left : e.right.kind === 'Literal' ? e.right : null;
-      if (!lit || typeof lit.value !== 'string' || (e.op !== '==' && e.op !== '!=')) return null;
-      return (lit.value === value) === (e.op === '==');
+      // A boolean field's values are spelled "true" and "false" in the mapping.
+      if (!lit || (typeof lit.value !== 'string' && typeof lit.value !== 'boolean') || (e.op !== '==' && e.op !== '!=')) return null;
+      return (String(lit.value) === value) === (e.op === '==');
     }
     case 'In':
       if (!e.values.every((v) => v.kind === 'Literal')) return null;
@@ -934,10 +944,12 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   const stages: string[] = [];
   const lossy = cls.source.lossy as { direction: Direction; reason: string } | undefined;
   if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction);
-  // `filter`: column → value(s) every row of the class has (CloudAppEvents: the connected app).
-  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) {
+  // `filter`: column → value(s) every row of the class has (CloudAppEvents: the connected app; a boolean column
+  // such as EntraIdSpnSignInEvents's IsManagedIdentity takes a boolean).
+  const literal = (v: string | boolean) => (typeof v === 'boolean' ? String(v) : kqlString(v));
+  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | boolean | (string | boolean)[]>)) {
     const vals = [v].flat();
-    stages.push(vals.length === 1 ? `| where ${col} == ${kqlString(vals[0]!)}` : `| where ${col} in (${vals.map(kqlString).join(', ')})`);
+    stages.push(vals.length === 1 ? `| where ${col} == ${literal(vals[0]!)}` : `| where ${col} in (${vals.map(literal).join(', ')})`);
     r.touch(col);
   }
   const actionTypes = cls.source.action_types as string[] | undefined;
@@ -1004,7 +1016,8 @@ function onlyWindows(e: Expr): boolean {
 
 /** The classes a filter reads: one, or for `any` (and event.category lists) one per category, unioned. */
 function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventClass; implied: Set<Expr>; filter: EventFilter }[] {
-  const facts = filterFacts(filter);
+  // A field a class's `when` names classifies too (a log's own category field, e.g. azure.signinlogs.category).
+  const facts = filterFacts(filter, [...new Set(ctx.mapping.classes.flatMap((c) => Object.keys(c.when)))]);
   // A filter naming another product's log (its dataset) reads that log only; endpoint rules never read it.
   const own = ctx.mapping.classes.filter((c) => requiresOf(c).length && requiresOf(c).every((f) => facts.values.has(f)));
   let ownChoice = own.length ? chooseClass({ ...ctx.mapping, classes: own }, facts) : null;
@@ -1018,8 +1031,9 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
   }
   if (ownChoice) {
     for (const l of ownChoice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
-    // Another product's log is not divided by the rule's event category: the category is not tested.
-    if (filter.category !== null && ownChoice.cls.when.category === undefined)
+    // Another product's log is not divided by the rule's event category: the category is not tested, unless every
+    // row of the class is of that category (`event_category`: Entra sign-ins are all authentication events).
+    if (filter.category !== null && ownChoice.cls.when.category === undefined && ownChoice.cls.source.event_category !== filter.category)
       ctx.approximate('EQL3004', `${String(ownChoice.cls.source.table)} does not tell ${filter.category} events from others`, filter.span, 'wider');
     return [{ cls: ownChoice.cls, implied: ownChoice.implied, filter }];
   }

@@ -137,12 +137,13 @@ export function conjunctsOf(e: Expr): readonly Expr[] {
 /**
  * Read the classifying constraints of a filter: `f == "v"`, `f in (...)`, `f : "v"` / `f : (...)` without
  * wildcards, and `in~`. Only top-level conjuncts count: a constraint under `or` or `not` classifies nothing.
+ * `extra`: fields that classify events of a mapping's own sources too (a log's category field named in a class's `when`).
  */
-export function filterFacts(filter: EventFilter): FilterFacts {
+export function filterFacts(filter: EventFilter, extra: readonly string[] = []): FilterFacts {
   const values: FilterFacts['values'] = new Map();
   const conjuncts = conjunctsOf(filter.where);
   for (const c of conjuncts) {
-    const hit = classifying(c);
+    const hit = classifying(c, extra);
     if (hit && !values.has(hit.field)) values.set(hit.field, { values: hit.values, caseInsensitive: hit.ci, node: c });
   }
   const datasets = conjuncts.flatMap((node) => {
@@ -163,18 +164,19 @@ function datasetNames(e: Expr): string[] | null {
   return hit.values.map((v) => (hit.field === 'event.module' ? `${v.toLowerCase()}.*` : v.toLowerCase()));
 }
 
-function classifying(e: Expr): { field: string; values: string[]; ci: boolean } | null {
+function classifying(e: Expr, extra: readonly string[] = []): { field: string; values: string[]; ci: boolean } | null {
+  const isClassifying = (f: string) => CLASSIFYING_FIELDS.includes(f) || extra.includes(f);
   const strings = (xs: readonly Expr[]) =>
     xs.every((x) => x.kind === 'Literal' && typeof x.value === 'string') ? xs.map((x) => (x as { value: string }).value) : null;
-  if (e.kind === 'Compare' && e.op === '==' && e.left.kind === 'Field' && CLASSIFYING_FIELDS.includes(e.left.name)) {
+  if (e.kind === 'Compare' && e.op === '==' && e.left.kind === 'Field' && isClassifying(e.left.name)) {
     const v = strings([e.right]);
     return v ? { field: e.left.name, values: v, ci: false } : null;
   }
-  if (e.kind === 'In' && e.arg.kind === 'Field' && CLASSIFYING_FIELDS.includes(e.arg.name)) {
+  if (e.kind === 'In' && e.arg.kind === 'Field' && isClassifying(e.arg.name)) {
     const v = strings(e.values);
     return v ? { field: e.arg.name, values: v, ci: e.caseInsensitive } : null;
   }
-  if (e.kind === 'Match' && e.arg.kind === 'Field' && CLASSIFYING_FIELDS.includes(e.arg.name) && e.patterns.every((p) => p.kind === 'exact'))
+  if (e.kind === 'Match' && e.arg.kind === 'Field' && isClassifying(e.arg.name) && e.patterns.every((p) => p.kind === 'exact'))
     return { field: e.arg.name, values: e.patterns.map((p) => p.value), ci: e.caseInsensitive };
   return null;
 }

@@ -951,7 +951,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
       // The mapping's values are the ECS spellings of Defender's enumeration: a rule's value outside them
       // (event.type "file_create_event") names no Defender event.
       if (!mapped.length && ruleFields?.has(ecs)) unrepresentable ??= `Defender's ${cols.join('/')} has no value for ${ecs} ${JSON.stringify(vals[0])}`;
-      if (!mapped.length) for (const c of cols) set(c, String(vals[0]));
+      // A number or boolean column holds only its enumeration's values (null otherwise).
+      const typed = fm.type === 'number' || fm.type === 'boolean';
+      if (!mapped.length && !typed) for (const c of cols) set(c, String(vals[0]));
       // Several ECS fields spell one column (event.type change and event.action rename both name ActionType):
       // the row holds a value all of them allow, or no Defender row gives the event.
       for (const c of mapped.length ? cols : []) {
@@ -959,7 +961,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
         const both = prev ? mapped.filter((x) => prev.includes(x)) : mapped;
         if (!both.length) unrepresentable ??= `${ecs} ${JSON.stringify(vals[0])} and another field name different ${c} values`;
         spelled.set(c, both);
-        if (both.length) row[c] = both[0]!;
+        if (both.length) row[c] = fm.type === 'number' ? BigInt(both[0]!) : fm.type === 'boolean' ? both[0] === 'true' : both[0]!;
       }
       continue;
     }
@@ -995,6 +997,10 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   // ActionType (VP): a rule that reads event.action never sees a Defender event without one.
   const action = entries.find((e) => e.ecs === 'event.action')?.fm;
   if (action?.values && ruleFields?.has('event.action') && !valuesOf(ecsValue(ev, 'event.action')).length) unrepresentable ??= 'every Defender row with an ActionType gives event.action';
+  // `event_category`: Elastic's pipeline gives every event of the log this category (Entra sign-ins: authentication).
+  const category = cls.source.event_category;
+  const categories = valuesOf(ecsValue(ev, 'event.category')).map(String);
+  if (typeof category === 'string' && categories.length && !categories.includes(category)) unrepresentable ??= `every ${cls.source.table} row is an event of category ${category}`;
   // `filter`: columns every row of the class has (CloudAppEvents: the connected app).
   for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) set(col, [v].flat()[0]!);
   if (!('ActionType' in row)) {
@@ -1021,7 +1027,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
 
 function absentFor(m: Mapping): (col: string) => V {
   const numeric = numericColumns(m);
-  return (col) => (numeric.has(col) || isDateColumn(col) ? null : '');
+  // Kusto's missing number, date or boolean is null; a missing string is "".
+  const booleans = new Set(m.classes.flatMap((c) => Object.values(c.fields ?? {}).flatMap((fm) => (fm && typeof fm === 'object' && fm.type === 'boolean' ? [fm.field].flat() : []))));
+  return (col) => (numeric.has(col) || booleans.has(col) || isDateColumn(col) ? null : '');
 }
 
 export function parseKql(text: string): KqlProgram {
