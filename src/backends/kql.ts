@@ -1224,6 +1224,11 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
     const k = [...seq.by, ...positives[0]!.by][j]!;
     ctx.approximate('EQL3211', `the sequence key ${k.kind === 'Field' ? k.name : 'expression'} has no Defender column in every step and is left out`, k.span, 'different');
   });
+  // With every key left out, the steps would be joined across all hosts and entities: another rule, not a wider one.
+  if (keyCountAll > 0 && !usable.some(Boolean)) {
+    ctx.unsupported('EQL3248', `no ${sample ? 'sample' : 'sequence'} key has a Defender column in every ${sample ? 'filter' : 'step'}; without one, events of unrelated hosts and entities would be joined`, seq.span);
+    throw new Unsupported();
+  }
   // An optional key missing from two events joins them in Elasticsearch (null with null); a missing string
   // column is "" (equal to ""), but a missing number or time is null, which equals nothing in Kusto.
   const first = [...seq.by, ...positives[0]!.by];

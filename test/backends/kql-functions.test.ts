@@ -234,6 +234,21 @@ test('sample: hostile key-free values stay literals in every branch', () => {
     assert.is(t.output!.split('\n').filter((l) => l.startsWith('| summarize')).length, 1, t.output!);
   }
 });
+test('a sequence or sample none of whose keys has a Defender column is unsupported: it would join unrelated hosts', () => {
+  for (const eql of [
+    'sequence by host.ip [network where destination.port == 445] [process where event.type == "start" and process.name == "a.exe"]',
+    'sample by host.ip [network where destination.port == 445] [process where event.type == "start" and process.name == "a.exe"]',
+  ]) {
+    const t = kql(eql);
+    assert.is(t.status, 'unsupported', eql);
+    assert.ok(codes(t).includes('EQL3248'), JSON.stringify(t.diagnostics));
+  }
+  // One key left: declared, still converted.
+  const t = kql('sequence by host.id, host.ip [network where destination.port == 445] [process where event.type == "start" and process.name == "a.exe"]');
+  assert.is(t.status, 'approximate');
+  assert.ok(codes(t).includes('EQL3211') && !codes(t).includes('EQL3248'));
+});
+
 // ---- head / tail after a sequence or sample ----
 
 test('tail/head after a sequence: the last/first sequences in completion order (each row carries its last event\'s time)', () => {
