@@ -157,6 +157,10 @@ class FilterRenderer {
   /** Real columns the condition touched, for the final `project`. */
   readonly touched: string[] = [];
   readonly extends: Map<string, string> = new Map();
+  /** `mv-apply` stages that count, per row, the list elements meeting a test (name of the count → stage text). */
+  readonly applies: Map<string, string> = new Map();
+  /** While a test is rendered for one list element: the element-wise field and the element's name. */
+  private element: { field: string; v: string } | null = null;
   /** Set when `host.os.type` is tested somewhere a semi-join cannot express it. */
   needsOsLookup = false;
   /** The filter keeps only Windows events (so parse_command_line's Windows rules are the right ones). */
@@ -189,6 +193,8 @@ class FilterRenderer {
 
   /** Render a condition in the given polarity (false = under an odd number of negations). */
   cond(e: Expr, pos: boolean): Cond {
+    const each = this.element ? null : this.eachField(e);
+    if (each) return this.anyElement(e, each);
     switch (e.kind) {
       case 'Literal':
         if (typeof e.value === 'boolean') return e.value ? TRUE : FALSE;
@@ -214,6 +220,46 @@ class FilterRenderer {
       default:
         return this.unsupported(`a ${e.kind} expression is not a condition`, e.span);
     }
+  }
+
+  /** The one element-wise field (transform `dynamic-each:`) a basic test reads, or null. */
+  private eachField(e: Expr): { f: Field; each: EachPath; column: string } | null {
+    if (e.kind === 'And' || e.kind === 'Or' || e.kind === 'Not' || e.kind === 'Literal') return null;
+    const found = new Map<string, { f: Field; each: EachPath; column: string }>();
+    for (const x of walk(e)) {
+      if (x.kind !== 'Field') continue;
+      const fm = fieldOf(this.ctx.mapping, this.cls, x.name);
+      if (!fm?.transform?.startsWith('dynamic-each:') || typeof fm.field !== 'string') continue;
+      const each = eachPath(fm.transform);
+      if (!each) return this.unsupported(`invalid list path in the mapping of ${x.name}`, x.span, 'EQL3203');
+      found.set(x.name, { f: x, each, column: fm.field });
+    }
+    if (found.size > 1) return this.unsupported(`${[...found.keys()].join(' and ')} are lists: a test over two lists at once is not expressed`, e.span, 'EQL3235');
+    return found.values().next().value ?? null;
+  }
+
+  /**
+   * A basic test on a list element's value: true iff some element meets it (Elasticsearch's any-value rule,
+   * docs/null-semantics.md), its negation iff none does. mv-apply (Kusto's mv-apply operator: the subquery runs
+   * on each row's elements) counts the elements that meet the test; a value that is no non-empty array is
+   * wrapped in one, as mv-expand gives no element for an empty array and one per key for a property bag.
+   */
+  private anyElement(e: Expr, { f, each, column }: { f: Field; each: EachPath; column: string }): Cond {
+    const n = this.applies.size + 1;
+    const v = `Element${n}`;
+    this.element = { field: f.name, v };
+    let inner: Cond;
+    try {
+      inner = this.cond(e, true);
+    } finally {
+      this.element = null;
+    }
+    if (inner.t === 'true' || inner.t === 'false') return inner;
+    this.touch(column);
+    const list = `${column}.${each.list.join('.')}`;
+    const count = `Matching${n}`;
+    this.applies.set(count, `| mv-apply ${v} = iff(array_length(${list}) > 0, ${list}, pack_array(${list})) on (summarize ${count} = countif(${inner.t}))`);
+    return atom(`${count} > 0`, `${count} == 0`);
   }
 
   logic(kind: 'And' | 'Or', parts: Cond[]): Cond {
@@ -377,6 +423,13 @@ class FilterRenderer {
         return { t: 'RegistryPath', type: 'string', guards: ['isnotempty(RegistryPath)'], missing: '' };
       }
       default:
+        if (r.fm.transform.startsWith('dynamic-each:') && this.element?.field === f.name) {
+          // One element of the list (anyElement): its value, and for a keyed list the element's key.
+          const each = eachPath(r.fm.transform)!;
+          const t = `tostring(${this.element.v}.${each.path.join('.')})`;
+          if (!each.key) return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
+          return { t, type: 'string', guards: [`tostring(${this.element.v}.${each.key.name}) == ${kqlString(each.key.value)}`, `isnotempty(${t})`] };
+        }
         if (r.fm.transform.startsWith('dynamic:')) {
           // A path into a dynamic column (CloudAppEvents.RawEventData: the source's own record); "" when absent.
           const path = dynamicPath(r.fm.transform);
@@ -944,9 +997,10 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   }
   if (r.needsOsLookup) stages.push('| lookup kind=leftouter (DeviceInfo | summarize arg_max(Timestamp, OSPlatform) by DeviceId | project DeviceId, OSPlatform) on DeviceId');
   // Filters that do not read a computed column run before the (costlier) extend.
-  const usesExtend = (w: string) => [...r.extends.keys()].some((n) => new RegExp(`\\b${n}\\b`).test(w));
+  const usesExtend = (w: string) => [...r.extends.keys(), ...r.applies.keys()].some((n) => new RegExp(`\\b${n}\\b`).test(w));
   stages.push(...wheres.filter((w) => !usesExtend(w)));
   for (const [name, expr] of r.extends) stages.push(`| extend ${name} = ${expr}`);
+  stages.push(...r.applies.values());
   stages.push(...wheres.filter(usesExtend));
   if (osConds.length) stages.push(osPlatformTest(r, osConds));
   return { table, stages, touched: r.touched, r };
@@ -1165,6 +1219,20 @@ function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMap
   if (!fm || Array.isArray(fm.field) || fm.values) return null;
   // A plain column, or a path into a dynamic column (a cloud log's record), read as a string.
   return !fm.extract && (!fm.transform || dynamicPath(fm.transform)) ? fm : null;
+}
+
+/** A `dynamic-each:<list>[<Key>=<value>].<path>` transform: a value in each element of a list (`[]`: every element). */
+interface EachPath {
+  list: string[];
+  key: { name: string; value: string } | null;
+  path: string[];
+}
+function eachPath(transform: string): EachPath | null {
+  const m = /^dynamic-each:([^[\]]+)\[(?:([A-Za-z_][A-Za-z0-9_]*)=([^\]]+))?\]\.(.+)$/.exec(transform);
+  if (!m) return null;
+  const [list, path] = [m[1]!.split('.'), m[4]!.split('.')];
+  if (![...list, ...path].every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))) return null;
+  return { list, key: m[2] ? { name: m[2], value: m[3]! } : null, path };
 }
 
 /** The path of a `dynamic:<path>` transform (RawEventData of a cloud log), or null when invalid or another transform. */

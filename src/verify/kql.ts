@@ -73,6 +73,7 @@ type Op =
   | { k: 'top'; n: number; by: { e: Node; dir: 'asc' | 'desc' } }
   | { k: 'take'; n: number }
   | { k: 'summarize'; aggs: Assign[]; by: Assign[] }
+  | { k: 'mv-apply'; name: string; e: Node; ops: Op[] }
   | { k: 'scan'; matchId: string | null; declare: Declaration[]; steps: Step[] };
 type Tab = { k: 'table'; name: string } | { k: 'union'; parts: Tab[] } | { k: 'pipe'; src: Tab; op: Op };
 export interface KqlProgram {
@@ -661,6 +662,12 @@ function runOp(op: Op, rows: Row[], env: Env): Row[] {
       return rows.slice(0, op.n);
     case 'summarize':
       return summarize(op, rows, env);
+    case 'mv-apply':
+      return rows.flatMap((r) => {
+        const sub = expanded(evaluate(op.e, scope(env, r))).map((x) => withIndex(r, { ...r, [op.name]: x }));
+        // The subquery's rows, with the columns of the source row that it does not produce.
+        return op.ops.reduce((rs, o) => runOp(o, rs, env), sub).map((o) => withIndex(r, { ...r, ...o }));
+      });
     case 'scan':
       return scan(op, rows, env);
   }
@@ -737,7 +744,25 @@ function scan(op: Extract<Op, { k: 'scan' }>, rows: Row[], env: Env): Row[] {
 }
 
 /** `summarize arg_max(X, cols...) by keys` (the only aggregation eqlport emits: the latest DeviceInfo row). */
+/**
+ * The records mv-expand makes of one value (Microsoft's mv-expand operator reference, "Returns"): one per array
+ * element, none for an empty array or property bag, a single null record for null; a property bag expands to
+ * one single-key bag per key (kind=bag, the default).
+ */
+function expanded(v: V): V[] {
+  if (v === null) return [null];
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'object' && !(v instanceof KDate) && !(v instanceof KSpan)) return Object.entries(v as Record<string, V>).map(([k, x]) => ({ [k]: x }) as V);
+  throw new NotChecked('mv-apply over a scalar is outside the interpreted subset');
+}
+
 function summarize(op: Extract<Op, { k: 'summarize' }>, rows: Row[], env: Env): Row[] {
+  // Without `by`, one row whatever the input (countif over no rows is 0).
+  if (!op.by.length) {
+    if (!op.aggs.every((a) => a.e.k === 'call' && a.e.name === 'countif' && a.e.args.length === 1))
+      throw new NotChecked('summarize without by other than countif is outside the interpreted subset');
+    return [Object.fromEntries(op.aggs.map((a) => [a.name ?? 'countif_', BigInt(rows.filter((r) => truth(evaluate((a.e as { args: Node[] }).args[0]!, scope(env, r))) === true).length)]))];
+  }
   const agg = op.aggs[0]!.e;
   if (op.aggs.length !== 1 || agg.k !== 'call' || (agg.name !== 'arg_max' && agg.name !== 'arg_min'))
     throw new NotChecked('summarize other than one arg_max/arg_min is outside the interpreted subset');
@@ -968,6 +993,24 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
         let at = obj;
         for (const k of path.slice(0, -1)) at = (at[k] && typeof at[k] === 'object' && !Array.isArray(at[k]) ? at[k] : (at[k] = {})) as Record<string, V>;
         if (!(path.at(-1)! in at)) at[path.at(-1)!] = scalar(vals, '');
+        row[c] = obj;
+      } else if (tr.startsWith('dynamic-each:')) {
+        // A value in each element of a list (`[]`) or in the element whose key names it (`[Name=ForwardTo]`):
+        // one element per ECS value, merged into the elements other fields of the same list made.
+        const m = /^dynamic-each:([^[\]]+)\[(?:(\w+)=([^\]]+))?\]\.(.+)$/.exec(tr);
+        if (!m) continue;
+        const obj = (row[c] && typeof row[c] === 'object' ? row[c] : {}) as Record<string, V>;
+        let at = obj;
+        const list = m[1]!.split('.');
+        for (const k of list.slice(0, -1)) at = (at[k] && typeof at[k] === 'object' && !Array.isArray(at[k]) ? at[k] : (at[k] = {})) as Record<string, V>;
+        const items = (Array.isArray(at[list.at(-1)!]) ? at[list.at(-1)!] : (at[list.at(-1)!] = [])) as Record<string, V>[];
+        const path = m[4]!.split('.');
+        vals.forEach((v, i) => {
+          const item = m[2] ? ((items[items.length] = { [m[2]]: m[3]! }) as Record<string, V>) : ((items[i] ??= {}) as Record<string, V>);
+          let el = item;
+          for (const k of path.slice(0, -1)) el = (el[k] && typeof el[k] === 'object' ? el[k] : (el[k] = {})) as Record<string, V>;
+          el[path.at(-1)!] = typeof v === 'string' ? v : JSON.stringify(v);
+        });
         row[c] = obj;
       } else if (tr.startsWith('json:')) {
         const obj = (row[c] ? JSON.parse(row[c] as string) : {}) as Record<string, unknown>;
