@@ -207,7 +207,8 @@ class FilterRenderer {
       case 'Field':
         return this.compare({ kind: 'Compare', op: '==', left: e, right: { kind: 'Literal', type: 'boolean', value: true, span: e.span }, span: e.span }, pos);
       case 'Compare':
-        if (e.op === '!=') return negate(this.compare({ ...e, op: '==' }, !pos));
+        // Through cond: an element-wise == is tested per element before its complement is taken.
+        if (e.op === '!=') return negate(this.cond({ ...e, op: '==' }, !pos));
         return this.compare(e, pos);
       case 'Exists':
         return this.exists(e, pos);
@@ -224,18 +225,19 @@ class FilterRenderer {
 
   /** The one element-wise field (transform `dynamic-each:`) a basic test reads, or null. */
   private eachField(e: Expr): { f: Field; each: EachPath; column: string } | null {
-    if (e.kind === 'And' || e.kind === 'Or' || e.kind === 'Not' || e.kind === 'Literal') return null;
-    const found = new Map<string, { f: Field; each: EachPath; column: string }>();
+    if (e.kind === 'And' || e.kind === 'Or' || e.kind === 'Not' || e.kind === 'Literal' || (e.kind === 'Compare' && e.op === '!=')) return null;
+    const found: { f: Field; each: EachPath; column: string }[] = [];
     for (const x of walk(e)) {
       if (x.kind !== 'Field') continue;
       const fm = fieldOf(this.ctx.mapping, this.cls, x.name);
       if (!fm?.transform?.startsWith('dynamic-each:') || typeof fm.field !== 'string') continue;
       const each = eachPath(fm.transform);
       if (!each) return this.unsupported(`invalid list path in the mapping of ${x.name}`, x.span, 'EQL3203');
-      found.set(x.name, { f: x, each, column: fm.field });
+      found.push({ f: x, each, column: fm.field });
     }
-    if (found.size > 1) return this.unsupported(`${[...found.keys()].join(' and ')} are lists: a test over two lists at once is not expressed`, e.span, 'EQL3235');
-    return found.values().next().value ?? null;
+    // Two list values in one test (two lists, or one list twice) would pair elements, which Elasticsearch does not.
+    if (found.length > 1) return this.unsupported(`${found.map((x) => x.f.name).join(' and ')}: a test on two list values at once is not expressed element by element`, e.span, 'EQL3235');
+    return found[0] ?? null;
   }
 
   /**
