@@ -1230,7 +1230,7 @@ interface EachPath {
   path: string[];
 }
 function eachPath(transform: string): EachPath | null {
-  const m = /^dynamic-each:([^[\]]+)\[(?:([A-Za-z_][A-Za-z0-9_]*)=([^\]]+))?\]\.(.+)$/.exec(transform);
+  const m = /^dynamic-each:([^[\]]+)\[(?:([A-Za-z_][A-Za-z0-9_]*)=([^]+))?\]\.([A-Za-z0-9_.]+)$/.exec(transform);
   if (!m) return null;
   const [list, path] = [m[1]!.split('.'), m[4]!.split('.')];
   if (![...list, ...path].every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))) return null;

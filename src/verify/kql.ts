@@ -4,7 +4,7 @@
 // shares no escaping table, operator map or helper with the emitter, so a bug there cannot cancel out here.
 import { RE2JS } from 're2js';
 import { parse, SyntaxError as PeggySyntaxError } from '../generated/kql-parser.js';
-import type { FieldMapping, Mapping } from '../translate/mapping.js';
+import { fieldMapping, type FieldMapping, type Mapping } from '../translate/mapping.js';
 import type { EcsEvent } from './generate.js';
 import { InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext, type InterpreterRun } from './interpreter.js';
 
@@ -933,7 +933,12 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const row: Row = {};
   // own_fields: a cloud log (CloudAppEvents) has only its class's fields, none of the Device* columns.
   const fields: Record<string, FieldMapping | string | null> = { ...(cls.source.own_fields === true ? {} : m.fields), ...cls.fields };
-  const entries = Object.entries(fields).flatMap(([ecs, fm]) => (fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }]));
+  // A `prefix.*` entry stands for the rule's fields under that prefix (o365.audit.Parameters.ForwardTo).
+  const covered = Object.keys(fields).filter((k) => k.endsWith('.*') && fields[k] !== null);
+  const named = [...(ruleFields ?? [])].filter((f) => !(f in fields) && covered.some((k) => f.startsWith(k.slice(0, -1))));
+  const entries = [...Object.entries(fields).filter(([ecs]) => !ecs.endsWith('.*')), ...named.map((f) => [f, fieldMapping(m, cls, f) ?? null] as const)].flatMap(([ecs, fm]) =>
+    fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }],
+  );
   let unrepresentable: string | undefined;
   const spelled = new Map<string, string[]>();
   const set = (col: string, v: V) => {
@@ -956,7 +961,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     const vals = valuesOf(ecsValue(ev, ecs));
     if (!vals.length) continue;
     const cols = [fm.field].flat();
-    if (vals.length > 1 && fm.transform !== 'args') unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
+    if (vals.length > 1 && fm.transform !== 'args' && !fm.transform?.startsWith('dynamic-each:')) unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
     if (fm.values) {
       const mapped = vals.flatMap((v) => [fm.values![String(v)] ?? []].flat());
       // The mapping's values are the ECS spellings of Defender's enumeration: a rule's value outside them
@@ -997,7 +1002,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
       } else if (tr.startsWith('dynamic-each:')) {
         // A value in each element of a list (`[]`) or in the element whose key names it (`[Name=ForwardTo]`):
         // one element per ECS value, merged into the elements other fields of the same list made.
-        const m = /^dynamic-each:([^[\]]+)\[(?:(\w+)=([^\]]+))?\]\.(.+)$/.exec(tr);
+        const m = /^dynamic-each:([^[\]]+)\[(?:(\w+)=([^]+))?\]\.([\w.]+)$/.exec(tr);
         if (!m) continue;
         const obj = (row[c] && typeof row[c] === 'object' ? row[c] : {}) as Record<string, V>;
         let at = obj;

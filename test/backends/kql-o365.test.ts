@@ -76,6 +76,29 @@ test('a test over two list fields at once is refused (EQL3235)', () => {
   assert.equal(t.diagnostics.map((d) => d.code), ['EQL3004', 'EQL3235']);
 });
 
+test('o365.audit.Parameters.<Name> is the Value of the Name/Value pair with that Name (Elastic turns the list into a map)', () => {
+  const t = kql(O365 + 'o365.audit.Parameters.ForwardTo : "*@evil.com"');
+  assert.equal(stages(t)[0], '| mv-apply Element1 = iff(array_length(RawEventData.Parameters) > 0, RawEventData.Parameters, pack_array(RawEventData.Parameters)) on (summarize Matching1 = countif(tostring(Element1.Name) == "ForwardTo" and isnotempty(tostring(Element1.Value)) and tostring(Element1.Value) endswith "@evil.com"))');
+  // Several pairs with one Name: Elastic's map keeps the last Value, the query tests each.
+  assert.equal(declared(t), [['EQL3004', 'narrower'], ['EQL3006', 'different']]);
+  assertBinds(t, 'parameters');
+});
+
+test('a parameter Name with quotes, a bracket, a pipe, a backslash and a newline stays one string literal', () => {
+  const t = kql(O365 + 'o365.audit.Parameters.`Fo"r]w|ard\\\n x` : "x"');
+  assertBinds(t, 'hostile name');
+  assert.is(stages(t).length, 3, t.output!);
+  const run = runKql(parseKql(t.output!), [{ table: 'CloudAppEvents', row: { Timestamp: null, ReportId: '0', RawEventData: { Parameters: [{ Name: 'Fo"r]w|ard\\\n x', Value: 'X' }] } as never }, modelsDeviceInfo: true }, { table: 'CloudAppEvents', row: { Timestamp: null, ReportId: '1', RawEventData: { Parameters: [{ Name: 'Fo"r]w|ard', Value: 'x' }] } as never }, modelsDeviceInfo: true }], mapping);
+  assert.equal((run as { matches: number[][] }).matches.map((m) => m[0]), [0], JSON.stringify(run));
+});
+
+test('verify: an inbox-rule-style test (a parameter that does not end with the user\'s domain) agrees with the matcher', () => {
+  const q = O365 + 'event.provider == "Exchange" and event.action in ("New-InboxRule", "Set-InboxRule") and ((?o365.audit.Parameters.ForwardTo != null and not endsWith~(?o365.audit.Parameters.ForwardTo, user.domain)) or (?o365.audit.Parameters.RedirectTo != null and not endsWith~(?o365.audit.Parameters.RedirectTo, user.domain)))';
+  const r = verifyRules(parseRuleText('inbox.eql', q), { targets: ['kql'] }).results[0]!;
+  assert.is(r.verdict, 'agree', JSON.stringify(r));
+  assertBinds(kql(q), 'inbox');
+});
+
 // ---- hostile strings in list-element comparisons ----
 
 const HOSTILE = ['a"b', 'back\\slash', 'trailing\\', 'pi|pe', 'new\nline', "it's", 'x") or true or ("'];
