@@ -80,6 +80,7 @@ export const CODES = {
   EQL3216: { severity: 'error', title: 'no Defender event can match the filter' },
   EQL3217: { severity: 'warning', title: 'table without matching events left out of a union' },
   EQL3235: { severity: 'error', title: 'list-element test not expressible' },
+  EQL3236: { severity: 'warning', title: 'dataset taken from the rule index' },
   EQL3240: { severity: 'warning', title: 'or-branch without a Defender table left out' },
   // spl
   EQL3301: { severity: 'warning', title: 'SPL source does not record a classifying field' },

@@ -157,8 +157,9 @@ class FilterRenderer {
   /** Real columns the condition touched, for the final `project`. */
   readonly touched: string[] = [];
   readonly extends: Map<string, string> = new Map();
-  /** `mv-apply` stages that count, per row, the list elements meeting a test (name of the count → stage text). */
-  readonly applies: Map<string, string> = new Map();
+  /** Per list (its expression): the element's name and the counts of elements meeting each test, for `mv-apply`. */
+  readonly applies: Map<string, { v: string; counts: [string, string][] }> = new Map();
+  private countsMade = 0;
   /** While a test is rendered for one list element: the element-wise field and the element's name. */
   private element: { field: string; v: string } | null = null;
   /** Set when `host.os.type` is tested somewhere a semi-join cannot express it. */
@@ -247,8 +248,9 @@ class FilterRenderer {
    * wrapped in one, as mv-expand gives no element for an empty array and one per key for a property bag.
    */
   private anyElement(e: Expr, { f, each, column }: { f: Field; each: EachPath; column: string }): Cond {
-    const n = this.applies.size + 1;
-    const v = `Element${n}`;
+    const list = `${column}.${each.list.join('.')}`;
+    const apply = this.applies.get(list) ?? { v: `Element${this.applies.size + 1}`, counts: [] };
+    const v = apply.v;
     this.element = { field: f.name, v };
     let inner: Cond;
     try {
@@ -258,9 +260,9 @@ class FilterRenderer {
     }
     if (inner.t === 'true' || inner.t === 'false') return inner;
     this.touch(column);
-    const list = `${column}.${each.list.join('.')}`;
-    const count = `Matching${n}`;
-    this.applies.set(count, `| mv-apply ${v} = iff(array_length(${list}) > 0, ${list}, pack_array(${list})) on (summarize ${count} = countif(${inner.t}))`);
+    const count = `Matching${++this.countsMade}`;
+    apply.counts.push([count, inner.t]);
+    this.applies.set(list, apply);
     return atom(`${count} > 0`, `${count} == 0`);
   }
 
@@ -999,10 +1001,13 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   }
   if (r.needsOsLookup) stages.push('| lookup kind=leftouter (DeviceInfo | summarize arg_max(Timestamp, OSPlatform) by DeviceId | project DeviceId, OSPlatform) on DeviceId');
   // Filters that do not read a computed column run before the (costlier) extend.
-  const usesExtend = (w: string) => [...r.extends.keys(), ...r.applies.keys()].some((n) => new RegExp(`\\b${n}\\b`).test(w));
+  const computed = [...r.extends.keys(), ...[...r.applies.values()].flatMap((a) => a.counts.map(([n]) => n))];
+  const usesExtend = (w: string) => computed.some((n) => new RegExp(`\\b${n}\\b`).test(w));
   stages.push(...wheres.filter((w) => !usesExtend(w)));
   for (const [name, expr] of r.extends) stages.push(`| extend ${name} = ${expr}`);
-  stages.push(...r.applies.values());
+  // One mv-apply per list, counting the elements that meet each test.
+  for (const [list, { v, counts }] of r.applies)
+    stages.push(`| mv-apply ${v} = iff(array_length(${list}) > 0, ${list}, pack_array(${list})) on (summarize ${counts.map(([n, c]) => `${n} = countif(${c})`).join(', ')})`);
   stages.push(...wheres.filter(usesExtend));
   if (osConds.length) stages.push(osPlatformTest(r, osConds));
   return { table, stages, touched: r.touched, r };
@@ -1202,6 +1207,33 @@ function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: s
 }
 
 /**
+ * A filter that names no dataset and that no source reads as it is: when the rule's index names datasets
+ * (`logs-o365.audit-*`), the filter reads those (a dataset test added, which the class implies). Declared
+ * narrower: the rest of the index (`filebeat-*`), and events without a dataset, are left out.
+ */
+function withIndexDatasets(filter: EventFilter, index: readonly string[] | undefined, ctx: TranslateContext): EventFilter {
+  const named = (index ?? []).flatMap((p) => /^logs-([a-z0-9_]+\.[a-z0-9_]+)-\*$/.exec(p)?.[1] ?? []);
+  if (!named.length || filterFacts(filter).datasets.length) return filter;
+  const reads = (f: EventFilter) => {
+    try {
+      return classesFor(f, new Ledger(ctx.target, ctx.mapping, ctx.options)).length > 0;
+    } catch (e) {
+      if (e instanceof Unsupported) return false;
+      throw e;
+    }
+  };
+  if (reads(filter)) return filter;
+  const span = filter.span;
+  const arg: Field = { kind: 'Field', path: ['data_stream', 'dataset'], name: 'data_stream.dataset', optional: false, span };
+  const test: Expr = { kind: 'In', arg, values: named.map((value) => ({ kind: 'Literal', type: 'string', value, span })), caseInsensitive: false, span };
+  const withDataset: EventFilter = { ...filter, where: { kind: 'And', args: [test, ...(filter.where.kind === 'And' ? filter.where.args : [filter.where])], span } };
+  if (!reads(withDataset)) return filter;
+  const rest = index!.filter((p) => !/^logs-([a-z0-9_]+\.[a-z0-9_]+)-\*$/.test(p));
+  ctx.approximate('EQL3236', `the filter names no dataset: it reads ${named.join(', ')}, which the rule's index names; ${rest.length ? `the rest of the index (${rest.join(', ')}) and ` : ''}events without a dataset are left out`, span, 'narrower');
+  return withDataset;
+}
+
+/**
  * The columns a custom detection needs, for the tables the filters read: Timestamp, DeviceId, ReportId, or a
  * class's `project` for a table without DeviceId (CloudAppEvents). A union has the columns of all its tables.
  */
@@ -1384,7 +1416,10 @@ export const kqlBackend: Backend = {
     { name: 'drop-os', options: { kqlArgs: 'exact', kqlOs: 'drop' } },
   ],
   emit(rule: RuleInput, ctx: TranslateContext): string | null {
-    const { body, pipes } = rule.query;
+    const { pipes } = rule.query;
+    let { body } = rule.query;
+    if (body.kind === 'EventQuery') body = { ...body, filter: withIndexDatasets(body.filter, rule.meta.index, ctx) };
+    else if (body.kind === 'Sequence') body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, rule.meta.index, ctx) })) };
     let q: { text: string; touched: string[]; filters?: EventFilter[] };
     if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
     else if (body.kind === 'Sequence') q = renderSequence(body, ctx);
