@@ -1,6 +1,6 @@
 // Runs every test/**/*.test.ts with uvu under tsx, then prints the line CI reads: `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,14 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 for (const file of files) {
+  // uvu's test.run() runs the tests registered before it: a test after it, or a second run(), silently never runs.
+  const text = readFileSync(file, 'utf8');
+  const runs = text.match(/^test\.run\(\);?[ \t]*$/gm) ?? [];
+  if (runs.length !== 1 || text.slice(text.lastIndexOf('test.run(')).split('\n').slice(1).some((l) => l.trim())) {
+    failed++;
+    console.log(`FAIL ${relative(root, file)}  (test.run() must be called once, as the file's last statement)`);
+    continue;
+  }
   // One process per file: a crash in one file cannot hide the others' results.
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   const out = (r.stdout ?? '') + (r.stderr ?? '');

@@ -82,6 +82,10 @@ export const CODES = {
   EQL3235: { severity: 'error', title: 'list-element test not expressible' },
   EQL3236: { severity: 'warning', title: 'dataset taken from the rule index' },
   EQL3240: { severity: 'warning', title: 'or-branch without a Defender table left out' },
+  EQL3245: { severity: 'warning', title: 'string lengths and offsets in code points (KQL) instead of UTF-16 units' },
+  EQL3246: { severity: 'warning', title: 'sample rendered with per-filter groups' },
+  EQL3247: { severity: 'warning', title: 'head/tail of sequence or sample results' },
+  EQL3248: { severity: 'error', title: 'no sequence or sample key has a Defender column' },
   // spl
   EQL3301: { severity: 'warning', title: 'SPL source does not record a classifying field' },
   EQL3302: { severity: 'warning', title: 'SPL matching differs from EQL' },

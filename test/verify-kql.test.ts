@@ -419,7 +419,6 @@ test('a process.args_count without argv or command line is no event Defender cou
   assert.is(flag({ ...base, 'process.args_count': 1, 'process.args': ['dllhost.exe'], 'process.command_line': 'dllhost.exe' }), undefined);
 });
 
-test.run();
 
 test('GitHub rows: CloudAppEvents rows of the app GitHub whose RawEventData is the audit entry; a wrong key is caught', () => {
   const rule = parseRuleText('gh.eql', 'iam where data_stream.dataset == "github.audit" and event.action == "org.add_member" and github.permission == "admin"');
@@ -456,3 +455,5 @@ test('Okta rows: a sequence keyed by the actor over CloudAppEvents rows of the a
   const r = withMutation((t) => t.replace('outcome.result', 'outcome.reason'), () => verifyRules(rule, { targets: ['kql'] }));
   assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
 });
+
+test.run();

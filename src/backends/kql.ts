@@ -7,7 +7,7 @@
 import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
 import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
 import { chooseClass, fieldMapping, unreadDatasets, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
-import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sequence, Span } from '../ir/nodes.js';
+import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sample, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
 import { walk } from '../ir/walk.js';
 import { luceneToRe2 } from '../matcher/regex.js';
@@ -22,6 +22,29 @@ function classMapping(mapping: Mapping, cls: EventClass): Mapping {
   return cls.source.own_fields === true ? { ...mapping, fields: {} } : mapping;
 }
 const fieldOf = (mapping: Mapping, cls: EventClass, name: string) => fieldMapping(classMapping(mapping, cls), cls, name);
+
+/** A table or column name of the mapping that is no identifier (a user's mapping file may hold anything), or null. */
+const checkedNames = new WeakMap<Mapping, string | null>();
+function badName(mapping: Mapping): string | null {
+  if (checkedNames.has(mapping)) return checkedNames.get(mapping)!;
+  const names: unknown[] = [];
+  const ofFields = (fields: Mapping['fields'] | undefined) => {
+    for (const fm of Object.values(fields ?? {})) {
+      if (typeof fm === 'string') names.push(fm);
+      else if (fm) names.push(...[fm.field].flat(), ...(fm.key ?? []));
+    }
+  };
+  ofFields(mapping.fields);
+  for (const cls of mapping.classes) {
+    const src = cls.source;
+    names.push(src.table ?? 'DeviceEvents', ...Object.keys((src.filter ?? {}) as object), ...Object.keys((src.column_types ?? {}) as object), ...Object.keys((src.true_keys ?? {}) as object));
+    if (Array.isArray(src.project)) names.push(...(src.project as unknown[]));
+    ofFields(cls.fields);
+  }
+  const bad = names.find((n) => typeof n !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n));
+  checkedNames.set(mapping, bad === undefined ? null : String(bad));
+  return checkedNames.get(mapping)!;
+}
 /** `requires`: fields a filter must constrain at top level for the class (another product's log) to be chosen. */
 const requiresOf = (cls: EventClass): string[] => (Array.isArray(cls.source.requires) ? (cls.source.requires as string[]) : []);
 
@@ -153,6 +176,13 @@ interface Resolved {
   column: string;
 }
 
+/** A value read from a field without a Defender column; the test around it is left out (FilterRenderer.cond). */
+class Unmapped extends Error {
+  constructor(readonly field: Field) {
+    super(`${field.name} has no Defender column`);
+  }
+}
+
 class FilterRenderer {
   /** Real columns the condition touched, for the final `project`. */
   readonly touched: string[] = [];
@@ -195,7 +225,19 @@ class FilterRenderer {
   /** Render a condition in the given polarity (false = under an odd number of negations). */
   cond(e: Expr, pos: boolean): Cond {
     const each = this.element ? null : this.eachField(e);
-    if (each) return this.anyElement(e, each);
+    if (each) return this.anyElement(e, each, pos);
+    if (e.kind === 'And' || e.kind === 'Or' || e.kind === 'Not' || e.kind === 'Literal') return this.condition(e, pos);
+    try {
+      return this.condition(e, pos);
+    } catch (x) {
+      // A field without a column inside an expression (an argument of a function, an operand): the whole test is
+      // left out in its polarity, as for a field tested directly.
+      if (x instanceof Unmapped) return this.drop(x.field, e, pos);
+      throw x;
+    }
+  }
+
+  private condition(e: Expr, pos: boolean): Cond {
     switch (e.kind) {
       case 'Literal':
         if (typeof e.value === 'boolean') return e.value ? TRUE : FALSE;
@@ -247,17 +289,20 @@ class FilterRenderer {
    * on each row's elements) counts the elements that meet the test; a value that is no non-empty array is
    * wrapped in one, as mv-expand gives no element for an empty array and one per key for a property bag.
    */
-  private anyElement(e: Expr, { f, each, column }: { f: Field; each: EachPath; column: string }): Cond {
+  private anyElement(e: Expr, { f, each, column }: { f: Field; each: EachPath; column: string }, pos: boolean): Cond {
     const list = `${column}.${each.list.join('.')}`;
     const apply = this.applies.get(list) ?? { v: `Element${this.applies.size + 1}`, counts: [] };
     const v = apply.v;
     this.element = { field: f.name, v };
+    const dropped = this.dropped;
     let inner: Cond;
     try {
       inner = this.cond(e, true);
     } finally {
       this.element = null;
     }
+    // The test read another field without a column and was left out: in its polarity, as drop does.
+    if (this.dropped > dropped) return pos ? TRUE : FALSE;
     if (inner.t === 'true' || inner.t === 'false') return inner;
     this.touch(column);
     const count = `Matching${++this.countsMade}`;
@@ -396,7 +441,7 @@ class FilterRenderer {
   fieldValue(f: Field): Val {
     if (f.name === 'host.os.type') return this.unsupported('host.os.type used inside an expression', f.span);
     const r = this.resolve(f);
-    if (!r) return this.unsupported(`${f.name} has no Defender column`, f.span, 'EQL3002');
+    if (!r) throw new Unmapped(f);
     if (r.fm.lossy) this.approxOnce('EQL3006', `${f.name} → ${r.column}: ${r.fm.lossy.reason}`, f.span, r.fm.lossy.direction);
     this.touch(r.column);
     const v = this.columnValue(f, r);
@@ -747,6 +792,47 @@ class FilterRenderer {
     return this.guarded(atom(`${lt} ${op} ${rt}`, `${lt} !${op} ${rt}`), [...l.guards, ...r.guards]);
   }
 
+  /**
+   * EQL substring(s, start[, end]) is a Python slice (src/matcher/runtime.ts, ES StringUtils.substringSlice): a
+   * negative offset counts from the end, out-of-range offsets clamp, start >= end gives "". KQL's substring takes a
+   * start and a length and documents only a start inside the string (learn.microsoft.com "substring()"), so the
+   * slice bounds are computed with strlen, clamped to [0, strlen], and KQL only sees 0 <= start < strlen and
+   * 0 < length <= strlen - start (anything else is "" without calling it).
+   */
+  private substringValue(e: Extract<Expr, { kind: 'Call' }>): Val {
+    const [a0, a1, a2] = e.args;
+    if (!a0 || !a1) return this.unsupported('substring without a start', e.span);
+    const v = this.value(a0);
+    const s = v.type === 'string' ? v.t : `tostring(${v.t})`;
+    const offset = (x: Expr): { c: number } | { t: string; guards: string[] } => {
+      const c = constNumber(x);
+      if (c !== null) return Number.isInteger(c) ? { c } : this.unsupported('substring with a fractional offset', x.span);
+      const o = this.value(x);
+      if (o.type !== 'number') return this.unsupported('substring with an offset that is not a number', x.span);
+      return { t: paren(o.t), guards: o.guards };
+    };
+    const start = offset(a1);
+    const end = a2 ? offset(a2) : null;
+    const n = `strlen(${s})`;
+    const guards = [...v.guards, ...('guards' in start ? start.guards : []), ...(end && 'guards' in end ? end.guards : [])];
+    const missing = guards.length === v.guards.length && v.missing === '' ? { missing: '' } : {};
+    // Elasticsearch counts UTF-16 code units, strlen and substring count code points (the strlen page).
+    if (!('c' in start && start.c === 0 && !end))
+      this.approxOnce('EQL3245', 'substring offsets count UTF-16 code units in Elasticsearch and characters (code points) in KQL: they differ on values with characters outside the Basic Multilingual Plane', e.span, 'different');
+    const out = (t: string): Val => ({ t, type: 'string', guards, ...missing });
+    // The slice bounds as KQL expressions, each already inside [0, strlen].
+    const lo = 'c' in start ? (start.c >= 0 ? String(start.c) : `max_of(${n} - ${-start.c}, 0)`) : `max_of(iff(${start.t} < 0, ${n} + ${start.t}, ${start.t}), 0)`;
+    if (!end) return 'c' in start && start.c === 0 ? out(s) : out(`iff(${lo} < ${n}, substring(${s}, ${lo}), "")`);
+    if ('c' in start && start.c >= 0 && 'c' in end) {
+      if (end.c >= 0 && end.c <= start.c) return out('""');
+      // [a, n - k): non-empty when n > a + k.
+      if (end.c < 0) return out(`iff(${n} > ${start.c - end.c}, substring(${s}, ${start.c}, ${n} - ${start.c - end.c}), "")`);
+    }
+    const hi = 'c' in end ? (end.c >= 0 ? `min_of(${end.c}, ${n})` : `max_of(${n} - ${-end.c}, 0)`) : `max_of(min_of(iff(${end.t} < 0, ${n} + ${end.t}, ${end.t}), ${n}), 0)`;
+    const len = lo === '0' ? hi : `${hi} - ${paren(lo)}`;
+    return out(`iff(${lo === '0' ? `${hi} > 0` : `${paren(lo)} < ${paren(hi)}`}, substring(${s}, ${lo}, ${len}), "")`);
+  }
+
   callValue(e: Extract<Expr, { kind: 'Call' }>): Val {
     const ci = e.caseInsensitive;
     const args = e.args;
@@ -755,6 +841,8 @@ class FilterRenderer {
     switch (e.name) {
       case 'length': {
         const v = this.value(args[0]!);
+        if (v.type !== 'dynamic')
+          this.approxOnce('EQL3245', 'length counts UTF-16 code units in Elasticsearch, strlen counts characters (code points): they differ on values with characters outside the Basic Multilingual Plane', e.span, 'different');
         return { t: v.type === 'dynamic' ? `array_length(${v.t})` : `strlen(${str(v)})`, type: 'number', guards: v.guards, ...(v.missing !== undefined ? { missing: 0 } : {}) };
       }
       case 'concat': {
@@ -772,14 +860,8 @@ class FilterRenderer {
         const t = `todouble(${v.t})`;
         return { t, type: 'number', guards: [...v.guards, `isnotnull(${t})`], ...(v.missing === '' ? { missing: null } : {}) };
       }
-      case 'substring': {
-        const v = this.value(args[0]!);
-        const s = lit(args[1]);
-        const end = lit(args[2]);
-        if (typeof s !== 'number' || s < 0 || (args[2] && (typeof end !== 'number' || end < 0))) return this.unsupported('substring with negative or non-literal offsets', e.span);
-        const t = typeof end === 'number' ? (end <= s ? '""' : `substring(${str(v)}, ${s}, ${end - s})`) : `substring(${str(v)}, ${s})`;
-        return { t, type: 'string', guards: v.guards, ...(v.missing === '' ? { missing: '' } : {}) };
-      }
+      case 'substring':
+        return this.substringValue(e);
       case 'indexOf': {
         const v = this.value(args[0]!);
         const sub = this.value(args[1]!);
@@ -817,6 +899,16 @@ class FilterRenderer {
         return this.unsupported(`the function ${e.name} has no KQL rendering`, e.span);
     }
   }
+}
+
+/** The value of a number literal, possibly negated; null for anything else. */
+function constNumber(e: Expr): number | null {
+  if (e.kind === 'Literal') return typeof e.value === 'number' ? e.value : null;
+  if (e.kind === 'Neg') {
+    const c = constNumber(e.arg);
+    return c === null ? null : -c;
+  }
+  return null;
 }
 
 function paren(t: string): string {
@@ -934,8 +1026,8 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   const r = new FilterRenderer(ctx, cls);
   const table = String(cls.source.table);
   const stages: string[] = [];
-  const lossy = cls.source.lossy as { direction: Direction; reason: string } | undefined;
-  if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction);
+  const lossy = cls.source.lossy as { direction: Direction; reason: string; collection?: boolean } | undefined;
+  if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction, lossy.collection ? 'collection' : undefined);
   // `filter`: column → value(s) every row of the class has (CloudAppEvents: the connected app; a boolean column
   // such as EntraIdSpnSignInEvents's IsManagedIdentity takes a boolean).
   const literal = (v: string | boolean) => (typeof v === 'boolean' ? String(v) : kqlString(v));
@@ -1290,10 +1382,18 @@ function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): { exprs:
 /** The type of the columns that identify an event: ReportId is a long in Device* tables, a string in cloud logs (schema). */
 const identityType = (cls: EventClass, col: string, dflt: string): string => ((cls.source.column_types ?? {}) as Record<string, string>)[col] ?? dflt;
 
-function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; touched: string[] } {
-  if (seq.until) ctx.approximate('EQL3212', 'until is left out: matches an until event would have cancelled are kept', seq.until.span, 'wider');
-  const positives = seq.steps.filter((s) => !s.missing);
-  for (const s of seq.steps) if (s.missing) ctx.approximate('EQL3213', 'a missing-event step is left out: sequences with the event in between are kept', s.span, 'wider');
+/**
+ * A sequence, or a sample (`sample by`), whose filters are tagged, keyed and unioned like a sequence's steps. A
+ * sample keeps each key's earliest event per filter (`summarize arg_min(Timestamp, *)`), then the scan, over the
+ * rows sorted by key and filter number, completes a key that has a row for every filter.
+ */
+function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: string; touched: string[]; keys: string[] } {
+  const sample = seq.kind === 'Sample';
+  const tag = sample ? 'Sample' : 'Sequence';
+  const maxspan = seq.kind === 'Sequence' ? seq.maxspan : null;
+  if (seq.kind === 'Sequence' && seq.until) ctx.approximate('EQL3212', 'until is left out: matches an until event would have cancelled are kept', seq.until.span, 'wider');
+  const positives = seq.steps.filter((s) => s.kind === 'SampleStep' || !s.missing);
+  for (const s of seq.steps) if (s.kind === 'SequenceStep' && s.missing) ctx.approximate('EQL3213', 'a missing-event step is left out: sequences with the event in between are kept', s.span, 'wider');
   if (positives.length < 1) {
     ctx.unsupported('EQL3007', 'a sequence without positive steps', seq.span);
     throw new Unsupported();
@@ -1311,6 +1411,11 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
     }
     return classes;
   });
+  // A sample fills each filter with a distinct event; a row of a table two filters read can fill both here.
+  const tables = chosen.map((classes) => new Set(classes.map(({ cls }) => String(cls.source.table))));
+  const shared = tables.flatMap((t, i) => tables.slice(i + 1).flatMap((u) => [...t].filter((x) => u.has(x))));
+  if (sample && shared.length)
+    ctx.approximate('EQL3246', `two filters of the sample read ${[...new Set(shared)].join(', ')}: one row meeting both fills both here, while Elasticsearch fills each filter with a distinct event (the earliest that is not already used)`, seq.span, 'different');
   // A key position Defender cannot fill in every step is left out. That is not just wider: the values of the
   // left-out key share one pending sequence per stage, so a newer event of another value replaces an older one.
   const keyCountAll = seq.by.length + (positives[0]?.by.length ?? 0);
@@ -1325,6 +1430,11 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
     const k = [...seq.by, ...positives[0]!.by][j]!;
     ctx.approximate('EQL3211', `the sequence key ${k.kind === 'Field' ? k.name : 'expression'} has no Defender column in every step and is left out`, k.span, 'different');
   });
+  // With every key left out, the steps would be joined across all hosts and entities: another rule, not a wider one.
+  if (keyCountAll > 0 && !usable.some(Boolean)) {
+    ctx.unsupported('EQL3248', `no ${sample ? 'sample' : 'sequence'} key has a Defender column in every ${sample ? 'filter' : 'step'}; without one, events of unrelated hosts and entities would be joined`, seq.span);
+    throw new Unsupported();
+  }
   // An optional key missing from two events joins them in Elasticsearch (null with null); a missing string
   // column is "" (equal to ""), but a missing number or time is null, which equals nothing in Kusto.
   const first = [...seq.by, ...positives[0]!.by];
@@ -1341,7 +1451,7 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const mixed = new Set(IDENTITY.filter(([c, dflt]) => new Set(chosen.flat().map(({ cls }) => identityType(cls, c, dflt))).size > 1).map(([c]) => c));
   const unify = (cls: EventClass) => IDENTITY.filter(([c, dflt]) => mixed.has(c) && identityType(cls, c, dflt) !== 'string').map(([c]) => `| extend ${c} = tostring(${c})`);
   // Key columns twice in every branch (host.id and an entity id both hold DeviceId) are compared once.
-  const keysOf = (step: Sequence['steps'][number], cls: EventClass, lctx: TranslateContext) =>
+  const keysOf = (step: (typeof positives)[number], cls: EventClass, lctx: TranslateContext) =>
     [...seq.by, ...step.by].filter((_, j) => usable[j]).map((k) => ({ ...keyColumns(k, cls, lctx), optional: k.kind === 'Field' && k.optional }));
   const flat = (ks: ReturnType<typeof keysOf>) => ks.flatMap((k) => k.exprs.map((e) => ({ e, optional: k.optional })));
   const scratch = new Ledger(ctx.target, ctx.mapping, ctx.options);
@@ -1358,15 +1468,15 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
         throw new Unsupported();
       }
       keyCount = keys.length;
-      const ext = [`SequenceStep = ${i + 1}`, ...keys.map((k, j) => `SequenceKey${j + 1} = ${k.e}`)].join(', ');
+      const ext = [`${tag}Step = ${i + 1}`, ...keys.map((k, j) => `${tag}Key${j + 1} = ${k.e}`)].join(', ');
       return { stages: [...unify(cls), `| extend ${ext}`], touched: perKey.flatMap((k) => k.cols) };
     });
     branches.push(...rendered.branches);
     for (const t of rendered.touched) if (!touched.includes(t)) touched.push(t);
   });
-  const keyNames = Array.from({ length: keyCount }, (_, j) => `SequenceKey${j + 1}`);
+  const keyNames = Array.from({ length: keyCount }, (_, j) => `${tag}Key${j + 1}`);
   // runs=n repeats a step n times (as Elasticsearch expands it).
-  const stepIds: number[] = positives.flatMap((s, i) => Array.from({ length: s.runs ?? 1 }, () => i + 1));
+  const stepIds: number[] = positives.flatMap((s, i) => Array.from({ length: s.kind === 'SequenceStep' ? (s.runs ?? 1) : 1 }, () => i + 1));
   const last = stepIds.length - 1;
   // The last step's row carries the events before it: Defender identifies an event by Timestamp, DeviceId
   // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
@@ -1375,11 +1485,11 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   const identity = IDENTITY.filter(([c]) => projected.every((p) => p.includes(c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
   const carried = stepIds.slice(0, last).flatMap((_, j) => identity.map(([c, type]) => ({ name: `${c}${j + 1}`, type, from: `s${j + 1}.${c}` })));
   const steps = stepIds.map((id, n) => {
-    const conds = [`SequenceStep == ${id}`];
+    const conds = [`${tag}Step == ${id}`];
     let assign = '';
     if (n > 0) {
       conds.push(...keyNames.map((k) => `${k} == s1.${k}`));
-      if (seq.maxspan) conds.push(`Timestamp - s1.Timestamp <= ${seq.maxspan.value}${seq.maxspan.unit}`);
+      if (maxspan) conds.push(`Timestamp - s1.Timestamp <= ${maxspan.value}${maxspan.unit}`);
       // Every step after the first sets Timestamp1 (the last step all carried columns). Under check 1, which
       // evaluates the condition with s_k-1's state, s_k.Timestamp1 is unset; under check 2 (s_k's own state)
       // it is set: so a step that holds an event takes no second one, as in Elasticsearch.
@@ -1392,18 +1502,21 @@ function renderSequence(seq: Sequence, ctx: TranslateContext): { text: string; t
   // Elasticsearch leaves out an event without a value for a (non-optional) key; Defender's missing string is "".
   const required = keyNames.filter((_, j) => !optional[j]);
   const filter = required.length ? [`| where ${required.map((k) => `isnotempty(${k})`).join(' and ')}`] : [];
-  // One step: every event with its keys is a sequence of one, no scan needed.
-  if (stepIds.length === 1) return { text: [unionOf(branches), ...filter].join('\n'), touched };
+  // A sample: each key's earliest event per filter, the filters of a key in order (they need not be in time order).
+  const earliest = sample ? [`| summarize arg_min(Timestamp, *) by ${[...keyNames, 'SampleStep'].join(', ')}`] : [];
+  // One step: every event with its keys is a sequence of one (a sample of one: the key's earliest), no scan needed.
+  if (stepIds.length === 1) return { text: [unionOf(branches), ...filter, ...earliest].join('\n'), touched, keys: keyNames };
   const text = [
     unionOf(branches),
     ...filter,
+    ...earliest,
     // Each key's events contiguous and in time order; one event meeting several steps tries the highest first.
-    `| sort by ${[...keyNames, 'Timestamp'].map((k) => `${k} asc`).join(', ')}, SequenceStep desc`,
+    sample ? `| sort by ${[...keyNames, 'SampleStep'].map((k) => `${k} asc`).join(', ')}` : `| sort by ${[...keyNames, 'Timestamp'].map((k) => `${k} asc`).join(', ')}, SequenceStep desc`,
     `| scan${declare} with (`,
     ...steps,
     '  )',
   ].join('\n');
-  return { text, touched: [...carried.map((c) => c.name), ...touched] };
+  return { text, touched: [...carried.map((c) => c.name), ...touched], keys: keyNames };
 }
 
 export const kqlBackend: Backend = {
@@ -1416,21 +1529,31 @@ export const kqlBackend: Backend = {
     { name: 'drop-os', options: { kqlArgs: 'exact', kqlOs: 'drop' } },
   ],
   emit(rule: RuleInput, ctx: TranslateContext): string | null {
-    const { pipes } = rule.query;
-    let { body } = rule.query;
-    if (body.kind === 'EventQuery') body = { ...body, filter: withIndexDatasets(body.filter, rule.meta.index, ctx) };
-    else if (body.kind === 'Sequence') body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, rule.meta.index, ctx) })) };
-    let q: { text: string; touched: string[]; filters?: EventFilter[] };
-    if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
-    else if (body.kind === 'Sequence') q = renderSequence(body, ctx);
-    else {
-      ctx.unsupported('EQL3007', 'sample has no KQL rendering in eqlport', body.span);
+    const bad = badName(ctx.mapping);
+    if (bad !== null) {
+      ctx.unsupported('EQL4101', `the KQL mapping names ${JSON.stringify(bad)} as a table or column: not a Kusto identifier`);
       throw new Unsupported();
     }
+    const { pipes } = rule.query;
+    let { body } = rule.query;
+    const index = rule.meta.index;
+    if (body.kind === 'EventQuery') body = { ...body, filter: withIndexDatasets(body.filter, index, ctx) };
+    else if (body.kind === 'Sequence') body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, index, ctx) })) };
+    else body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, index, ctx) })) };
+    let q: { text: string; touched: string[]; filters?: EventFilter[]; keys?: string[] };
+    if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
+    else q = renderSequence(body, ctx);
     const stages: string[] = [];
     for (const p of pipes) {
-      if ((p.name === 'head' || p.name === 'tail') && p.count !== null && body.kind === 'EventQuery') stages.push(`| top ${p.count} by Timestamp ${p.name === 'head' ? 'asc' : 'desc'}`);
-      else {
+      const dir = p.name === 'head' ? 'asc' : 'desc';
+      // Events come in time order, sequences in the order they complete: each row's Timestamp is its last event's.
+      if ((p.name === 'head' || p.name === 'tail') && p.count !== null && body.kind !== 'Sample') stages.push(`| top ${p.count} by Timestamp ${dir}`);
+      else if ((p.name === 'head' || p.name === 'tail') && p.count !== null && q.keys?.length) {
+        // Samples come sorted by their join keys (eql-language.md §7): Defender's key values (DeviceId for host.id)
+        // and Kusto's order of them are not Elasticsearch's, so which samples are first or last can differ.
+        ctx.approximate('EQL3247', `${p.name} ${p.count} takes the samples ${p.name === 'head' ? 'first' : 'last'} in the order of Defender's key values, which need not be Elasticsearch's order of the rule's`, p.span, 'different');
+        stages.push(`| sort by ${q.keys.map((k) => `${k} ${dir}`).join(', ')}`, `| take ${p.count}`);
+      } else {
         ctx.unsupported('EQL3007', `the pipe ${p.name} has no KQL rendering here`, p.span);
         throw new Unsupported();
       }

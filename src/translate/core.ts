@@ -14,6 +14,12 @@ export interface TranslationDiagnostic extends Diagnostic {
   target?: TargetId;
   /** Set on every approximation: the direction of the difference from the rule's meaning. */
   direction?: Direction;
+  /**
+   * The difference lies in what the target's source collects (which events a connector forwards, how it keeps
+   * a record), which replay assumes away by building the target's record from each event: it counts for
+   * fidelity but explains no mismatch found by replay.
+   */
+  collection?: true;
 }
 
 export interface Translation {
@@ -59,8 +65,8 @@ export class TranslateContext {
   ) {}
 
   /** Record a difference in meaning; the output stays deployable. */
-  approximate(code: DiagCode, message: string, span: Span | undefined, direction: Direction): void {
-    this.push(code, 'warning', `${message} (${direction})`, span, direction);
+  approximate(code: DiagCode, message: string, span: Span | undefined, direction: Direction, about?: 'collection'): void {
+    this.push(code, 'warning', `${message} (${direction})`, span, direction, about === 'collection');
   }
 
   /** Record something the target cannot express: the result has no output. */
@@ -74,8 +80,8 @@ export class TranslateContext {
     this.push(code, 'info', message, span);
   }
 
-  private push(code: DiagCode, severity: Severity, message: string, span?: Span, direction?: Direction) {
-    this.diagnostics.push({ code, severity, message, ...(span ? { span } : {}), target: this.target, ...(direction ? { direction } : {}) });
+  private push(code: DiagCode, severity: Severity, message: string, span?: Span, direction?: Direction, collection = false) {
+    this.diagnostics.push({ code, severity, message, ...(span ? { span } : {}), target: this.target, ...(direction ? { direction } : {}), ...(collection ? { collection: true as const } : {}) });
   }
 
   get failed(): boolean {

@@ -8,7 +8,7 @@ import { ecsField } from '../ecs.js';
 
 export type EcsEvent = Record<string, unknown>;
 
-type Kind = 'proc' | 'argv' | 'file' | 'reg';
+type Kind = 'proc' | 'argv' | 'file' | 'reg' | 'head';
 interface Group {
   kind: Kind;
   /** The group's fields by role. */
@@ -114,6 +114,8 @@ export function splitArgs(cmd: string, os: 'windows' | 'posix'): string[] {
 
 // ---- groups ----------------------------------------------------------------------------------
 
+const GITHUB_HEAD = /^([a-z_]+)\./;
+
 /** The groups the event or the filter touches. */
 export function groupsOf(names: Iterable<string>): Group[] {
   const out = new Map<string, Group>();
@@ -123,6 +125,8 @@ export function groupsOf(names: Iterable<string>): Group[] {
     out.set(`${kind} ${prefix}`, { kind, f });
   };
   for (const n of names) {
+    // Elastic's GitHub audit pipeline groks github.category out of event.action: its [a-z_]+ head before a dot.
+    if (n === 'github.category') out.set('head github', { kind: 'head', f: { head: 'github.category', whole: 'event.action' } });
     const m = /^(.*)\.(name|executable|args|command_line|args_count|path|extension|directory|key|value|hive)$/.exec(n);
     if (!m) continue;
     const [, prefix, leaf] = m as unknown as [string, string, string];
@@ -217,6 +221,13 @@ export function derive(ev: EcsEvent, driver: string, named: ReadonlySet<string>)
         const exts = names.map(extensionOf).filter((e): e is string => e !== null);
         set('ext', exts.length ? pick(exts) : undefined);
       }
+      return out;
+    }
+    case 'head': {
+      const whole = list(ev[g.f.whole!]).map(text)[0];
+      if (role === 'whole') set('head', absent ? undefined : (GITHUB_HEAD.exec(vals[0]!)?.[1] ?? undefined));
+      else if (absent) delete out[g.f.whole!];
+      else set('whole', `${vals[0]!}.${whole?.includes('.') ? whole.slice(whole.indexOf('.') + 1) : 'eqlport'}`);
       return out;
     }
     case 'reg': {
@@ -324,6 +335,13 @@ function merge(ev: EcsEvent, g: Group, named: ReadonlySet<string>): EcsEvent | n
         if (ext === null) delete out[g.f.ext!];
         else out[g.f.ext!] = ext;
       }
+      return out;
+    }
+    case 'head': {
+      // The action is the truth; without one, the category gets an action of its own.
+      if (vals.whole !== null) put('head', GITHUB_HEAD.exec(vals.whole!)?.[1]);
+      else if (vals.head !== null) out[g.f.whole!] = `${vals.head!}.eqlport`;
+      if (out[g.f.head!] === undefined) delete out[g.f.head!];
       return out;
     }
     case 'reg': {

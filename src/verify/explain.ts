@@ -91,7 +91,8 @@ export function explainer(
   const perEvent = body.kind === 'EventQuery' ? covers : body.steps.flatMap((s, i) => new Array<FilterCover>(s.kind === 'SequenceStep' ? (s.runs ?? 1) : 1).fill(covers[i]!));
   const global = new Set<Direction>();
   for (const d of diagnostics as readonly TranslationDiagnostic[]) {
-    if (!d.direction) continue;
+    // A difference in what the source collects is assumed away by replay (each event gets its record).
+    if (!d.direction || d.collection) continue;
     const span = d.span;
     const hit = span ? covers.find((c) => inside(span, c.filter.where.span)) : undefined;
     if (span && hit) {
@@ -135,7 +136,7 @@ export function explainer(
   const on = (d: Span, s: Span) =>
     inside(d, s) || (inside(s, d) && !inside(seq!.span, d) && !steps.some((f) => overlaps(d, f.span)));
   const dirsOn = (spans: readonly Span[]) =>
-    new Set((diagnostics as readonly TranslationDiagnostic[]).flatMap((d) => (d.direction && d.span && spans.some((s) => on(d.span!, s)) ? [d.direction] : [])));
+    new Set((diagnostics as readonly TranslationDiagnostic[]).flatMap((d) => (d.direction && !d.collection && d.span && spans.some((s) => on(d.span!, s)) ? [d.direction] : [])));
   const maxspanDirs = seq?.maxspan ? dirsOn([seq.maxspan.span]) : new Set<Direction>();
   const keyDirs = seq ? dirsOn([...seq.by, ...seq.steps.flatMap((s) => s.by)].map((k) => k.span)) : new Set<Direction>();
   const stepOf = seq ? seq.steps.flatMap((s, i) => new Array<number>(s.runs ?? 1).fill(i)) : [];

@@ -329,6 +329,7 @@ function evaluate(n: Node, s: Scope): V {
     case 'timespan':
       return new KSpan(n.ms);
     case 'col':
+      if (n.name === '*') throw new NotChecked('* outside an aggregation');
       if (n.name in s.row) return s.row[n.name]!;
       return s.absent(n.name);
     case 'neg': {
@@ -480,10 +481,16 @@ function call(name: string, argNodes: Node[], s: Scope): V {
     case 'strlen':
       return BigInt(cp(str0()).length);
     case 'substring': {
+      // The substring page documents a start inside the string, a negative one counting from the end, and a
+      // length; what Kusto does with other arguments is not documented, so they are not interpreted.
       const chars = cp(str0());
-      const start = Math.max(0, Number(toLong(a[1]!) ?? 0n));
-      const len = a[2] === undefined ? chars.length : Number(toLong(a[2]) ?? 0n);
-      return chars.slice(start, start + Math.max(0, len)).join('');
+      const raw = toLong(a[1]!);
+      const len = a[2] === undefined ? null : toLong(a[2]);
+      if (raw === null || (a[2] !== undefined && len === null)) throw new NotChecked('substring with a null offset is outside the documented arguments');
+      const start = raw < 0n ? BigInt(chars.length) + raw : raw;
+      if (start < 0n || start > BigInt(chars.length) || (len !== null && (len < 0n || start + len > BigInt(chars.length))))
+        throw new NotChecked(`substring of a ${chars.length}-character string from ${raw}${len === null ? '' : ` for ${len}`} is outside the documented arguments`);
+      return chars.slice(Number(start), len === null ? undefined : Number(start + len)).join('');
     }
     case 'indexof': {
       if (a[0] === null || a[1] === null) return null;
@@ -534,6 +541,17 @@ function call(name: string, argNodes: Node[], s: Scope): V {
         if (seen.has(k)) return false;
         seen.add(k);
         return arrays.slice(1).every((arr) => arr.some((y) => typeof y === typeof x && toStr(y) === toStr(x)));
+      });
+    }
+    case 'max_of':
+    case 'min_of': {
+      // Nulls are ignored; null when every argument is null (max_of page).
+      const xs = a.filter((x) => x !== null);
+      if (!xs.length) return null;
+      return xs.reduce((m, x) => {
+        const o = order(x, m);
+        if (o === null) throw new NotChecked(`${name} over values of different types`);
+        return (name === 'max_of' ? o > 0 : o < 0) ? x : m;
       });
     }
     case 'coalesce':
@@ -743,7 +761,6 @@ function scan(op: Extract<Op, { k: 'scan' }>, rows: Row[], env: Env): Row[] {
   return out;
 }
 
-/** `summarize arg_max(X, cols...) by keys` (the only aggregation eqlport emits: the latest DeviceInfo row). */
 /**
  * The records mv-expand makes of one value (Microsoft's mv-expand operator reference, "Returns"): one per array
  * element, none for an empty array or property bag, a single null record for null; a property bag expands to
@@ -756,6 +773,11 @@ function expanded(v: V): V[] {
   throw new NotChecked('mv-apply over a scalar is outside the interpreted subset');
 }
 
+/**
+ * `summarize arg_max(X, cols...) by keys` and `arg_min`: per group, the row with the largest (smallest) X, rows with
+ * a null X taken only when the group has no other (arg_max page); `*` keeps all its columns, so the row is still
+ * the event it came from. eqlport emits it for the latest DeviceInfo row and a sample's earliest event per filter.
+ */
 function summarize(op: Extract<Op, { k: 'summarize' }>, rows: Row[], env: Env): Row[] {
   // Without `by`, one row whatever the input (countif over no rows is 0).
   if (!op.by.length) {
@@ -772,10 +794,12 @@ function summarize(op: Extract<Op, { k: 'summarize' }>, rows: Row[], env: Env): 
     const k = JSON.stringify(Object.values(keys).map(toStr));
     const v = evaluate(agg.args[0]!, scope(env, r));
     const g = groups.get(k);
-    const better = g === undefined || (v !== null && (g.v === null || (order(v, g.v)! > 0) === (agg.name === 'arg_max')));
+    // Ties keep the first row (the page does not say which; the probes give no two events one time).
+    const better = g === undefined || (v !== null && (g.v === null || order(v, g.v)! * (agg.name === 'arg_max' ? 1 : -1) > 0));
     if (better) groups.set(k, { keys, best: r, v });
   }
   return [...groups.values()].map((g) => {
+    if (agg.args.some((a) => a.k === 'col' && a.name === '*')) return withIndex(g.best, { ...g.best, ...g.keys });
     const out: Row = { ...g.keys };
     for (const a of agg.args) {
       if (a.k !== 'col') throw new NotChecked('arg_max over expressions is outside the interpreted subset');
@@ -1035,6 +1059,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const category = cls.source.event_category;
   const categories = valuesOf(ecsValue(ev, 'event.category')).map(String);
   if (typeof category === 'string' && categories.length && !categories.includes(category)) unrepresentable ??= `every ${cls.source.table} row is an event of category ${category}`;
+  // `event_categories`: the only categories Elastic's pipeline gives an event of the log (GitHub: configuration, web, iam).
+  const possible = cls.source.event_categories;
+  if (Array.isArray(possible) && categories.some((c) => !possible.includes(c))) unrepresentable ??= `Elastic gives an event of this log no category but ${possible.join(', ')}`;
   // `filter`: columns every row of the class has (CloudAppEvents: the connected app).
   for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) set(col, [v].flat()[0]!);
   // `true_keys`: JSON keys every row of the class holds as true.
@@ -1051,7 +1078,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   // host.id and host.name (every Defender pair in ../shared/vendor-pairs has both): an event without the one a
   // rule reads (a join key left empty) is no event Elastic writes from Defender.
   for (const { ecs, fm } of entries)
-    if ((fm.field === 'DeviceId' || fm.field === 'DeviceName') && !fm.transform && ruleFields?.has(ecs) && !valuesOf(ecsValue(ev, ecs)).length)
+    if ((ecs === 'host.id' || ecs === 'host.name') && (fm.field === 'DeviceId' || fm.field === 'DeviceName') && !fm.transform && ruleFields?.has(ecs) && !valuesOf(ecsValue(ev, ecs)).length)
       unrepresentable ??= `every Defender row has a ${fm.field}, which Elastic writes to ${ecs}`;
   const os = valuesOf(ecsValue(ev, 'host.os.type')).map(String);
   const platform = os.map((o) => OS_PLATFORM[o]).find((p) => p !== undefined) ?? os[0];

@@ -646,7 +646,6 @@ test('regex~ spells its ASCII folding instead of (?i), which would fold non-ASCI
   assert.ok(kql(P + 'process.args regex "\\\\D+"').output!.includes('(?:[^0-9\\x00]+)'));
 });
 
-test.run();
 
 // ---- SaaS audit logs through Defender for Cloud Apps' app connectors (CloudAppEvents) ----
 
@@ -675,8 +674,9 @@ test('GitHub: event.dataset names the log too; an iam rule reads every entry (de
     'Application == "GitHub"',
     'tostring(RawEventData.action) == "org.add_member"',
     'tostring(RawEventData.permission) == "admin"',
-    // `not` keeps an entry without an actor (""), as Elasticsearch does for a missing user.name.
-    'not(tostring(RawEventData.actor) startswith "bot")',
+    // The negated operator keeps an entry without an actor ("" does not start with "bot"), as Elasticsearch
+    // does for a missing user.name.
+    'tostring(RawEventData.actor) !startswith "bot"',
   ]);
   assert.equal(t.diagnostics.map((d) => [d.code, d.direction]).sort(), [['EQL3004', 'different'], ['EQL3004', 'wider']]);
   assertValid(t, 'github iam');
@@ -722,3 +722,25 @@ test('SaaS classes are never chosen without their dataset, and their fields neve
   // Another vendor's dataset is no GitHub or Okta log.
   assert.is(kql('any where data_stream.dataset == "github.code_scanning" and event.action == "x"').status, 'unsupported');
 });
+
+test('a mapping file naming a table or column that is no Kusto identifier is refused, never emitted', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kql-names-'));
+  const hostile = [
+    'classes:\n  - name: process_start\n    fields: { process.name: \'FileName == "x" or true or FileName\' }\n',
+    'classes:\n  - name: process_start\n    source: { table: "DeviceProcessEvents | where true" }\n',
+    'classes:\n  - name: github_audit\n    source: { filter: { "Application == 1 or Application": GitHub } }\n',
+    'classes:\n  - name: github_audit\n    source: { project: [Timestamp, "ReportId | take 1"] }\n',
+  ];
+  for (const [i, body] of hostile.entries()) {
+    const file = join(dir, `m${i}.yaml`);
+    writeFileSync(file, `target: kql\n${body}`);
+    const t = kql('process where event.type == "start" and process.name == "a.exe"', { mappingFiles: [file] });
+    assert.equal([t.status, t.output, t.diagnostics.map((d) => d.code)], ['unsupported', null, ['EQL4101']], body);
+  }
+  // A well-formed override still works.
+  const ok = join(dir, 'ok.yaml');
+  writeFileSync(ok, 'target: kql\nclasses:\n  - name: process_start\n    fields: { process.name: ProcessVersionInfoOriginalFileName }\n');
+  assert.match(kql('process where event.type == "start" and process.name == "a.exe"', { mappingFiles: [ok] }).output!, /ProcessVersionInfoOriginalFileName == "a\.exe"/);
+});
+
+test.run();

@@ -403,7 +403,6 @@ test('hostile strings in a step filter do not change the join structure', () => 
   }
 });
 
-test.run();
 
 test('a loss under a negation is declared in the rule direction: a wider predicate narrows the rule', () => {
   // Arguments matched as substrings of the command line: wider, but `not` of a wider test is narrower.
