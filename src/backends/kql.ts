@@ -1303,8 +1303,9 @@ function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: s
  * (`logs-o365.audit-*`), the filter reads those (a dataset test added, which the class implies). Declared
  * narrower: the rest of the index (`filebeat-*`), and events without a dataset, are left out.
  */
+const INDEX_OF_DATASET = /^logs-([a-z0-9_]+\.[a-z0-9_]+)-\*$/;
 function withIndexDatasets(filter: EventFilter, index: readonly string[] | undefined, ctx: TranslateContext): EventFilter {
-  const named = (index ?? []).flatMap((p) => /^logs-([a-z0-9_]+\.[a-z0-9_]+)-\*$/.exec(p)?.[1] ?? []);
+  const named = (index ?? []).flatMap((p) => INDEX_OF_DATASET.exec(p)?.[1] ?? []);
   if (!named.length || filterFacts(filter).datasets.length) return filter;
   const reads = (f: EventFilter) => {
     try {
@@ -1320,7 +1321,7 @@ function withIndexDatasets(filter: EventFilter, index: readonly string[] | undef
   const test: Expr = { kind: 'In', arg, values: named.map((value) => ({ kind: 'Literal', type: 'string', value, span })), caseInsensitive: false, span };
   const withDataset: EventFilter = { ...filter, where: { kind: 'And', args: [test, ...(filter.where.kind === 'And' ? filter.where.args : [filter.where])], span } };
   if (!reads(withDataset)) return filter;
-  const rest = index!.filter((p) => !/^logs-([a-z0-9_]+\.[a-z0-9_]+)-\*$/.test(p));
+  const rest = index!.filter((p) => !INDEX_OF_DATASET.test(p));
   ctx.approximate('EQL3236', `the filter names no dataset: it reads ${named.join(', ')}, which the rule's index names; ${rest.length ? `the rest of the index (${rest.join(', ')}) and ` : ''}events without a dataset are left out`, span, 'narrower');
   return withDataset;
 }
