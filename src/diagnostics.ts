@@ -79,6 +79,8 @@ export const CODES = {
   EQL3215: { severity: 'warning', title: 'sequence matched with scan' },
   EQL3216: { severity: 'error', title: 'no Defender event can match the filter' },
   EQL3217: { severity: 'warning', title: 'table without matching events left out of a union' },
+  EQL3235: { severity: 'error', title: 'list-element test not expressible' },
+  EQL3236: { severity: 'warning', title: 'dataset taken from the rule index' },
   EQL3240: { severity: 'warning', title: 'or-branch without a Defender table left out' },
   EQL3245: { severity: 'warning', title: 'string lengths and offsets in code points (KQL) instead of UTF-16 units' },
   EQL3246: { severity: 'warning', title: 'sample rendered with per-filter groups' },

@@ -187,6 +187,11 @@ class FilterRenderer {
   /** Real columns the condition touched, for the final `project`. */
   readonly touched: string[] = [];
   readonly extends: Map<string, string> = new Map();
+  /** Per list (its expression): the element's name and the counts of elements meeting each test, for `mv-apply`. */
+  readonly applies: Map<string, { v: string; counts: [string, string][] }> = new Map();
+  private countsMade = 0;
+  /** While a test is rendered for one list element: the element-wise field and the element's name. */
+  private element: { field: string; v: string } | null = null;
   /** Set when `host.os.type` is tested somewhere a semi-join cannot express it. */
   needsOsLookup = false;
   /** The filter keeps only Windows events (so parse_command_line's Windows rules are the right ones). */
@@ -219,6 +224,8 @@ class FilterRenderer {
 
   /** Render a condition in the given polarity (false = under an odd number of negations). */
   cond(e: Expr, pos: boolean): Cond {
+    const each = this.element ? null : this.eachField(e);
+    if (each) return this.anyElement(e, each, pos);
     if (e.kind === 'And' || e.kind === 'Or' || e.kind === 'Not' || e.kind === 'Literal') return this.condition(e, pos);
     try {
       return this.condition(e, pos);
@@ -243,7 +250,8 @@ class FilterRenderer {
       case 'Field':
         return this.compare({ kind: 'Compare', op: '==', left: e, right: { kind: 'Literal', type: 'boolean', value: true, span: e.span }, span: e.span }, pos);
       case 'Compare':
-        if (e.op === '!=') return negate(this.compare({ ...e, op: '==' }, !pos));
+        // Through cond: an element-wise == is tested per element before its complement is taken.
+        if (e.op === '!=') return negate(this.cond({ ...e, op: '==' }, !pos));
         return this.compare(e, pos);
       case 'Exists':
         return this.exists(e, pos);
@@ -256,6 +264,51 @@ class FilterRenderer {
       default:
         return this.unsupported(`a ${e.kind} expression is not a condition`, e.span);
     }
+  }
+
+  /** The one element-wise field (transform `dynamic-each:`) a basic test reads, or null. */
+  private eachField(e: Expr): { f: Field; each: EachPath; column: string } | null {
+    if (e.kind === 'And' || e.kind === 'Or' || e.kind === 'Not' || e.kind === 'Literal' || (e.kind === 'Compare' && e.op === '!=')) return null;
+    const found: { f: Field; each: EachPath; column: string }[] = [];
+    for (const x of walk(e)) {
+      if (x.kind !== 'Field') continue;
+      const fm = fieldOf(this.ctx.mapping, this.cls, x.name);
+      if (!fm?.transform?.startsWith('dynamic-each:') || typeof fm.field !== 'string') continue;
+      const each = eachPath(fm.transform);
+      if (!each) return this.unsupported(`invalid list path in the mapping of ${x.name}`, x.span, 'EQL3203');
+      found.push({ f: x, each, column: fm.field });
+    }
+    // Two list values in one test (two lists, or one list twice) would pair elements, which Elasticsearch does not.
+    if (found.length > 1) return this.unsupported(`${found.map((x) => x.f.name).join(' and ')}: a test on two list values at once is not expressed element by element`, e.span, 'EQL3235');
+    return found[0] ?? null;
+  }
+
+  /**
+   * A basic test on a list element's value: true iff some element meets it (Elasticsearch's any-value rule,
+   * docs/null-semantics.md), its negation iff none does. mv-apply (Kusto's mv-apply operator: the subquery runs
+   * on each row's elements) counts the elements that meet the test; a value that is no non-empty array is
+   * wrapped in one, as mv-expand gives no element for an empty array and one per key for a property bag.
+   */
+  private anyElement(e: Expr, { f, each, column }: { f: Field; each: EachPath; column: string }, pos: boolean): Cond {
+    const list = `${column}.${each.list.join('.')}`;
+    const apply = this.applies.get(list) ?? { v: `Element${this.applies.size + 1}`, counts: [] };
+    const v = apply.v;
+    this.element = { field: f.name, v };
+    const dropped = this.dropped;
+    let inner: Cond;
+    try {
+      inner = this.cond(e, true);
+    } finally {
+      this.element = null;
+    }
+    // The test read another field without a column and was left out: in its polarity, as drop does.
+    if (this.dropped > dropped) return pos ? TRUE : FALSE;
+    if (inner.t === 'true' || inner.t === 'false') return inner;
+    this.touch(column);
+    const count = `Matching${++this.countsMade}`;
+    apply.counts.push([count, inner.t]);
+    this.applies.set(list, apply);
+    return atom(`${count} > 0`, `${count} == 0`);
   }
 
   logic(kind: 'And' | 'Or', parts: Cond[]): Cond {
@@ -419,6 +472,13 @@ class FilterRenderer {
         return { t: 'RegistryPath', type: 'string', guards: ['isnotempty(RegistryPath)'], missing: '' };
       }
       default:
+        if (r.fm.transform.startsWith('dynamic-each:') && this.element?.field === f.name) {
+          // One element of the list (anyElement): its value, and for a keyed list the element's key.
+          const each = eachPath(r.fm.transform)!;
+          const t = `tostring(${this.element.v}.${each.path.join('.')})`;
+          if (!each.key) return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
+          return { t, type: 'string', guards: [`tostring(${this.element.v}.${each.key.name}) == ${kqlString(each.key.value)}`, `isnotempty(${t})`] };
+        }
         if (r.fm.transform.startsWith('dynamic:')) {
           // A path into a dynamic column (CloudAppEvents.RawEventData: the source's own record); "" when absent.
           const path = dynamicPath(r.fm.transform);
@@ -1033,9 +1093,13 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   }
   if (r.needsOsLookup) stages.push('| lookup kind=leftouter (DeviceInfo | summarize arg_max(Timestamp, OSPlatform) by DeviceId | project DeviceId, OSPlatform) on DeviceId');
   // Filters that do not read a computed column run before the (costlier) extend.
-  const usesExtend = (w: string) => [...r.extends.keys()].some((n) => new RegExp(`\\b${n}\\b`).test(w));
+  const computed = [...r.extends.keys(), ...[...r.applies.values()].flatMap((a) => a.counts.map(([n]) => n))];
+  const usesExtend = (w: string) => computed.some((n) => new RegExp(`\\b${n}\\b`).test(w));
   stages.push(...wheres.filter((w) => !usesExtend(w)));
   for (const [name, expr] of r.extends) stages.push(`| extend ${name} = ${expr}`);
+  // One mv-apply per list, counting the elements that meet each test.
+  for (const [list, { v, counts }] of r.applies)
+    stages.push(`| mv-apply ${v} = iff(array_length(${list}) > 0, ${list}, pack_array(${list})) on (summarize ${counts.map(([n, c]) => `${n} = countif(${c})`).join(', ')})`);
   stages.push(...wheres.filter(usesExtend));
   if (osConds.length) stages.push(osPlatformTest(r, osConds));
   return { table, stages, touched: r.touched, r };
@@ -1235,6 +1299,34 @@ function renderEventQuery(filter: EventFilter, ctx: TranslateContext): { text: s
 }
 
 /**
+ * A filter that names no dataset and that no source reads as it is: when the rule's index names datasets
+ * (`logs-o365.audit-*`), the filter reads those (a dataset test added, which the class implies). Declared
+ * narrower: the rest of the index (`filebeat-*`), and events without a dataset, are left out.
+ */
+const INDEX_OF_DATASET = /^logs-([a-z0-9_]+\.[a-z0-9_]+)-\*$/;
+function withIndexDatasets(filter: EventFilter, index: readonly string[] | undefined, ctx: TranslateContext): EventFilter {
+  const named = (index ?? []).flatMap((p) => INDEX_OF_DATASET.exec(p)?.[1] ?? []);
+  if (!named.length || filterFacts(filter).datasets.length) return filter;
+  const reads = (f: EventFilter) => {
+    try {
+      return classesFor(f, new Ledger(ctx.target, ctx.mapping, ctx.options)).length > 0;
+    } catch (e) {
+      if (e instanceof Unsupported) return false;
+      throw e;
+    }
+  };
+  if (reads(filter)) return filter;
+  const span = filter.span;
+  const arg: Field = { kind: 'Field', path: ['data_stream', 'dataset'], name: 'data_stream.dataset', optional: false, span };
+  const test: Expr = { kind: 'In', arg, values: named.map((value) => ({ kind: 'Literal', type: 'string', value, span })), caseInsensitive: false, span };
+  const withDataset: EventFilter = { ...filter, where: { kind: 'And', args: [test, ...(filter.where.kind === 'And' ? filter.where.args : [filter.where])], span } };
+  if (!reads(withDataset)) return filter;
+  const rest = index!.filter((p) => !INDEX_OF_DATASET.test(p));
+  ctx.approximate('EQL3236', `the filter names no dataset: it reads ${named.join(', ')}, which the rule's index names; ${rest.length ? `the rest of the index (${rest.join(', ')}) and ` : ''}events without a dataset are left out`, span, 'narrower');
+  return withDataset;
+}
+
+/**
  * The columns a custom detection needs, for the tables the filters read: Timestamp, DeviceId, ReportId, or a
  * class's `project` for a table without DeviceId (CloudAppEvents). A union has the columns of all its tables.
  */
@@ -1254,6 +1346,20 @@ function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMap
   if (!fm || Array.isArray(fm.field) || fm.values) return null;
   // A plain column, or a path into a dynamic column (a cloud log's record), read as a string.
   return !fm.extract && (!fm.transform || dynamicPath(fm.transform)) ? fm : null;
+}
+
+/** A `dynamic-each:<list>[<Key>=<value>].<path>` transform: a value in each element of a list (`[]`: every element). */
+interface EachPath {
+  list: string[];
+  key: { name: string; value: string } | null;
+  path: string[];
+}
+function eachPath(transform: string): EachPath | null {
+  const m = /^dynamic-each:([^[\]]+)\[(?:([A-Za-z_][A-Za-z0-9_]*)=([^]+))?\]\.([A-Za-z0-9_.]+)$/.exec(transform);
+  if (!m) return null;
+  const [list, path] = [m[1]!.split('.'), m[4]!.split('.')];
+  if (![...list, ...path].every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))) return null;
+  return { list, key: m[2] ? { name: m[2], value: m[3]! } : null, path };
 }
 
 /** The path of a `dynamic:<path>` transform (RawEventData of a cloud log), or null when invalid or another transform. */
@@ -1429,7 +1535,12 @@ export const kqlBackend: Backend = {
       ctx.unsupported('EQL4101', `the KQL mapping names ${JSON.stringify(bad)} as a table or column: not a Kusto identifier`);
       throw new Unsupported();
     }
-    const { body, pipes } = rule.query;
+    const { pipes } = rule.query;
+    let { body } = rule.query;
+    const index = rule.meta.index;
+    if (body.kind === 'EventQuery') body = { ...body, filter: withIndexDatasets(body.filter, index, ctx) };
+    else if (body.kind === 'Sequence') body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, index, ctx) })) };
+    else body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, index, ctx) })) };
     let q: { text: string; touched: string[]; filters?: EventFilter[]; keys?: string[] };
     if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
     else q = renderSequence(body, ctx);

@@ -181,7 +181,7 @@ function withDatasetVariants(mapping: Mapping): Mapping {
 
 /**
  * The mapping of one ECS field in a class (class entries first, then the global table). A class entry whose key
- * ends in `.*` covers every field under that prefix; `*` in its target field stands for the rest of the name.
+ * ends in `.*` covers every field under that prefix; `*` in its target field (and transform) stands for the rest of the name.
  */
 export function fieldMapping(mapping: Mapping, cls: EventClass | null, name: string): FieldMapping | null | undefined {
   let raw = cls?.fields && name in cls.fields ? cls.fields[name] : mapping.fields[name];
@@ -194,8 +194,8 @@ export function fieldMapping(mapping: Mapping, cls: EventClass | null, name: str
   if (raw === undefined || raw === null) return raw;
   const fm = typeof raw === 'string' ? { field: raw } : raw;
   if (rest === null) return fm;
-  const field = (f: string) => f.replace('*', rest!);
-  return { ...fm, field: Array.isArray(fm.field) ? fm.field.map(field) : field(fm.field) };
+  const field = (f: string) => f.replace('*', () => rest!);
+  return { ...fm, field: Array.isArray(fm.field) ? fm.field.map(field) : field(fm.field), ...(fm.transform ? { transform: field(fm.transform) } : {}) };
 }
 
 export interface ClassChoice {

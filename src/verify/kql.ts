@@ -4,7 +4,7 @@
 // shares no escaping table, operator map or helper with the emitter, so a bug there cannot cancel out here.
 import { RE2JS } from 're2js';
 import { parse, SyntaxError as PeggySyntaxError } from '../generated/kql-parser.js';
-import type { FieldMapping, Mapping } from '../translate/mapping.js';
+import { fieldMapping, type FieldMapping, type Mapping } from '../translate/mapping.js';
 import type { EcsEvent } from './generate.js';
 import { InterpreterError, Unrepresentable, type Interpreter, type InterpreterContext, type InterpreterRun } from './interpreter.js';
 
@@ -73,6 +73,7 @@ type Op =
   | { k: 'top'; n: number; by: { e: Node; dir: 'asc' | 'desc' } }
   | { k: 'take'; n: number }
   | { k: 'summarize'; aggs: Assign[]; by: Assign[] }
+  | { k: 'mv-apply'; name: string; e: Node; ops: Op[] }
   | { k: 'scan'; matchId: string | null; declare: Declaration[]; steps: Step[] };
 type Tab = { k: 'table'; name: string } | { k: 'union'; parts: Tab[] } | { k: 'pipe'; src: Tab; op: Op };
 export interface KqlProgram {
@@ -679,6 +680,12 @@ function runOp(op: Op, rows: Row[], env: Env): Row[] {
       return rows.slice(0, op.n);
     case 'summarize':
       return summarize(op, rows, env);
+    case 'mv-apply':
+      return rows.flatMap((r) => {
+        const sub = expanded(evaluate(op.e, scope(env, r))).map((x) => withIndex(r, { ...r, [op.name]: x }));
+        // The subquery's rows, with the columns of the source row that it does not produce.
+        return op.ops.reduce((rs, o) => runOp(o, rs, env), sub).map((o) => withIndex(r, { ...r, ...o }));
+      });
     case 'scan':
       return scan(op, rows, env);
   }
@@ -755,11 +762,29 @@ function scan(op: Extract<Op, { k: 'scan' }>, rows: Row[], env: Env): Row[] {
 }
 
 /**
+ * The records mv-expand makes of one value (Microsoft's mv-expand operator reference, "Returns"): one per array
+ * element, none for an empty array or property bag, a single null record for null; a property bag expands to
+ * one single-key bag per key (kind=bag, the default).
+ */
+function expanded(v: V): V[] {
+  if (v === null) return [null];
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'object' && !(v instanceof KDate) && !(v instanceof KSpan)) return Object.entries(v as Record<string, V>).map(([k, x]) => ({ [k]: x }) as V);
+  throw new NotChecked('mv-apply over a scalar is outside the interpreted subset');
+}
+
+/**
  * `summarize arg_max(X, cols...) by keys` and `arg_min`: per group, the row with the largest (smallest) X, rows with
  * a null X taken only when the group has no other (arg_max page); `*` keeps all its columns, so the row is still
  * the event it came from. eqlport emits it for the latest DeviceInfo row and a sample's earliest event per filter.
  */
 function summarize(op: Extract<Op, { k: 'summarize' }>, rows: Row[], env: Env): Row[] {
+  // Without `by`, one row whatever the input (countif over no rows is 0).
+  if (!op.by.length) {
+    if (!op.aggs.every((a) => a.e.k === 'call' && a.e.name === 'countif' && a.e.args.length === 1))
+      throw new NotChecked('summarize without by other than countif is outside the interpreted subset');
+    return [Object.fromEntries(op.aggs.map((a) => [a.name ?? 'countif_', BigInt(rows.filter((r) => truth(evaluate((a.e as { args: Node[] }).args[0]!, scope(env, r))) === true).length)]))];
+  }
   const agg = op.aggs[0]!.e;
   if (op.aggs.length !== 1 || agg.k !== 'call' || (agg.name !== 'arg_max' && agg.name !== 'arg_min'))
     throw new NotChecked('summarize other than one arg_max/arg_min is outside the interpreted subset');
@@ -932,7 +957,12 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const row: Row = {};
   // own_fields: a cloud log (CloudAppEvents) has only its class's fields, none of the Device* columns.
   const fields: Record<string, FieldMapping | string | null> = { ...(cls.source.own_fields === true ? {} : m.fields), ...cls.fields };
-  const entries = Object.entries(fields).flatMap(([ecs, fm]) => (fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }]));
+  // A `prefix.*` entry stands for the rule's fields under that prefix (o365.audit.Parameters.ForwardTo).
+  const covered = Object.keys(fields).filter((k) => k.endsWith('.*') && fields[k] !== null);
+  const named = [...(ruleFields ?? [])].filter((f) => !(f in fields) && covered.some((k) => f.startsWith(k.slice(0, -1))));
+  const entries = [...Object.entries(fields).filter(([ecs]) => !ecs.endsWith('.*')), ...named.map((f) => [f, fieldMapping(m, cls, f) ?? null] as const)].flatMap(([ecs, fm]) =>
+    fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }],
+  );
   let unrepresentable: string | undefined;
   const spelled = new Map<string, string[]>();
   const set = (col: string, v: V) => {
@@ -955,7 +985,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     const vals = valuesOf(ecsValue(ev, ecs));
     if (!vals.length) continue;
     const cols = [fm.field].flat();
-    if (vals.length > 1 && fm.transform !== 'args') unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
+    if (vals.length > 1 && fm.transform !== 'args' && !fm.transform?.startsWith('dynamic-each:')) unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
     if (fm.values) {
       const mapped = vals.flatMap((v) => [fm.values![String(v)] ?? []].flat());
       // The mapping's values are the ECS spellings of Defender's enumeration: a rule's value outside them
@@ -992,6 +1022,24 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
         let at = obj;
         for (const k of path.slice(0, -1)) at = (at[k] && typeof at[k] === 'object' && !Array.isArray(at[k]) ? at[k] : (at[k] = {})) as Record<string, V>;
         if (!(path.at(-1)! in at)) at[path.at(-1)!] = scalar(vals, '');
+        row[c] = obj;
+      } else if (tr.startsWith('dynamic-each:')) {
+        // A value in each element of a list (`[]`) or in the element whose key names it (`[Name=ForwardTo]`):
+        // one element per ECS value, merged into the elements other fields of the same list made.
+        const m = /^dynamic-each:([^[\]]+)\[(?:(\w+)=([^]+))?\]\.([\w.]+)$/.exec(tr);
+        if (!m) continue;
+        const obj = (row[c] && typeof row[c] === 'object' ? row[c] : {}) as Record<string, V>;
+        let at = obj;
+        const list = m[1]!.split('.');
+        for (const k of list.slice(0, -1)) at = (at[k] && typeof at[k] === 'object' && !Array.isArray(at[k]) ? at[k] : (at[k] = {})) as Record<string, V>;
+        const items = (Array.isArray(at[list.at(-1)!]) ? at[list.at(-1)!] : (at[list.at(-1)!] = [])) as Record<string, V>[];
+        const path = m[4]!.split('.');
+        vals.forEach((v, i) => {
+          const item = m[2] ? ((items[items.length] = { [m[2]]: m[3]! }) as Record<string, V>) : ((items[i] ??= {}) as Record<string, V>);
+          let el = item;
+          for (const k of path.slice(0, -1)) el = (el[k] && typeof el[k] === 'object' ? el[k] : (el[k] = {})) as Record<string, V>;
+          el[path.at(-1)!] = typeof v === 'string' ? v : JSON.stringify(v);
+        });
         row[c] = obj;
       } else if (tr.startsWith('json:')) {
         const obj = (row[c] ? JSON.parse(row[c] as string) : {}) as Record<string, unknown>;
