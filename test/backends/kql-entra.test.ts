@@ -3,30 +3,16 @@
 // mapping's cited facts (mappings/kql.yaml), reasoned by hand: the Elastic pipeline's field, the Defender column.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseQuery } from '../../src/parse.js';
 import { parseRuleText } from '../../src/check.js';
-import { translateRule } from '../../src/translate/index.js';
 import { loadMapping } from '../../src/translate/mapping.js';
-import type { TranslateOptions, Translation } from '../../src/translate/core.js';
+import type { Translation } from '../../src/translate/core.js';
 import { verifyRules } from '../../src/verify/index.js';
 import { defenderRecord, parseKql, runKql } from '../../src/verify/kql.js';
-import { formatKustoProblems, kustoErrors } from '../helpers/kusto.js';
 import { withMutatedOutput } from '../helpers/mutate.js';
+import { kql, wheres, assertBinds, eqlString } from '../helpers/kql.js';
 
-function kql(eql: string, options: TranslateOptions = {}): Translation {
-  const { query, diagnostics } = parseQuery(eql);
-  assert.ok(query, diagnostics.map((d) => d.message).join('; '));
-  return translateRule({ query: query!, meta: { rule_id: null, name: null, threat: [], metadata: {} }, text: eql, path: 'test.eql' }, 'kql', options);
-}
-const wheres = (t: Translation) => (t.output ?? '').split('\n').filter((l) => l.startsWith('| where ')).map((l) => l.slice(8));
 /** [code, first word of the message, direction] of each declaration. */
 const declared = (t: Translation) => t.diagnostics.map((d) => [d.code, d.message.split(' ')[0], d.direction]);
-function assertBinds(t: Translation, what: string) {
-  assert.ok(t.output, `${what}: ${t.diagnostics.map((d) => d.message).join('; ')}`);
-  const problems = kustoErrors(t.output!);
-  assert.ok(!problems.length, `${what}:\n${t.output}\n${formatKustoProblems(problems)}`);
-}
-const eqlString = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`;
 
 const SIGNIN = 'authentication where data_stream.dataset == "azure.signinlogs" and ';
 const ACTIVITY = 'any where data_stream.dataset == "azure.activitylogs" and ';

@@ -3,29 +3,16 @@
 // native matcher (the reference semantics), and bound by Microsoft's Kusto parser.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseQuery } from '../../src/parse.js';
-import { translateRule } from '../../src/translate/index.js';
 import type { Translation } from '../../src/translate/core.js';
 import { matchEvents } from '../../src/matcher/index.js';
 import { loadMapping } from '../../src/translate/mapping.js';
 import { defenderRecord, parseKql, runKql } from '../../src/verify/kql.js';
-import { formatKustoProblems, kustoErrors } from '../helpers/kusto.js';
+import { kql, wheres, assertBinds } from '../helpers/kql.js';
 
 const mapping = loadMapping('kql');
 
-function kql(eql: string): Translation {
-  const { query, diagnostics } = parseQuery(eql);
-  assert.ok(query, diagnostics.map((d) => d.message).join('; '));
-  return translateRule({ query: query!, meta: { rule_id: null, name: null, threat: [], metadata: {} }, text: eql, path: 'test.eql' }, 'kql', {});
-}
 const codes = (t: Translation) => t.diagnostics.map((d) => d.code);
-const wheres = (t: Translation) => (t.output ?? '').split('\n').filter((l) => l.startsWith('| where ')).map((l) => l.slice(8));
 
-function assertBinds(t: Translation, what: string) {
-  assert.ok(t.output, `${what}: ${t.diagnostics.map((d) => d.message).join('; ')}`);
-  const problems = kustoErrors(t.output!);
-  assert.ok(!problems.length, `${what}:\n${t.output}\n${formatKustoProblems(problems)}`);
-}
 
 /** A Windows process start with the given ECS fields. */
 const proc = (fields: Record<string, unknown>) => ({ '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'process', 'event.type': 'start', 'host.os.type': 'windows', 'host.id': 'h1', ...fields });

@@ -11,22 +11,11 @@ import { loadMapping } from '../../src/translate/mapping.js';
 import type { Translation } from '../../src/translate/core.js';
 import { verifyRules } from '../../src/verify/index.js';
 import { defenderRecord, parseKql, runKql, type KqlRecord } from '../../src/verify/kql.js';
-import { formatKustoProblems, kustoErrors } from '../helpers/kusto.js';
 import { withMutatedOutput } from '../helpers/mutate.js';
+import { kql, assertBinds, eqlString } from '../helpers/kql.js';
 
-function kql(eql: string): Translation {
-  const { query, diagnostics } = parseQuery(eql);
-  assert.ok(query, diagnostics.map((d) => d.message).join('; '));
-  return translateRule({ query: query!, meta: { rule_id: null, name: null, threat: [], metadata: {} }, text: eql, path: 'test.eql' }, 'kql', {});
-}
 const stages = (t: Translation) => (t.output ?? '').split('\n').filter((l) => l.startsWith('| '));
 const declared = (t: Translation) => t.diagnostics.map((d) => [d.code, d.direction]);
-function assertBinds(t: Translation, what: string) {
-  assert.ok(t.output, `${what}: ${t.diagnostics.map((d) => d.message).join('; ')}`);
-  const problems = kustoErrors(t.output!);
-  assert.ok(!problems.length, `${what}:\n${t.output}\n${formatKustoProblems(problems)}`);
-}
-const eqlString = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`;
 
 const O365 = 'web where data_stream.dataset == "o365.audit" and ';
 const ITEMS = 'iff(array_length(RawEventData.AffectedItems) > 0, RawEventData.AffectedItems, pack_array(RawEventData.AffectedItems))';

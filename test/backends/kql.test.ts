@@ -1,12 +1,11 @@
 import { test } from 'uvu';
 import { RE2JS } from 're2js';
 import * as assert from 'uvu/assert';
-import { parseQuery } from '../../src/parse.js';
 import { translateRule } from '../../src/translate/index.js';
 import { BACKENDS } from '../../src/backends/index.js';
 import { kqlString } from '../../src/backends/kql.js';
 import { luceneToRe2 } from '../../src/matcher/regex.js';
-import type { TranslateOptions, Translation } from '../../src/translate/core.js';
+import type { Translation } from '../../src/translate/core.js';
 import { loadRules } from '../../src/check.js';
 import { goldenCases } from '../helpers/golden.js';
 import { formatKustoProblems, kustoErrors } from '../helpers/kusto.js';
@@ -14,14 +13,8 @@ import { shared } from '../helpers/shared.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kql, wheres } from '../helpers/kql.js';
 
-function kql(eql: string, options: TranslateOptions = {}): Translation {
-  const { query, diagnostics } = parseQuery(eql);
-  assert.ok(query, diagnostics.map((d) => d.message).join('; '));
-  return translateRule({ query: query!, meta: { rule_id: null, name: null, threat: [], metadata: {} }, text: eql, path: 'test.eql' }, 'kql', options);
-}
-/** The where-lines of the output, which is all most tests care about. */
-const wheres = (t: Translation) => (t.output ?? '').split('\n').filter((l) => l.startsWith('| where ')).map((l) => l.slice(8));
 const codes = (t: Translation) => t.diagnostics.map((d) => d.code);
 
 function assertValid(t: Translation, what: string) {
