@@ -177,6 +177,10 @@ test('functions: between, indexOf, substring, number, concat, string, length', (
   assert.ok(one('substring(s, -7) == "cmd.exe"'));
   assert.ok(one('substring(s, -7, -4) == "cmd"'));
   assert.ok(one('substring(s, 5, 2) == ""'));
+  // A null offset (a missing field): the whole string for the start, to the end for the end
+  // (ES SubstringFunctionProcessor.doProcess returns its input when start is null).
+  assert.ok(one('substring(s, missing.field) == "C:\\\\Windows\\\\System32\\\\cmd.exe"'));
+  assert.ok(one('substring(s, -7, missing.field) == "cmd.exe"'));
   assert.ok(one('number(h) == 50'));
   assert.ok(one('number(h, 16) == 50'));
   assert.ok(one('number("ff", 16) == 255'));

@@ -192,6 +192,8 @@ class FilterRenderer {
   private countsMade = 0;
   /** While a test is rendered for one list element: the element-wise field and the element's name. */
   private element: { field: string; v: string } | null = null;
+  /** Set while an element test under `not` is rendered as a positive count: declared directions flip. */
+  private flipDirections = false;
   /** Set when `host.os.type` is tested somewhere a semi-join cannot express it. */
   needsOsLookup = false;
   /** The filter keeps only Windows events (so parse_command_line's Windows rules are the right ones). */
@@ -295,11 +297,15 @@ class FilterRenderer {
     const v = apply.v;
     this.element = { field: f.name, v };
     const dropped = this.dropped;
+    // The element test is rendered as a positive test (counted); under `not` its differences point the other way.
+    const flipped = this.flipDirections;
+    this.flipDirections = flipped !== !pos;
     let inner: Cond;
     try {
       inner = this.cond(e, true);
     } finally {
       this.element = null;
+      this.flipDirections = flipped;
     }
     // The test read another field without a column and was left out: in its polarity, as drop does.
     if (this.dropped > dropped) return pos ? TRUE : FALSE;
@@ -522,6 +528,7 @@ class FilterRenderer {
   }
 
   private approxOnce(code: DiagCode, msg: string, span: Span, dir: Direction) {
+    if (this.flipDirections && dir !== 'different') dir = dir === 'wider' ? 'narrower' : 'wider';
     const key = `${code}@${span.start.offset}:${msg}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
@@ -789,6 +796,11 @@ class FilterRenderer {
     const [lt, rt] = e.caseInsensitive ? [`tolower(${l.t})`, `tolower(${r.t})`] : [l.t, r.t];
     // Every string starts with "": the guards keep a missing second value false, as in Elasticsearch.
     if (r.missing === '') this.approx('EQL3205', 'Defender stores a missing string as ""; a present but empty value counts as missing', e.span, pos, false);
+    // stringContains is false when either string is empty (ES StringUtils.stringContains); KQL's contains of "" is true.
+    if (e.name === 'stringContains') {
+      const t = `(${lt} != "" and ${rt} != "" and ${lt} ${op} ${rt})`;
+      return this.guarded(atom(t, `not${t}`), [...l.guards, ...r.guards]);
+    }
     return this.guarded(atom(`${lt} ${op} ${rt}`, `${lt} !${op} ${rt}`), [...l.guards, ...r.guards]);
   }
 
@@ -813,6 +825,10 @@ class FilterRenderer {
     };
     const start = offset(a1);
     const end = a2 ? offset(a2) : null;
+    // Elasticsearch's SubstringFunctionProcessor returns the whole string for a null start and slices to the end
+    // for a null end; here an offset read from a missing field leaves the value missing, so the test fails.
+    if (('guards' in start && start.guards.length) || (end && 'guards' in end && end.guards.length))
+      this.approxOnce('EQL3205', 'an offset read from a missing field leaves the substring missing here; Elasticsearch then slices from the start (a missing start: the whole string) or to the end', e.span, 'narrower');
     const n = `strlen(${s})`;
     const guards = [...v.guards, ...('guards' in start ? start.guards : []), ...(end && 'guards' in end ? end.guards : [])];
     const missing = guards.length === v.guards.length && v.missing === '' ? { missing: '' } : {};

@@ -272,8 +272,12 @@ export function length(s: Val): number | null {
   return isStr(s) ? s.length : null;
 }
 
-/** `substring` with Python slice semantics (ES StringUtils.substringSlice). */
+/**
+ * `substring` with Python slice semantics (ES StringUtils.substringSlice). A null start gives the whole string
+ * and a null end slices to the end (ES SubstringFunctionProcessor.doProcess).
+ */
 export function substring(s: Val, start: Val, end: Val): string | null {
+  if (isStr(s) && start === null) return s;
   if (!isStr(s) || typeof start !== 'number') return null;
   if (end !== null && typeof end !== 'number') return null;
   if (s === '') return s;

@@ -145,4 +145,17 @@ test('verify: the MFA-style rule agrees with the matcher; an injected wrong coun
   assert.equal([bad.verdict, bad.bug], ['disagree', true]);
 });
 
+test('a negated element test declares its differences in the negated direction (the count is of the positive test)', () => {
+  // The count is of elements meeting the positive test (Subject == "" / Subject has a value); the rule keeps rows
+  // where it is 0. The narrowing EQL3205 declares for the positive test is a widening of its negation, and
+  // replay agrees: the KQL side keeps events Elasticsearch rejects, never the reverse.
+  for (const cond of ['o365.audit.AffectedItems.Subject != ""', 'o365.audit.AffectedItems.Subject == null']) {
+    const eql = O365 + 'event.provider == "Exchange" and ' + cond;
+    const t = kql(eql);
+    assert.equal(t.diagnostics.filter((d) => d.code === 'EQL3205').map((d) => d.direction), ['wider'], cond);
+    const r = verifyRules(parseRuleText('neg.eql', eql), { targets: ['kql'] }).results[0]!;
+    assert.is(r.bug, false, `${cond}: ${JSON.stringify(r.counterexample)}`);
+  }
+});
+
 test.run();
