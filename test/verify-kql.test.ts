@@ -456,4 +456,15 @@ test('Okta rows: a sequence keyed by the actor over CloudAppEvents rows of the a
   assert.equal([r.results[0]!.verdict, r.results[0]!.bug], ['disagree', true]);
 });
 
+test('a declaration about particular values (code points, "" for missing) explains no mismatch on events without them', () => {
+  // length() is declared different (EQL3245: UTF-16 units vs code points), which only characters outside the BMP
+  // can show: a wrong bound in the emitted strlen test is a bug on the plain ASCII probes.
+  const rule = parseRuleText('len.eql', 'process where event.type == "start" and length(process.name) > 5 and process.name : "a*"');
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+  for (const bound of ['> 50', '> 0']) {
+    const r = withMutation((t) => t.replace('> 5', bound), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+    assert.equal([r.verdict, r.bug], ['disagree', true], bound);
+  }
+});
+
 test.run();

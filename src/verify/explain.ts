@@ -24,12 +24,34 @@ const EXPLAINS: Record<Side, readonly Direction[]> = { target: ['wider', 'differ
 /** What the declarations cover in one event filter (an event query's, or one sequence or sample step's). */
 interface FilterCover {
   filter: EventFilter;
-  /** Atoms of the condition, each with the directions of the declarations whose span overlaps it. */
-  atoms: Map<Expr, Set<Direction>>;
+  /** Atoms of the condition, each with the declarations whose span overlaps it (direction, and the events it can concern). */
+  atoms: Map<Expr, AtomCover[]>;
   /** Directions of class-level declarations: what the target's log source, table or event type holds. */
   classDirs: Set<Direction>;
   category: (ev: EcsEvent) => boolean;
 }
+
+interface AtomCover {
+  dir: Direction;
+  /** For a declaration about particular values only: whether the event has such a value in the atom's fields. */
+  concerns: ((atom: Expr, ev: EcsEvent) => boolean) | null;
+}
+
+/** The values of the fields an atom reads, in one event. */
+function atomValues(atom: Expr, ev: EcsEvent): unknown[] {
+  return [...walk(atom)].flatMap((x) => (x.kind === 'Field' ? [fieldValue(ev, x.name)] : []));
+}
+
+/**
+ * Declarations that concern particular values only, and the test of an event's values for them. Another event
+ * cannot show the difference, so the declaration does not explain a mismatch on it.
+ */
+const CONCERNS: Partial<Record<string, (atom: Expr, ev: EcsEvent) => boolean>> = {
+  // KQL: a missing string is "" there, so a present but empty value counts as missing (and the reverse).
+  EQL3205: (atom, ev) => atomValues(atom, ev).some((v) => v === undefined || v === null || v === '' || (Array.isArray(v) && (v.length === 0 || v.includes('')))),
+  // KQL counts code points, Elasticsearch UTF-16 units: they differ only on characters outside the BMP.
+  EQL3245: (atom, ev) => atomValues(atom, ev).some((v) => [v].flat().some((x) => typeof x === 'string' && /[\uD800-\uDBFF]/.test(x))),
+};
 
 export interface Explainer {
   /**
@@ -83,7 +105,7 @@ export function explainer(
   const steps: EventFilter[] = body.kind === 'EventQuery' ? [body.filter] : body.steps.map((s) => s.filter);
   const covers: FilterCover[] = steps.map((filter) => ({
     filter,
-    atoms: new Map(atomsOf(filter.where).map((a) => [a, new Set<Direction>()])),
+    atoms: new Map(atomsOf(filter.where).map((a) => [a, []])),
     classDirs: new Set(),
     category: compileFilter({ ...filter, where: { kind: 'Literal', type: 'boolean', value: true, span: filter.span } }, categoryField, { diagnostics: [] }),
   }));
@@ -96,7 +118,7 @@ export function explainer(
     const span = d.span;
     const hit = span ? covers.find((c) => inside(span, c.filter.where.span)) : undefined;
     if (span && hit) {
-      for (const [atom, dirs] of hit.atoms) if (overlaps(span, atom.span) || inside(span, atom.span)) dirs.add(d.direction);
+      for (const [atom, covers] of hit.atoms) if (overlaps(span, atom.span) || inside(span, atom.span)) covers.push({ dir: d.direction, concerns: CONCERNS[d.code] ?? null });
       // A log-source declaration on one of the conditions that chose the source (the source does not record
       // event.action and takes all its events for "exec") is about which events the source holds: class-level.
       // Only on a top-level condition: on one branch of an `or` it covers that branch (its atoms, above), not
@@ -120,7 +142,8 @@ export function explainer(
       if (e.kind === 'And') return e.args.reduce<K3>((v, a) => (v === F ? F : (Math.min(v, evalExpr(a)) as K3)), T);
       if (e.kind === 'Or') return e.args.reduce<K3>((v, a) => (v === T ? T : (Math.max(v, evalExpr(a)) as K3)), F);
       if (e.kind === 'Not') return (1 - evalExpr(e.arg)) as K3;
-      if (isUnknown(c.atoms.get(e)!) || (classUnknown && onClassField(e)) || undecided(e, ev)) return U;
+      const covered = unknown !== null && c.atoms.get(e)!.some((a) => unknown.includes(a.dir) && (a.concerns === null || a.concerns(e, ev)));
+      if (covered || (classUnknown && onClassField(e)) || undecided(e, ev)) return U;
       return atomValue(e, ev) ? T : F;
     };
     const membership: K3 = classUnknown ? U : T;
