@@ -355,7 +355,7 @@ class FilterRenderer {
       this.touch(fm.field);
       if (fm.lossy) {
         const dir = fm.lossy.direction;
-        this.approxOnce('EQL3006', `${f.name} → ${fm.field}: ${fm.lossy.reason}`, f.span, pos || dir === 'different' ? dir : dir === 'wider' ? 'narrower' : 'wider');
+        this.approxOnce('EQL3006', `${f.name} → ${fm.field}: ${fm.lossy.reason}`, f.span, pos || dir === 'different' ? dir : dir === 'wider' ? 'narrower' : 'wider', fm.lossy.collection ? 'collection' : undefined);
       }
       const list = [...targets];
       // A column value that also stands for ECS values the rule rejects (ProcessCreated is exec, start, ... and
@@ -410,7 +410,7 @@ class FilterRenderer {
     if (en) return en;
     const r = this.resolve(f);
     if (!r) return this.drop(f, e, pos);
-    if (r.fm.lossy) this.approxOnce('EQL3006', `${f.name} → ${r.column}: ${r.fm.lossy.reason}`, f.span, r.fm.lossy.direction);
+    if (r.fm.lossy) this.approxOnce('EQL3006', `${f.name} → ${r.column}: ${r.fm.lossy.reason}`, f.span, r.fm.lossy.direction, r.fm.lossy.collection ? 'collection' : undefined);
     return null;
   }
 
@@ -448,7 +448,7 @@ class FilterRenderer {
     if (f.name === 'host.os.type') return this.unsupported('host.os.type used inside an expression', f.span);
     const r = this.resolve(f);
     if (!r) throw new Unmapped(f);
-    if (r.fm.lossy) this.approxOnce('EQL3006', `${f.name} → ${r.column}: ${r.fm.lossy.reason}`, f.span, r.fm.lossy.direction);
+    if (r.fm.lossy) this.approxOnce('EQL3006', `${f.name} → ${r.column}: ${r.fm.lossy.reason}`, f.span, r.fm.lossy.direction, r.fm.lossy.collection ? 'collection' : undefined);
     this.touch(r.column);
     const v = this.columnValue(f, r);
     if (!r.fm.extract || v.type !== 'string') return v;
@@ -527,12 +527,12 @@ class FilterRenderer {
     return test(l.missing) ? l.guards : [];
   }
 
-  private approxOnce(code: DiagCode, msg: string, span: Span, dir: Direction) {
+  private approxOnce(code: DiagCode, msg: string, span: Span, dir: Direction, about?: 'collection') {
     if (this.flipDirections && dir !== 'different') dir = dir === 'wider' ? 'narrower' : 'wider';
     const key = `${code}@${span.start.offset}:${msg}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    this.ctx.approximate(code, msg, span, dir);
+    this.ctx.approximate(code, msg, span, dir, about);
   }
 
   compare(e: Extract<Expr, { kind: 'Compare' }>, pos: boolean): Cond {

@@ -16,7 +16,8 @@ export interface FieldMapping {
   /** A named rendering rule the backend knows (e.g. `basename` of a path field, `cmdline-token`). */
   transform?: string;
   /** Set when the target field does not carry exactly the ECS field's meaning. */
-  lossy?: { direction: Direction; reason: string };
+  /** `collection`: the difference is in what the source records (see TranslationDiagnostic.collection). */
+  lossy?: { direction: Direction; reason: string; collection?: boolean };
   /** Where the fact comes from. */
   source?: string;
   /**

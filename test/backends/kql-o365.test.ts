@@ -158,4 +158,14 @@ test('a negated element test declares its differences in the negated direction (
   }
 });
 
+test('field declarations replay does not model (renamed operations, repeated parameter names) excuse no mismatch: a wrong parameter name is caught', () => {
+  const eql = O365 + 'event.action == "New-InboxRule" and o365.audit.Parameters.ForwardTo != null';
+  const rule = parseRuleText('fwd.eql', eql);
+  assert.is(verifyRules(rule, { targets: ['kql'] }).results[0]!.bug, false);
+  // Both declarations are kept on the translation; they are marked as about what the source records.
+  assert.ok(kql(eql).diagnostics.filter((d) => d.code === 'EQL3006').every((d) => d.collection === true));
+  const r = withMutatedOutput('kql', (t) => t.replace('== "ForwardTo"', '== "ForwardTO"'), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+  assert.equal([r.verdict, r.bug], ['disagree', true]);
+});
+
 test.run();
