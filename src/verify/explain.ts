@@ -27,7 +27,7 @@ interface FilterCover {
   /** Atoms of the condition, each with the declarations whose span overlaps it (direction, and the events it can concern). */
   atoms: Map<Expr, AtomCover[]>;
   /** Directions of class-level declarations: what the target's log source, table or event type holds. */
-  classDirs: Set<Direction>;
+  classDirs: ClassCover[];
   category: (ev: EcsEvent) => boolean;
 }
 
@@ -51,6 +51,17 @@ const CONCERNS: Partial<Record<string, (atom: Expr, ev: EcsEvent) => boolean>> =
   EQL3205: (atom, ev) => atomValues(atom, ev).some((v) => v === undefined || v === null || v === '' || (Array.isArray(v) && (v.length === 0 || v.includes('')))),
   // KQL counts code points, Elasticsearch UTF-16 units: they differ only on characters outside the BMP.
   EQL3245: (atom, ev) => atomValues(atom, ev).some((v) => [v].flat().some((x) => typeof x === 'string' && /[\uD800-\uDBFF]/.test(x))),
+};
+
+interface ClassCover {
+  dir: Direction;
+  /** For a class declaration about particular events only: whether the event is one. */
+  concerns: ((ev: EcsEvent) => boolean) | null;
+}
+
+const CLASS_CONCERNS: Partial<Record<string, (ev: EcsEvent) => boolean>> = {
+  // KQL read the datasets the rule's index names: what it leaves out is events without a dataset (other indices).
+  EQL3236: (ev) => [fieldValue(ev, 'data_stream.dataset'), fieldValue(ev, 'event.dataset')].every((v) => v === undefined || v === null),
 };
 
 export interface Explainer {
@@ -106,7 +117,7 @@ export function explainer(
   const covers: FilterCover[] = steps.map((filter) => ({
     filter,
     atoms: new Map(atomsOf(filter.where).map((a) => [a, []])),
-    classDirs: new Set(),
+    classDirs: [],
     category: compileFilter({ ...filter, where: { kind: 'Literal', type: 'boolean', value: true, span: filter.span } }, categoryField, { diagnostics: [] }),
   }));
   // One cover per event of a match: a step `with runs=n` answers n events in a row, as the matcher does.
@@ -123,12 +134,12 @@ export function explainer(
       // event.action and takes all its events for "exec") is about which events the source holds: class-level.
       // Only on a top-level condition: on one branch of an `or` it covers that branch (its atoms, above), not
       // the other branches, which another source reads.
-      if (d.code === 'EQL3004' && !nestedIn(span, hit.filter.where)) hit.classDirs.add(d.direction);
+      if (d.code === 'EQL3004' && !nestedIn(span, hit.filter.where)) hit.classDirs.push({ dir: d.direction, concerns: CLASS_CONCERNS[d.code] ?? null });
       continue;
     }
     const onFilter = span ? covers.filter((c) => overlaps(span, c.filter.span)) : [];
     // An event query's filter is the whole query: a declaration on the query is one on its event class.
-    if (span && onFilter.length === 1 && (body.kind === 'EventQuery' || inside(span, onFilter[0]!.filter.span))) onFilter[0]!.classDirs.add(d.direction);
+    if (span && onFilter.length === 1 && (body.kind === 'EventQuery' || inside(span, onFilter[0]!.filter.span))) onFilter[0]!.classDirs.push({ dir: d.direction, concerns: CLASS_CONCERNS[d.code] ?? null });
     else global.add(d.direction);
   }
   const classifying = new Set([...CLASSIFYING_FIELDS, categoryField]);
@@ -136,8 +147,7 @@ export function explainer(
 
   /** The filter's value on one event, with the atoms (and class) covered in the given directions unknown. */
   const value = (c: FilterCover, ev: EcsEvent, unknown: readonly Direction[] | null): K3 => {
-    const isUnknown = (dirs: Set<Direction>) => unknown !== null && unknown.some((d) => dirs.has(d));
-    const classUnknown = isUnknown(c.classDirs);
+    const classUnknown = unknown !== null && c.classDirs.some((d) => unknown.includes(d.dir) && (d.concerns === null || d.concerns(ev)));
     const evalExpr = (e: Expr): K3 => {
       if (e.kind === 'And') return e.args.reduce<K3>((v, a) => (v === F ? F : (Math.min(v, evalExpr(a)) as K3)), T);
       if (e.kind === 'Or') return e.args.reduce<K3>((v, a) => (v === T ? T : (Math.max(v, evalExpr(a)) as K3)), F);

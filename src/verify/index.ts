@@ -80,9 +80,22 @@ export function matcherOracle(): (atom: Expr, event: EcsEvent) => boolean {
 
 export function scenariosFor(rule: ParsedRule, userEvents?: EcsEvent[]): Scenario[] {
   const categoryField = rule.source.meta.event_category_override ?? 'event.category';
-  const scenarios = generate(rule.query!, { categoryField, oracle: matcherOracle() });
+  const scenarios = withIndexDataset(rule, generate(rule.query!, { categoryField, oracle: matcherOracle() }));
   if (userEvents?.length) scenarios.push({ name: 'user events', events: userEvents });
   return scenarios;
+}
+
+/**
+ * A rule that names no dataset reads the indices of its `index`. Events of a data stream pattern there
+ * (logs-<dataset>-*) all carry that data_stream.dataset, a constant of the stream: the scenarios are also run
+ * with it (instead of without, when the index names nothing else).
+ */
+function withIndexDataset(rule: ParsedRule, scenarios: Scenario[]): Scenario[] {
+  const index = rule.source.meta.index ?? [];
+  const streams = index.flatMap((i) => /^logs-([a-z0-9_]+\.[a-z0-9_.]+)-\*$/.exec(i)?.[1] ?? []);
+  if (streams.length !== 1 || [...allExprs(rule.query!)].some((x) => x.kind === 'Field' && (x.name === 'data_stream.dataset' || x.name === 'event.dataset'))) return scenarios;
+  const stamped = scenarios.map((s) => ({ name: `${s.name} (data_stream.dataset ${streams[0]})`, events: s.events.map((e) => ({ 'data_stream.dataset': streams[0], ...e })) }));
+  return index.length === 1 ? stamped : [...scenarios, ...stamped];
 }
 
 /** What the translation's declarations explain (see explain.ts); an exact translation explains nothing. */

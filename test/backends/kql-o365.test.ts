@@ -9,7 +9,11 @@ import { parseRuleText } from '../../src/check.js';
 import { translateRule } from '../../src/translate/index.js';
 import { loadMapping } from '../../src/translate/mapping.js';
 import type { Translation } from '../../src/translate/core.js';
-import { verifyRules } from '../../src/verify/index.js';
+import { scenariosFor, verifyRules } from '../../src/verify/index.js';
+import { loadRules } from '../../src/check.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defenderRecord, parseKql, runKql, type KqlRecord } from '../../src/verify/kql.js';
 import { withMutatedOutput } from '../helpers/mutate.js';
 import { kql, assertBinds, eqlString } from '../helpers/kql.js';
@@ -166,6 +170,20 @@ test('field declarations replay does not model (renamed operations, repeated par
   assert.ok(kql(eql).diagnostics.filter((d) => d.code === 'EQL3006').every((d) => d.collection === true));
   const r = withMutatedOutput('kql', (t) => t.replace('== "ForwardTo"', '== "ForwardTO"'), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
   assert.equal([r.verdict, r.bug], ['disagree', true]);
+});
+
+test('a rule naming no dataset is replayed with its index\'s data stream too, so the EQL3236 fallback is checked', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kql-o365-'));
+  const file = join(dir, 'fwd.toml');
+  const query = 'web where event.provider == "Exchange" and event.action == "New-InboxRule" and o365.audit.Parameters.ForwardTo != null';
+  const toml = ['[rule]', 'name = "fwd"', 'rule_id = "00000000-0000-4000-8000-000000000002"', 'type = "eql"', 'language = "eql"', 'index = ["logs-o365.audit-*", "filebeat-*"]', `query = ${JSON.stringify(query)}`, ''];
+  writeFileSync(file, toml.join('\n'));
+  const { rules } = loadRules([file]);
+  assert.ok(scenariosFor(rules[0]!).some((sc) => sc.name.endsWith('(data_stream.dataset o365.audit)') && sc.events.every((e) => e['data_stream.dataset'] === 'o365.audit')));
+  assert.is(verifyRules(rules, { targets: ['kql'] }).results[0]!.bug, false);
+  // EQL3236 excuses only events without a dataset (the other index): a wrong parameter name shows on the others.
+  const r = withMutatedOutput('kql', (t) => t.replace('== "ForwardTo"', '== "ForwardTO"'), () => verifyRules(rules, { targets: ['kql'] })).results[0]!;
+  assert.equal([r.verdict, r.bug, (r.counterexample!.event as Record<string, unknown>)?.['data_stream.dataset']], ['disagree', true, 'o365.audit']);
 });
 
 test.run();
