@@ -467,4 +467,11 @@ test('a declaration about particular values (code points, "" for missing) explai
   }
 });
 
+test('sequences with two keys: a scan that drops one key comparison is caught by the one-key mismatch scenario', () => {
+  const rule = parseRuleText('k2.eql', 'sequence by user.name, process.parent.name with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] [process where event.type == "start" and process.name == "b.exe"]');
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+  const r = withMutation((t) => t.replace(' and SequenceKey2 == s1.SequenceKey2', ''), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+  assert.equal([r.verdict, r.bug, r.counterexample!.scenario], ['disagree', true, 'key 2 mismatch']);
+});
+
 test.run();

@@ -522,6 +522,12 @@ export function generate(q: Query, opts: GenerateOptions = {}): Scenario[] {
     // Elasticsearch joins no event without a value for a (non-optional) key; a target's empty string or null
     // group must not either. Each key position left empty on every step in turn.
     const positions = Math.max(...steps.map((s) => s.keys.length));
+    // With several keys, each on its own differs in the last event: a target that drops one comparison joins them.
+    for (let k = 0; positions > 1 && k < positions; k++) {
+      const key = steps[matching.length - 1]?.keys[k];
+      if (key?.kind !== 'Field') continue;
+      scenarios.push({ name: `key ${k + 1} mismatch`, events: matching.map((e, i) => (i === matching.length - 1 ? withKeys(e, [key], 'k2') : e)) });
+    }
     for (let k = 0; k < positions; k++) {
       if (!steps.every((s) => s.keys[k]?.kind === 'Field')) continue;
       scenarios.push({ name: `key ${k + 1} missing`, events: matching.map((e, i) => withoutKey(e, steps[i]!.keys[k] as Field)) });
