@@ -58,6 +58,7 @@ function formatOption(value: string): 'text' | 'json' {
 interface TargetCliOptions {
   kqlArgs: string;
   kqlOs: string;
+  kqlSentinel: string;
   splProfile: string;
   s1qlDialect: string;
 }
@@ -67,6 +68,7 @@ function targetOptions(opts: TargetCliOptions): TranslateOptions {
   return {
     kqlArgs: choice(opts.kqlArgs, ['exact', 'fast'] as const, '--kql-args'),
     kqlOs: choice(opts.kqlOs, ['join', 'drop'] as const, '--kql-os'),
+    kqlSentinel: choice(opts.kqlSentinel, ['fallback', 'off'] as const, '--kql-sentinel'),
     splProfile: choice(opts.splProfile, ['sysmon', 'cim'] as const, '--spl-profile'),
     s1qlDialect: choice(opts.s1qlDialect, ['1', '2'] as const, '--s1ql-dialect'),
   };
@@ -144,6 +146,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--templates <dir>', 'directory of handlebars templates that replace the bundled ones of the same name')
     .option('--kql-args <mode>', 'process.args in KQL: exact (parse_command_line) or fast (has)', 'exact')
     .option('--kql-os <mode>', 'host.os.type in KQL: join (DeviceInfo) or drop (approximate)', 'join')
+    .option('--kql-sentinel <mode>', 'KQL: fallback (a rule no Defender table reads may read Microsoft Sentinel tables) or off', 'fallback')
     .option('--spl-profile <profile>', 'Splunk field profile: sysmon or cim', 'sysmon')
     .option('--s1ql-dialect <dialect>', 'SentinelOne dialect: 1 (Deep Visibility) or 2 (PowerQuery)', '2')
     .action((paths: string[], opts: ConvertCliOptions) => {
@@ -223,6 +226,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--mapping <file>', 'mapping file merged over the bundled one (repeatable)', collect, [])
     .option('--kql-args <mode>', 'process.args in KQL: exact (parse_command_line) or fast (has)', 'exact')
     .option('--kql-os <mode>', 'host.os.type in KQL: join (DeviceInfo) or drop (approximate)', 'join')
+    .option('--kql-sentinel <mode>', 'KQL: fallback (a rule no Defender table reads may read Microsoft Sentinel tables) or off', 'fallback')
     .option('--spl-profile <profile>', 'Splunk field profile: sysmon or cim', 'sysmon')
     .option('--s1ql-dialect <dialect>', 'SentinelOne dialect: 1 (Deep Visibility) or 2 (PowerQuery)', '2')
     .action(async (paths: string[], opts: { to: string; events?: string; pairs?: string; format: 'text' | 'json'; mapping: string[] } & TargetCliOptions) => {

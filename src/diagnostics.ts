@@ -86,6 +86,7 @@ export const CODES = {
   EQL3246: { severity: 'warning', title: 'sample rendered with per-filter groups' },
   EQL3247: { severity: 'warning', title: 'head/tail of sequence or sample results' },
   EQL3248: { severity: 'error', title: 'no sequence or sample key has a Defender column' },
+  EQL3250: { severity: 'info', title: 'reads Microsoft Sentinel tables (Sentinel in the Defender portal)' },
   // spl
   EQL3301: { severity: 'warning', title: 'SPL source does not record a classifying field' },
   EQL3302: { severity: 'warning', title: 'SPL matching differs from EQL' },

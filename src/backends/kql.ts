@@ -6,7 +6,7 @@
 // where the bare KQL operator could be true on "" or null in the atom's polarity.
 import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
 import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
-import { chooseClass, fieldMapping, unreadDatasets, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, unreadDatasets, withoutProduct, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sample, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
 import { walk } from '../ir/walk.js';
@@ -45,6 +45,8 @@ function badName(mapping: Mapping): string | null {
   checkedNames.set(mapping, bad === undefined ? null : String(bad));
   return checkedNames.get(mapping)!;
 }
+/** Classes of Microsoft Sentinel's tables (`source.product`). */
+export const SENTINEL = 'sentinel';
 /** `requires`: fields a filter must constrain at top level for the class (another product's log) to be chosen. */
 const requiresOf = (cls: EventClass): string[] => (Array.isArray(cls.source.requires) ? (cls.source.requires as string[]) : []);
 
@@ -1045,9 +1047,14 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
   const lossy = cls.source.lossy as { direction: Direction; reason: string; collection?: boolean } | undefined;
   if (lossy) ctx.approximate('EQL3004', `${table}: ${lossy.reason}`, filter.span, lossy.direction, lossy.collection ? 'collection' : undefined);
   // `filter`: column → value(s) every row of the class has (CloudAppEvents: the connected app; a boolean column
-  // such as EntraIdSpnSignInEvents's IsManagedIdentity takes a boolean).
-  const literal = (v: string | boolean) => (typeof v === 'boolean' ? String(v) : kqlString(v));
-  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | boolean | (string | boolean)[]>)) {
+  // such as EntraIdSpnSignInEvents's IsManagedIdentity takes a boolean, a number column a number).
+  // `time_column`: a Microsoft Sentinel table keeps its event time in TimeGenerated; the rest of the query (sequence
+  // order, maxspan, head/tail, project) reads Timestamp, as in Defender's tables.
+  const timeColumn = cls.source.time_column;
+  if (typeof timeColumn === 'string') stages.push(`| extend Timestamp = ${timeColumn}`);
+  // A number (SecurityEvent's EventID) is written as a number only when it is one (a mapping file holds anything).
+  const literal = (v: string | boolean | number) => (typeof v === 'boolean' ? String(v) : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : kqlString(String(v)));
+  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | boolean | number | (string | boolean | number)[]>)) {
     const vals = [v].flat();
     stages.push(vals.length === 1 ? `| where ${col} == ${literal(vals[0]!)}` : `| where ${col} in (${vals.map(literal).join(', ')})`);
     r.touch(col);
@@ -1536,6 +1543,76 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
   return { text, touched: [...carried.map((c) => c.name), ...touched], keys: keyNames };
 }
 
+/**
+ * Defender's own tables first. Microsoft Sentinel's tables (classes with `product: sentinel`) are queryable in
+ * Defender's advanced hunting once Sentinel is onboarded to the Defender portal, so a rule no Defender table reads
+ * may read them (`--kql-sentinel fallback`, the default); the output then says which it needs (EQL3250). A rule
+ * Defender's tables read never changes with Sentinel.
+ */
+function emitWithSentinelFallback(rule: RuleInput, ctx: TranslateContext): string {
+  const native = withoutProduct(ctx.mapping, SENTINEL);
+  if (native === ctx.mapping) return emitQuery(rule, ctx);
+  const own = new Ledger(ctx.target, native, ctx.options);
+  const out = tryEmit(rule, own);
+  if (out !== null || ctx.options.kqlSentinel === 'off') return adopt(ctx, own, out);
+  const full = new Ledger(ctx.target, ctx.mapping, ctx.options);
+  const withSentinel = tryEmit(rule, full);
+  if (withSentinel === null) return adopt(ctx, own, null);
+  const tables = [...new Set(ctx.mapping.classes.filter((c) => c.source.product === SENTINEL).map((c) => String(c.source.table)))].filter((t) => new RegExp(`\\b${t}\\b`).test(withSentinel));
+  ctx.note('EQL3250', `no Defender table reads this rule; it reads Microsoft Sentinel's ${tables.join(', ')}, which advanced hunting holds once Sentinel is onboarded to the Defender portal (--kql-sentinel off refuses)`);
+  return adopt(ctx, full, withSentinel);
+}
+
+function tryEmit(rule: RuleInput, sub: TranslateContext): string | null {
+  try {
+    const out = emitQuery(rule, sub);
+    return sub.failed ? null : out;
+  } catch (e) {
+    if (e instanceof Unsupported) return null;
+    throw e;
+  }
+}
+
+/** The diagnostics of an attempt, on `ctx`; a failed attempt fails the translation. */
+function adopt(ctx: TranslateContext, sub: TranslateContext, out: string | null): string {
+  for (const d of sub.diagnostics) {
+    if (d.severity === 'error') ctx.unsupported(d.code, d.message, d.span);
+    else ctx.diagnostics.push(d);
+  }
+  if (out === null) throw new Unsupported();
+  return out;
+}
+
+function emitQuery(rule: RuleInput, ctx: TranslateContext): string {
+  const { pipes } = rule.query;
+  let { body } = rule.query;
+  const index = rule.meta.index;
+  if (body.kind === 'EventQuery') body = { ...body, filter: withIndexDatasets(body.filter, index, ctx) };
+  else if (body.kind === 'Sequence') body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, index, ctx) })) };
+  else body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, index, ctx) })) };
+  let q: { text: string; touched: string[]; filters?: EventFilter[]; keys?: string[] };
+  if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
+  else q = renderSequence(body, ctx);
+  const stages: string[] = [];
+  for (const p of pipes) {
+    const dir = p.name === 'head' ? 'asc' : 'desc';
+    // Events come in time order, sequences in the order they complete: each row's Timestamp is its last event's.
+    if ((p.name === 'head' || p.name === 'tail') && p.count !== null && body.kind !== 'Sample') stages.push(`| top ${p.count} by Timestamp ${dir}`);
+    else if ((p.name === 'head' || p.name === 'tail') && p.count !== null && q.keys?.length) {
+      // Samples come sorted by their join keys (eql-language.md §7): Defender's key values (DeviceId for host.id)
+      // and Kusto's order of them are not Elasticsearch's, so which samples are first or last can differ.
+      ctx.approximate('EQL3247', `${p.name} ${p.count} takes the samples ${p.name === 'head' ? 'first' : 'last'} in the order of Defender's key values, which need not be Elasticsearch's order of the rule's`, p.span, 'different');
+      stages.push(`| sort by ${q.keys.map((k) => `${k} ${dir}`).join(', ')}`, `| take ${p.count}`);
+    } else {
+      ctx.unsupported('EQL3007', `the pipe ${p.name} has no KQL rendering here`, p.span);
+      throw new Unsupported();
+    }
+  }
+  const always = detectionColumns(q.filters ?? (body.kind === 'EventQuery' ? [body.filter] : body.steps.map((s) => s.filter)), ctx);
+  const cols = [...always, ...q.touched.filter((c) => !always.includes(c))];
+  return [q.text, ...stages, `| project ${cols.join(', ')}`].join('\n') + '\n';
+}
+
 export const kqlBackend: Backend = {
   id: 'kql',
   title: 'Microsoft Defender XDR Advanced Hunting (KQL)',
@@ -1551,32 +1628,6 @@ export const kqlBackend: Backend = {
       ctx.unsupported('EQL4101', `the KQL mapping names ${JSON.stringify(bad)} as a table or column: not a Kusto identifier`);
       throw new Unsupported();
     }
-    const { pipes } = rule.query;
-    let { body } = rule.query;
-    const index = rule.meta.index;
-    if (body.kind === 'EventQuery') body = { ...body, filter: withIndexDatasets(body.filter, index, ctx) };
-    else if (body.kind === 'Sequence') body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, index, ctx) })) };
-    else body = { ...body, steps: body.steps.map((s) => ({ ...s, filter: withIndexDatasets(s.filter, index, ctx) })) };
-    let q: { text: string; touched: string[]; filters?: EventFilter[]; keys?: string[] };
-    if (body.kind === 'EventQuery') q = renderEventQuery(body.filter, ctx);
-    else q = renderSequence(body, ctx);
-    const stages: string[] = [];
-    for (const p of pipes) {
-      const dir = p.name === 'head' ? 'asc' : 'desc';
-      // Events come in time order, sequences in the order they complete: each row's Timestamp is its last event's.
-      if ((p.name === 'head' || p.name === 'tail') && p.count !== null && body.kind !== 'Sample') stages.push(`| top ${p.count} by Timestamp ${dir}`);
-      else if ((p.name === 'head' || p.name === 'tail') && p.count !== null && q.keys?.length) {
-        // Samples come sorted by their join keys (eql-language.md §7): Defender's key values (DeviceId for host.id)
-        // and Kusto's order of them are not Elasticsearch's, so which samples are first or last can differ.
-        ctx.approximate('EQL3247', `${p.name} ${p.count} takes the samples ${p.name === 'head' ? 'first' : 'last'} in the order of Defender's key values, which need not be Elasticsearch's order of the rule's`, p.span, 'different');
-        stages.push(`| sort by ${q.keys.map((k) => `${k} ${dir}`).join(', ')}`, `| take ${p.count}`);
-      } else {
-        ctx.unsupported('EQL3007', `the pipe ${p.name} has no KQL rendering here`, p.span);
-        throw new Unsupported();
-      }
-    }
-    const always = detectionColumns(q.filters ?? (body.kind === 'EventQuery' ? [body.filter] : body.steps.map((s) => s.filter)), ctx);
-    const cols = [...always, ...q.touched.filter((c) => !always.includes(c))];
-    return [q.text, ...stages, `| project ${cols.join(', ')}`].join('\n') + '\n';
+    return emitWithSentinelFallback(rule, ctx);
   },
 };

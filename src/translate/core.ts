@@ -39,6 +39,8 @@ export interface TranslateOptions {
   kqlArgs?: 'exact' | 'fast';
   /** `--kql-os join|drop`: how `host.os.type` is rendered for Defender. */
   kqlOs?: 'join' | 'drop';
+  /** `--kql-sentinel fallback|off`: whether a rule no Defender table reads may read Microsoft Sentinel's tables. */
+  kqlSentinel?: 'fallback' | 'off';
   /** `--spl-profile sysmon|cim` */
   splProfile?: 'sysmon' | 'cim';
   /** `--s1ql-dialect 1|2` */

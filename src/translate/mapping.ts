@@ -133,6 +133,15 @@ export function mappingProfile(mapping: Mapping, name: string | undefined): Mapp
   return { target: mapping.target, settings: { ...mapping.settings, ...p.settings }, classes: p.classes ?? [], fields: p.fields ?? {} };
 }
 
+/**
+ * The mapping without the classes of one product (a class's `source.product`, e.g. `sentinel` for the Microsoft
+ * Sentinel tables Defender's advanced hunting reads only when Sentinel is onboarded to the Defender portal).
+ */
+export function withoutProduct(mapping: Mapping, product: string): Mapping {
+  const classes = mapping.classes.filter((c) => c.source.product !== product);
+  return classes.length === mapping.classes.length ? mapping : { ...mapping, classes };
+}
+
 const cache = new Map<string, Mapping>();
 const mtime = (f: string) => {
   try {

@@ -94,7 +94,7 @@ function numericColumns(m: Mapping): Set<string> {
   for (const c of m.classes) add(c.fields);
   return out;
 }
-const isDateColumn = (c: string) => c === 'Timestamp' || c.endsWith('CreationTime');
+const isDateColumn = (c: string) => c === 'Timestamp' || c === 'TimeGenerated' || c.endsWith('CreationTime');
 
 // ---- helpers --------------------------------------------------------------------------------
 
@@ -1063,7 +1063,10 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const possible = cls.source.event_categories;
   if (Array.isArray(possible) && categories.some((c) => !possible.includes(c))) unrepresentable ??= `Elastic gives an event of this log no category but ${possible.join(', ')}`;
   // `filter`: columns every row of the class has (CloudAppEvents: the connected app).
-  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | string[]>)) set(col, [v].flat()[0]!);
+  for (const [col, v] of Object.entries((cls.source.filter ?? {}) as Record<string, string | number | boolean | (string | number | boolean)[]>)) {
+    const first = [v].flat()[0]!;
+    set(col, typeof first === 'number' && Number.isInteger(first) ? BigInt(first) : first);
+  }
   // `true_keys`: JSON keys every row of the class holds as true.
   for (const [col, keys] of Object.entries((cls.source.true_keys ?? {}) as Record<string, string[]>)) {
     const obj = (isStr(row[col] ?? null) && row[col] ? JSON.parse(row[col] as string) : {}) as Record<string, unknown>;
@@ -1086,7 +1089,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   if (!isStr(row.DeviceId ?? null)) row.DeviceId = `device-without-id/${platform ?? ''}`;
   fillEntityKeys(ev, entries, row, numeric);
   const ts = ecsValue(ev, '@timestamp');
-  row.Timestamp = typeof ts === 'string' || typeof ts === 'number' ? new KDate(new Date(ts).getTime()) : null;
+  // A Sentinel table (`time_column`) holds the event's time in its own column, the query names it Timestamp.
+  const timeColumn = typeof cls.source.time_column === 'string' ? cls.source.time_column : 'Timestamp';
+  row[timeColumn] = typeof ts === 'string' || typeof ts === 'number' ? new KDate(new Date(ts).getTime()) : null;
   return { table: cls.source.table, row, modelsDeviceInfo: true, ...(unrepresentable ? { unrepresentable } : {}), ...(platform !== undefined ? { deviceInfo: { DeviceId: row.DeviceId, OSPlatform: platform, Timestamp: row.Timestamp } } : {}) };
 }
 
@@ -1119,7 +1124,8 @@ function environment(records: readonly (KqlRecord | null)[], mapping: Mapping): 
     // common columns); an ECS event does not say, so it gets its position.
     const row: Row = { ...rec.row, ReportId: rec.row.ReportId ?? BigInt(i + 1), [INDEX]: i };
     // A cloud log has no DeviceId: a query over it carries Timestamp and ReportId only, so both keys are kept.
-    for (const id of [identity(row.Timestamp ?? null, row.DeviceId ?? null, row.ReportId ?? null), identity(row.Timestamp ?? null, null, row.ReportId ?? null)])
+    const time = row.Timestamp ?? row.TimeGenerated ?? null;
+    for (const id of [identity(time, row.DeviceId ?? null, row.ReportId ?? null), identity(time, null, row.ReportId ?? null)])
       identities.set(id, identities.has(id) && identities.get(id) !== i ? -1 : i);
     tables.set(rec.table, [...(tables.get(rec.table) ?? []), row]);
     if (rec.deviceInfo) tables.set('DeviceInfo', [...(tables.get('DeviceInfo') ?? []), rec.deviceInfo]);
