@@ -964,6 +964,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }],
   );
   let unrepresentable: string | undefined;
+  const onWindows = valuesOf(ecsValue(ev, 'host.os.type')).map(String).includes('windows');
   const spelled = new Map<string, string[]>();
   const set = (col: string, v: V) => {
     if (!(col in row)) row[col] = v;
@@ -1007,7 +1008,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     }
     const tr = fm.transform ?? '';
     for (const c of cols) {
-      if (tr === 'args') set(c, windowsCommandLine(vals.map(String)));
+      // Defender's command line: Windows' own; on Linux and macOS argv joined with spaces, unquoted (a macOS pair in
+      // ../shared/vendor-pairs m365_defender: "/Applications/Microsoft Defender.app/... 13").
+      if (tr === 'args') set(c, onWindows ? windowsCommandLine(vals.map(String)) : vals.map(String).join(' '));
       else if (tr === 'extension') set(c, `file.${String(vals[0])}`);
       else if (tr === 'registry_path') {
         const path = defenderHive(String(vals[0]));
