@@ -1403,7 +1403,7 @@ function dynamicPath(transform: string | undefined): string[] | null {
 function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): { exprs: string[]; cols: string[] } {
   const fm = keyMapping(key, cls, ctx)!;
   if (key.kind !== 'Field' || typeof fm.field !== 'string') throw new Error('keyColumns on a key without a column');
-  if (fm.lossy) ctx.approximate('EQL3006', `${key.name} → ${fm.key?.join(' + ') ?? fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction);
+  if (fm.lossy) ctx.approximate('EQL3006', `${key.name} → ${fm.key?.join(' + ') ?? fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction, fm.lossy.collection ? 'collection' : undefined);
   const path = dynamicPath(fm.transform);
   if (path) return { exprs: [`tostring(${fm.field}.${path.join('.')})`], cols: [fm.field] };
   const cols = fm.key ?? [fm.field];
