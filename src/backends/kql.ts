@@ -222,6 +222,7 @@ class FilterRenderer {
   resolve(f: Field): Resolved | null {
     const fm = fieldOf(this.ctx.mapping, this.cls, f.name);
     if (!fm) return null;
+    if (fm.unreadable) return this.unsupported(`${f.name}: ${fm.unreadable}`, f.span, 'EQL3255');
     if (Array.isArray(fm.field)) return null;
     return { fm, column: fm.field };
   }
@@ -1366,7 +1367,7 @@ function detectionColumns(filters: EventFilter[], ctx: TranslateContext): string
 function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMapping | null {
   if (key.kind !== 'Field') return null;
   const fm = fieldOf(ctx.mapping, cls, key.name);
-  if (!fm || Array.isArray(fm.field) || fm.values) return null;
+  if (!fm || Array.isArray(fm.field) || fm.values || fm.unreadable) return null;
   // A plain column, or a path into a dynamic column (a cloud log's record), read as a string.
   return !fm.extract && (!fm.transform || dynamicPath(fm.transform)) ? fm : null;
 }
@@ -1571,7 +1572,9 @@ function emitWithSentinelFallback(rule: RuleInput, ctx: TranslateContext): strin
   if (out !== null || ctx.options.kqlSentinel === 'off') return adopt(ctx, own, out);
   const full = new Ledger(ctx.target, ctx.mapping, ctx.options);
   const withSentinel = tryEmit(rule, full);
-  if (withSentinel === null) return adopt(ctx, own, null);
+  // Where no Defender table holds the rule's events at all (EQL3003 alone), the attempt with Sentinel's tables
+  // says why the rule is refused (a field its table holds only where no query reads it: EQL3255).
+  if (withSentinel === null) return adopt(ctx, own.diagnostics.every((d) => d.severity !== 'error' || d.code === 'EQL3003') ? full : own, null);
   const tables = [...new Set(ctx.mapping.classes.filter((c) => c.source.product === SENTINEL).map((c) => String(c.source.table)))].filter((t) => new RegExp(`\\b${t}\\b`).test(withSentinel));
   ctx.note('EQL3250', `no Defender table reads this rule; it reads Microsoft Sentinel's ${tables.join(', ')}, which advanced hunting holds once Sentinel is onboarded to the Defender portal (--kql-sentinel off refuses)`);
   return adopt(ctx, full, withSentinel);

@@ -982,7 +982,8 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const covered = Object.keys(fields).filter((k) => k.endsWith('.*') && fields[k] !== null);
   const named = [...(ruleFields ?? [])].filter((f) => !(f in fields) && covered.some((k) => f.startsWith(k.slice(0, -1))));
   const entries = [...Object.entries(fields).filter(([ecs]) => !ecs.endsWith('.*')), ...named.map((f) => [f, fieldMapping(m, cls, f) ?? null] as const)].flatMap(([ecs, fm]) =>
-    fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }],
+    // A field the table holds where no query reads it (`unreadable`) is no column of the row.
+    fm === null || (typeof fm === 'object' && fm.unreadable) ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }],
   );
   let unrepresentable: string | undefined;
   const spelled = new Map<string, string[]>();

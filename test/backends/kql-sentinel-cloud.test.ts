@@ -92,6 +92,46 @@ test('--kql-sentinel off: audit-log rules are unsupported', () => {
   assert.is(kql(AUDIT + 'azure.auditlogs.operation_name == "Add device"', { kqlSentinel: 'off' }).status, 'unsupported');
 });
 
+// ---- FortiGate through CommonSecurityLog ----
+
+const FORTIGATE = 'any where data_stream.dataset == "fortinet_fortigate.log" and ';
+
+test('a FortiGate log id and action read CommonSecurityLog: the full logid from AdditionalExtensions, act as DeviceAction', () => {
+  const t = kql(FORTIGATE + 'event.code == "0100032095" and fortinet.firewall.action == "download"');
+  assert.is(t.status, 'approximate', JSON.stringify(t.diagnostics));
+  assert.equal(t.output!.split('\n'), [
+    'CommonSecurityLog',
+    '| extend Timestamp = TimeGenerated',
+    '| where DeviceVendor == "Fortinet"',
+    '| where DeviceProduct == "Fortigate"',
+    '| where extract(@"\\bFTNTFGTlogid=([0-9]+)", 1, AdditionalExtensions) == "0100032095"',
+    '| where DeviceAction == "download"',
+    '| project Timestamp, DeviceName, DeviceEventClassID, DeviceAction, DeviceVendor, DeviceProduct, AdditionalExtensions',
+    '',
+  ]);
+  assert.equal(t.diagnostics.filter((d) => d.severity === 'warning').map((d) => [d.code, d.direction]), [['EQL3004', 'narrower'], ['EQL3006', 'different']]);
+  assertBinds(t, 'fortigate');
+});
+
+test('a FortiOS key that only AdditionalExtensions holds refuses the rule (EQL3255), not a wider query', () => {
+  const t = kql(FORTIGATE + 'event.code == "0100044547" and fortinet.firewall.action == "Add" and fortinet.firewall.cfgattr like~ "*accprofile[super_admin]*"');
+  assert.is(t.status, 'unsupported');
+  const errors = t.diagnostics.filter((d) => d.severity === 'error');
+  assert.equal(errors.map((d) => d.code), ['EQL3255']);
+  assert.match(errors[0]!.message, /^fortinet\.firewall\.cfgattr: FortiOS writes it as FTNTFGTcfgattr in CommonSecurityLog's AdditionalExtensions/);
+});
+
+test('hostile strings compared with DeviceAction keep the query structure, bind, and match only that value', () => {
+  for (const h of ['a"b', 'trailing\\', 'pi|pe', 'new\nline', 'x") or true or ("']) {
+    const t = kql(FORTIGATE + `fortinet.firewall.action == ${eqlString(h)}`);
+    assertBinds(t, JSON.stringify(h));
+    assert.is(wheres(t).length, 3, t.output!);
+    const rec = (action: string) => defenderRecord({ '@timestamp': '2026-01-01T00:00:00Z', data_stream: { dataset: 'fortinet_fortigate.log' }, fortinet: { firewall: { action } } } as never, mapping)!;
+    const run = runKql(parseKql(t.output!), [rec(h), rec(h + 'x'), rec('download')], mapping);
+    assert.equal((run as { matches: number[][] }).matches, [[0]], `${JSON.stringify(h)}\n${t.output}`);
+  }
+});
+
 // ---- the verifier ----
 
 test('verifier rows: target_resources.<i> become TargetResources list elements (earlier ones empty), additional_details a list', () => {
