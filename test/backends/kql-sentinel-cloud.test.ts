@@ -118,7 +118,7 @@ test('a FortiOS key that only AdditionalExtensions holds refuses the rule (EQL32
   assert.is(t.status, 'unsupported');
   const errors = t.diagnostics.filter((d) => d.severity === 'error');
   assert.equal(errors.map((d) => d.code), ['EQL3255']);
-  assert.match(errors[0]!.message, /^fortinet\.firewall\.cfgattr: FortiOS writes it as FTNTFGTcfgattr in CommonSecurityLog's AdditionalExtensions/);
+  assert.match(errors[0]!.message, /^fortinet\.firewall\.cfgattr: FortiOS writes a key without a CEF name as FTNTFGT<key> in CommonSecurityLog's AdditionalExtensions/);
 });
 
 test('hostile strings compared with DeviceAction keep the query structure, bind, and match only that value', () => {
