@@ -222,6 +222,7 @@ class FilterRenderer {
   resolve(f: Field): Resolved | null {
     const fm = fieldOf(this.ctx.mapping, this.cls, f.name);
     if (!fm) return null;
+    if (fm.unreadable) return this.unsupported(`${f.name}: ${fm.unreadable}`, f.span, 'EQL3255');
     if (Array.isArray(fm.field)) return null;
     return { fm, column: fm.field };
   }
@@ -294,7 +295,7 @@ class FilterRenderer {
    * wrapped in one, as mv-expand gives no element for an empty array and one per key for a property bag.
    */
   private anyElement(e: Expr, { f, each, column }: { f: Field; each: EachPath; column: string }, pos: boolean): Cond {
-    const list = `${column}.${each.list.join('.')}`;
+    const list = [column, ...each.list].join('.');
     const apply = this.applies.get(list) ?? { v: `Element${this.applies.size + 1}`, counts: [] };
     const v = apply.v;
     this.element = { field: f.name, v };
@@ -491,7 +492,7 @@ class FilterRenderer {
           // A path into a dynamic column (CloudAppEvents.RawEventData: the source's own record); "" when absent.
           const path = dynamicPath(r.fm.transform);
           if (!path) return this.unsupported(`invalid path in the mapping of ${f.name}`, f.span, 'EQL3203');
-          const t = `tostring(${c}.${path.join('.')})`;
+          const t = `tostring(${c}${member(path)})`;
           return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
         }
         if (r.fm.transform.startsWith('json:')) {
@@ -1373,31 +1374,39 @@ function detectionColumns(filters: EventFilter[], ctx: TranslateContext): string
 function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMapping | null {
   if (key.kind !== 'Field') return null;
   const fm = fieldOf(ctx.mapping, cls, key.name);
-  if (!fm || Array.isArray(fm.field) || fm.values) return null;
+  if (!fm || Array.isArray(fm.field) || fm.values || fm.unreadable) return null;
   // A plain column, or a path into a dynamic column (a cloud log's record), read as a string.
   return !fm.extract && (!fm.transform || dynamicPath(fm.transform)) ? fm : null;
 }
 
-/** A `dynamic-each:<list>[<Key>=<value>].<path>` transform: a value in each element of a list (`[]`: every element). */
+/**
+ * A `dynamic-each:<list>[<Key>=<value>].<path>` transform: a value in each element of a list (`[]`: every element);
+ * without `<list>` the column itself is the list (Sentinel's AuditLogs.AdditionalDetails).
+ */
 interface EachPath {
   list: string[];
   key: { name: string; value: string } | null;
   path: string[];
 }
 function eachPath(transform: string): EachPath | null {
-  const m = /^dynamic-each:([^[\]]+)\[(?:([A-Za-z_][A-Za-z0-9_]*)=([^]+))?\]\.([A-Za-z0-9_.]+)$/.exec(transform);
+  const m = /^dynamic-each:([^[\]]*)\[(?:([A-Za-z_][A-Za-z0-9_]*)=([^]+))?\]\.([A-Za-z0-9_.]+)$/.exec(transform);
   if (!m) return null;
-  const [list, path] = [m[1]!.split('.'), m[4]!.split('.')];
+  const [list, path] = [m[1] ? m[1].split('.') : [], m[4]!.split('.')];
   if (![...list, ...path].every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))) return null;
   return { list, key: m[2] ? { name: m[2], value: m[3]! } : null, path };
 }
 
-/** The path of a `dynamic:<path>` transform (RawEventData of a cloud log), or null when invalid or another transform. */
+/**
+ * The path of a `dynamic:<path>` transform (RawEventData of a cloud log), or null when invalid or another transform.
+ * A number is an array index (Sentinel's AuditLogs: `0.modifiedProperties.1.newValue`).
+ */
 function dynamicPath(transform: string | undefined): string[] | null {
   if (!transform?.startsWith('dynamic:')) return null;
   const path = transform.slice(8).split('.');
-  return path.every((k) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) ? path : null;
+  return path.every((k) => /^[A-Za-z_][A-Za-z0-9_]*$|^(0|[1-9][0-9]{0,5})$/.test(k)) ? path : null;
 }
+/** The member access of a dynamic path: `.key`, `[index]`. */
+const member = (path: readonly string[]) => path.map((k) => (/^[0-9]/.test(k) ? `[${k}]` : `.${k}`)).join('');
 
 /** The expressions that identify a sequence key in one class (one per key column), and the columns they read. */
 function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): { exprs: string[]; cols: string[] } {
@@ -1405,7 +1414,7 @@ function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): { exprs:
   if (key.kind !== 'Field' || typeof fm.field !== 'string') throw new Error('keyColumns on a key without a column');
   if (fm.lossy) ctx.approximate('EQL3006', `${key.name} → ${fm.key?.join(' + ') ?? fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction, fm.lossy.collection ? 'collection' : undefined);
   const path = dynamicPath(fm.transform);
-  if (path) return { exprs: [`tostring(${fm.field}.${path.join('.')})`], cols: [fm.field] };
+  if (path) return { exprs: [`tostring(${fm.field}${member(path)})`], cols: [fm.field] };
   const cols = fm.key ?? [fm.field];
   return { exprs: cols, cols };
 }
@@ -1481,6 +1490,17 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
   // the branches whose column is not a string convert it.
   const mixed = new Set(IDENTITY.filter(([c, dflt]) => new Set(chosen.flat().map(({ cls }) => identityType(cls, c, dflt))).size > 1).map(([c]) => c));
   const unify = (cls: EventClass) => IDENTITY.filter(([c, dflt]) => mixed.has(c) && identityType(cls, c, dflt) !== 'string').map(([c]) => `| extend ${c} = tostring(${c})`);
+  // The last step's row carries the events before it: Defender identifies an event by Timestamp, DeviceId
+  // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
+  // A table without DeviceId (CloudAppEvents names its own columns) identifies its events without it; one without
+  // ReportId (a Sentinel table) names the column that identifies its rows (`row_id`), carried as ReportId.
+  const rowIdOf = (cls: EventClass) => (typeof cls.source.row_id === 'string' ? cls.source.row_id : null);
+  const provides = (cls: EventClass, c: string) => !Array.isArray(cls.source.project) || (cls.source.project as string[]).includes(c) || (c === 'ReportId' && rowIdOf(cls) !== null);
+  const identity = IDENTITY.filter(([c]) => chosen.flat().every(({ cls }) => provides(cls, c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
+  const asReportId = (cls: EventClass) => {
+    const id = rowIdOf(cls);
+    return id !== null && identity.some(([c]) => c === 'ReportId') ? [`| extend ReportId = ${id}`] : [];
+  };
   // Key columns twice in every branch (host.id and an entity id both hold DeviceId) are compared once.
   const keysOf = (step: (typeof positives)[number], cls: EventClass, lctx: TranslateContext) =>
     [...seq.by, ...step.by].filter((_, j) => usable[j]).map((k) => ({ ...keyColumns(k, cls, lctx), optional: k.kind === 'Field' && k.optional }));
@@ -1500,7 +1520,7 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
       }
       keyCount = keys.length;
       const ext = [`${tag}Step = ${i + 1}`, ...keys.map((k, j) => `${tag}Key${j + 1} = ${k.e}`)].join(', ');
-      return { stages: [...unify(cls), `| extend ${ext}`], touched: perKey.flatMap((k) => k.cols) };
+      return { stages: [...asReportId(cls), ...unify(cls), `| extend ${ext}`], touched: perKey.flatMap((k) => k.cols) };
     });
     branches.push(...rendered.branches);
     for (const t of rendered.touched) if (!touched.includes(t)) touched.push(t);
@@ -1509,11 +1529,6 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
   // runs=n repeats a step n times (as Elasticsearch expands it).
   const stepIds: number[] = positives.flatMap((s, i) => Array.from({ length: s.kind === 'SequenceStep' ? (s.runs ?? 1) : 1 }, () => i + 1));
   const last = stepIds.length - 1;
-  // The last step's row carries the events before it: Defender identifies an event by Timestamp, DeviceId
-  // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
-  // A table without DeviceId (CloudAppEvents names its own columns) identifies its events without it.
-  const projected = chosen.flat().map(({ cls }) => cls.source.project).filter((p): p is string[] => Array.isArray(p));
-  const identity = IDENTITY.filter(([c]) => projected.every((p) => p.includes(c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
   const carried = stepIds.slice(0, last).flatMap((_, j) => identity.map(([c, type]) => ({ name: `${c}${j + 1}`, type, from: `s${j + 1}.${c}` })));
   const steps = stepIds.map((id, n) => {
     const conds = [`${tag}Step == ${id}`];
@@ -1564,7 +1579,9 @@ function emitWithSentinelFallback(rule: RuleInput, ctx: TranslateContext): strin
   if (out !== null || ctx.options.kqlSentinel === 'off') return adopt(ctx, own, out);
   const full = new Ledger(ctx.target, ctx.mapping, ctx.options);
   const withSentinel = tryEmit(rule, full);
-  if (withSentinel === null) return adopt(ctx, own, null);
+  // Where no Defender table holds the rule's events at all (EQL3003 alone), the attempt with Sentinel's tables
+  // says why the rule is refused (a field its table holds only where no query reads it: EQL3255).
+  if (withSentinel === null) return adopt(ctx, own.diagnostics.every((d) => d.severity !== 'error' || d.code === 'EQL3003') ? full : own, null);
   const tables = [...new Set(ctx.mapping.classes.filter((c) => c.source.product === SENTINEL).map((c) => String(c.source.table)))].filter((t) => new RegExp(`\\b${t}\\b`).test(withSentinel));
   ctx.note('EQL3250', `no Defender table reads this rule; it reads Microsoft Sentinel's ${tables.join(', ')}, which advanced hunting holds once Sentinel is onboarded to the Defender portal (--kql-sentinel off refuses)`);
   return adopt(ctx, full, withSentinel);

@@ -37,6 +37,11 @@ export interface FieldMapping {
    * anchored by the author) whose first group, read from the target value, is the ECS value.
    */
   extract?: string;
+  /**
+   * The target holds the value, but not where a query can read it exactly (a FortiOS key inside CommonSecurityLog's
+   * AdditionalExtensions text): a rule that tests the field is refused with this reason, not widened.
+   */
+  unreadable?: string;
 }
 
 /** A log source / table / event type of the target, chosen from a filter's category and constraints. */

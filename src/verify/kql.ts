@@ -33,6 +33,8 @@ export interface KqlRecord {
   modelsDeviceInfo: boolean;
   /** Why Defender cannot store this event as it is (an ECS array where a column holds one value). */
   unrepresentable?: string;
+  /** The column that identifies the row in a table without ReportId (a class's `row_id`: AuditLogs' Id). */
+  rowId?: string;
 }
 
 class NotChecked extends Error {}
@@ -950,6 +952,25 @@ function fillEntityKeys(ev: EcsEvent, entries: { ecs: string; fm: FieldMapping }
   }
 }
 
+const isIndex = (k: string) => /^[0-9]+$/.test(k);
+/**
+ * The object or list at `path` in the dynamic column `col` of a row, made where missing: a key whose next key is a
+ * number holds a list, padded with empty objects up to that index (a list has no holes); `list` makes the value at
+ * the end of the path a list.
+ */
+function dynamicSlot(row: Row, col: string, path: readonly string[], rootIsList: boolean, list = false): Record<string, V> | V[] {
+  const fits = (v: V | undefined, asList: boolean): v is Record<string, V> | V[] => !!v && typeof v === 'object' && !(v instanceof KDate) && !(v instanceof KSpan) && Array.isArray(v) === asList;
+  const root = fits(row[col], rootIsList) ? row[col] : (row[col] = rootIsList ? [] : {});
+  let at: Record<string, V> | V[] = root as Record<string, V> | V[];
+  path.forEach((k, j) => {
+    const next = j + 1 < path.length ? isIndex(path[j + 1]!) : list;
+    if (Array.isArray(at)) while (at.length <= Number(k)) at.push({});
+    const slot = at as Record<string, V>;
+    at = (fits(slot[k], next) ? slot[k] : (slot[k] = next ? [] : {})) as Record<string, V> | V[];
+  });
+  return at;
+}
+
 export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySet<string>): KqlRecord | null {
   const cls = classOf(m, ev);
   if (!cls || typeof cls.source.table !== 'string') return null;
@@ -961,7 +982,8 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const covered = Object.keys(fields).filter((k) => k.endsWith('.*') && fields[k] !== null);
   const named = [...(ruleFields ?? [])].filter((f) => !(f in fields) && covered.some((k) => f.startsWith(k.slice(0, -1))));
   const entries = [...Object.entries(fields).filter(([ecs]) => !ecs.endsWith('.*')), ...named.map((f) => [f, fieldMapping(m, cls, f) ?? null] as const)].flatMap(([ecs, fm]) =>
-    fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }],
+    // A field the table holds where no query reads it (`unreadable`) is no column of the row.
+    fm === null || (typeof fm === 'object' && fm.unreadable) ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }],
   );
   let unrepresentable: string | undefined;
   const onWindows = valuesOf(ecsValue(ev, 'host.os.type')).map(String).includes('windows');
@@ -1019,23 +1041,18 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
         set(c, splitAt >= 0 ? path.slice(0, splitAt) : path);
         if (splitAt >= 0) set('RegistryValueName', path.slice(splitAt + 1));
       } else if (tr.startsWith('dynamic:')) {
-        // A path into a dynamic column: the vendor's record as nested objects.
-        const obj = (row[c] && typeof row[c] === 'object' ? row[c] : {}) as Record<string, V>;
+        // A path into a dynamic column: the vendor's record as nested objects, a number an index into a list.
         const path = tr.slice(8).split('.');
-        let at = obj;
-        for (const k of path.slice(0, -1)) at = (at[k] && typeof at[k] === 'object' && !Array.isArray(at[k]) ? at[k] : (at[k] = {})) as Record<string, V>;
+        const at = dynamicSlot(row, c, path.slice(0, -1), isIndex(path[0]!)) as Record<string, V>;
         if (!(path.at(-1)! in at)) at[path.at(-1)!] = scalar(vals, '');
-        row[c] = obj;
       } else if (tr.startsWith('dynamic-each:')) {
         // A value in each element of a list (`[]`) or in the element whose key names it (`[Name=ForwardTo]`):
-        // one element per ECS value, merged into the elements other fields of the same list made.
-        const m = /^dynamic-each:([^[\]]+)\[(?:(\w+)=([^]+))?\]\.([\w.]+)$/.exec(tr);
+        // one element per ECS value, merged into the elements other fields of the same list made. Without a
+        // list path the column itself is the list.
+        const m = /^dynamic-each:([^[\]]*)\[(?:(\w+)=([^]+))?\]\.([\w.]+)$/.exec(tr);
         if (!m) continue;
-        const obj = (row[c] && typeof row[c] === 'object' ? row[c] : {}) as Record<string, V>;
-        let at = obj;
-        const list = m[1]!.split('.');
-        for (const k of list.slice(0, -1)) at = (at[k] && typeof at[k] === 'object' && !Array.isArray(at[k]) ? at[k] : (at[k] = {})) as Record<string, V>;
-        const items = (Array.isArray(at[list.at(-1)!]) ? at[list.at(-1)!] : (at[list.at(-1)!] = [])) as Record<string, V>[];
+        const list = m[1] ? m[1].split('.') : [];
+        const items = (list.length ? dynamicSlot(row, c, list, false, true) : dynamicSlot(row, c, [], true)) as Record<string, V>[];
         const path = m[4]!.split('.');
         vals.forEach((v, i) => {
           const item = m[2] ? ((items[items.length] = { [m[2]]: m[3]! }) as Record<string, V>) : ((items[i] ??= {}) as Record<string, V>);
@@ -1043,7 +1060,6 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
           for (const k of path.slice(0, -1)) el = (el[k] && typeof el[k] === 'object' ? el[k] : (el[k] = {})) as Record<string, V>;
           el[path.at(-1)!] = typeof v === 'string' ? v : JSON.stringify(v);
         });
-        row[c] = obj;
       } else if (tr.startsWith('json:')) {
         const obj = (row[c] ? JSON.parse(row[c] as string) : {}) as Record<string, unknown>;
         obj[tr.slice(5)] = vals[0];
@@ -1095,7 +1111,8 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   // A Sentinel table (`time_column`) holds the event's time in its own column, the query names it Timestamp.
   const timeColumn = typeof cls.source.time_column === 'string' ? cls.source.time_column : 'Timestamp';
   row[timeColumn] = typeof ts === 'string' || typeof ts === 'number' ? new KDate(new Date(ts).getTime()) : null;
-  return { table: cls.source.table, row, modelsDeviceInfo: true, ...(unrepresentable ? { unrepresentable } : {}), ...(platform !== undefined ? { deviceInfo: { DeviceId: row.DeviceId, OSPlatform: platform, Timestamp: row.Timestamp } } : {}) };
+  const rowId = typeof cls.source.row_id === 'string' ? { rowId: cls.source.row_id } : {};
+  return { table: cls.source.table, row, modelsDeviceInfo: true, ...rowId, ...(unrepresentable ? { unrepresentable } : {}), ...(platform !== undefined ? { deviceInfo: { DeviceId: row.DeviceId, OSPlatform: platform, Timestamp: row.Timestamp } } : {}) };
 }
 
 // ---- the interpreter ------------------------------------------------------------------------
@@ -1126,9 +1143,13 @@ function environment(records: readonly (KqlRecord | null)[], mapping: Mapping): 
     // Every Defender row has a ReportId, a counter that is unique with the device and time (Defender's
     // common columns); an ECS event does not say, so it gets its position.
     const row: Row = { ...rec.row, ReportId: rec.row.ReportId ?? BigInt(i + 1), [INDEX]: i };
+    // A table without ReportId identifies its rows by its own column (a GUID there), which a sequence carries as
+    // ReportId: the event's position again.
+    if (rec.rowId && !isStr(row[rec.rowId] ?? null)) row[rec.rowId] = `row-${i + 1}`;
+    const report = rec.rowId ? row[rec.rowId]! : (row.ReportId ?? null);
     // A cloud log has no DeviceId: a query over it carries Timestamp and ReportId only, so both keys are kept.
     const time = row.Timestamp ?? row.TimeGenerated ?? null;
-    for (const id of [identity(time, row.DeviceId ?? null, row.ReportId ?? null), identity(time, null, row.ReportId ?? null)])
+    for (const id of [identity(time, row.DeviceId ?? null, report), identity(time, null, report)])
       identities.set(id, identities.has(id) && identities.get(id) !== i ? -1 : i);
     tables.set(rec.table, [...(tables.get(rec.table) ?? []), row]);
     if (rec.deviceInfo) tables.set('DeviceInfo', [...(tables.get('DeviceInfo') ?? []), rec.deviceInfo]);
