@@ -6,7 +6,7 @@
 // where the bare KQL operator could be true on "" or null in the atom's polarity.
 import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
 import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
-import { chooseClass, fieldMapping, unreadDatasets, withoutProduct, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, forRuleIndex, unreadDatasets, withoutProduct, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sample, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
 import { walk } from '../ir/walk.js';
@@ -1505,8 +1505,18 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
   // The last step's row carries the events before it: Defender identifies an event by Timestamp, DeviceId
   // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
   // A table without DeviceId (CloudAppEvents names its own columns) identifies its events without it.
+  // A log without either (SecurityEvent) names the columns that identify its events (`identity`), typed by
+  // `column_types`; the steps must all read such a log, with the same identity.
   const projected = chosen.flat().map(({ cls }) => cls.source.project).filter((p): p is string[] => Array.isArray(p));
-  const identity = IDENTITY.filter(([c]) => projected.every((p) => p.includes(c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
+  const declared = [...new Set(chosen.flat().map(({ cls }) => JSON.stringify(cls.source.identity ?? null)))];
+  const own = declared.length === 1 ? (JSON.parse(declared[0]!) as unknown) : null;
+  if (declared.length > 1) {
+    ctx.unsupported('EQL3251', 'the steps read tables that identify their events by different columns, which one sequence cannot carry', seq.span);
+    throw new Unsupported();
+  }
+  const identity = Array.isArray(own)
+    ? own.map((c) => [String(c), identityType(chosen[0]![0]!.cls, String(c), c === 'Timestamp' ? 'datetime' : 'string')] as const)
+    : IDENTITY.filter(([c]) => projected.every((p) => p.includes(c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
   const carried = stepIds.slice(0, last).flatMap((_, j) => identity.map(([c, type]) => ({ name: `${c}${j + 1}`, type, from: `s${j + 1}.${c}` })));
   const steps = stepIds.map((id, n) => {
     const conds = [`${tag}Step == ${id}`];
@@ -1555,10 +1565,11 @@ function emitWithSentinelFallback(rule: RuleInput, ctx: TranslateContext): strin
   const own = new Ledger(ctx.target, native, ctx.options);
   const out = tryEmit(rule, own);
   if (out !== null || ctx.options.kqlSentinel === 'off') return adopt(ctx, own, out);
-  const full = new Ledger(ctx.target, ctx.mapping, ctx.options);
+  // A class naming its log's indices reads only rules on that log, and for them comes first (forRuleIndex).
+  const full = new Ledger(ctx.target, forRuleIndex(ctx.mapping, rule.meta.index), ctx.options);
   const withSentinel = tryEmit(rule, full);
   if (withSentinel === null) return adopt(ctx, own, null);
-  const tables = [...new Set(ctx.mapping.classes.filter((c) => c.source.product === SENTINEL).map((c) => String(c.source.table)))].filter((t) => new RegExp(`\\b${t}\\b`).test(withSentinel));
+  const tables = [...new Set(full.mapping.classes.filter((c) => c.source.product === SENTINEL).map((c) => String(c.source.table)))].filter((t) => new RegExp(`\\b${t}\\b`).test(withSentinel));
   ctx.note('EQL3250', `no Defender table reads this rule; it reads Microsoft Sentinel's ${tables.join(', ')}, which advanced hunting holds once Sentinel is onboarded to the Defender portal (--kql-sentinel off refuses)`);
   return adopt(ctx, full, withSentinel);
 }

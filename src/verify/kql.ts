@@ -1125,14 +1125,23 @@ function environment(records: readonly (KqlRecord | null)[], mapping: Mapping): 
     const row: Row = { ...rec.row, ReportId: rec.row.ReportId ?? BigInt(i + 1), [INDEX]: i };
     // A cloud log has no DeviceId: a query over it carries Timestamp and ReportId only, so both keys are kept.
     const time = row.Timestamp ?? row.TimeGenerated ?? null;
-    for (const id of [identity(time, row.DeviceId ?? null, row.ReportId ?? null), identity(time, null, row.ReportId ?? null)])
-      identities.set(id, identities.has(id) && identities.get(id) !== i ? -1 : i);
+    const ids = [identity(time, row.DeviceId ?? null, row.ReportId ?? null), identity(time, null, row.ReportId ?? null)];
+    // A log without DeviceId and ReportId (SecurityEvent) names the columns that identify its rows (`identity`).
+    for (const cols of ownIdentities(mapping, rec.table)) ids.push(ownIdentity(cols, (c) => (c === 'Timestamp' ? time : (row[c] ?? null))));
+    for (const id of ids) identities.set(id, identities.has(id) && identities.get(id) !== i ? -1 : i);
     tables.set(rec.table, [...(tables.get(rec.table) ?? []), row]);
     if (rec.deviceInfo) tables.set('DeviceInfo', [...(tables.get('DeviceInfo') ?? []), rec.deviceInfo]);
     if (!rec.modelsDeviceInfo) unmodelled.add('DeviceInfo');
   }
   return { env: { tables, absent: absentFor(mapping), unmodelled }, identities };
 }
+
+/** The identifying columns the mapping declares for a table's rows (`identity`), or for every table. */
+function ownIdentities(mapping: Mapping, table?: string): string[][] {
+  const lists = mapping.classes.filter((c) => (table === undefined || c.source.table === table) && Array.isArray(c.source.identity)).map((c) => (c.source.identity as unknown[]).map(String));
+  return [...new Map(lists.map((l) => [JSON.stringify(l), l])).values()];
+}
+const ownIdentity = (cols: string[], value: (c: string) => V) => JSON.stringify(['own', cols, cols.map((c) => toStr(value(c)))]);
 
 /** Run a program over records; rows are traced back to the events they came from. */
 export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)[], mapping: Mapping): InterpreterRun {
@@ -1144,7 +1153,7 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
     const platforms = devicePlatforms(records);
     const unrepresentable = records.flatMap((r, i) => (r?.unrepresentable || (r && (platforms.get(toStr(r.row.DeviceId ?? null))?.size ?? 0) > 1) ? [i] : []));
     const matchId = scanMatchId(program.body);
-    const matches = rows.some((r) => carries(r, 1)) ? traced(rows, identities) : matchId ? sequences(rows, matchId) : singles(rows);
+    const matches = rows.some((r) => carries(r, 1)) ? traced(rows, identities, ownIdentities(mapping)) : matchId ? sequences(rows, matchId) : singles(rows);
     return { matches, ...(unrepresentable.length ? { unrepresentable } : {}) };
   } catch (e) {
     if (e instanceof NotChecked) return { notChecked: e.message };
@@ -1237,12 +1246,15 @@ const carries = (r: Row, j: number) => r[`Timestamp${j}`] !== undefined && r[`Ti
  * Rows that carry earlier events: each row is one match, the events named by its Timestamp1/DeviceId1/
  * ReportId1, Timestamp2/... columns in order, then the row's own event.
  */
-function traced(rows: Row[], identities: Map<string, number>): number[][] {
+function traced(rows: Row[], identities: Map<string, number>, own: string[][]): number[][] {
   return rows.map((r) => {
     const events: number[] = [];
     for (let j = 1; carries(r, j); j++) {
-      const i = identities.get(identity(r[`Timestamp${j}`]!, r[`DeviceId${j}`] ?? null, r[`ReportId${j}`] ?? null));
-      if (i === undefined || i < 0) throw new NotChecked(`the event in Timestamp${j}/DeviceId${j}/ReportId${j} of a result row is ${i === undefined ? 'no input event' : 'not one input event'}`);
+      // A row of a log with its own identifying columns carries each of them, numbered.
+      const cols = own.find((l) => l.every((c) => r[`${c}${j}`] !== undefined));
+      const id = cols ? ownIdentity(cols, (c) => r[`${c}${j}`] ?? null) : identity(r[`Timestamp${j}`]!, r[`DeviceId${j}`] ?? null, r[`ReportId${j}`] ?? null);
+      const i = identities.get(id);
+      if (i === undefined || i < 0) throw new NotChecked(`the event in the columns numbered ${j} of a result row is ${i === undefined ? 'no input event' : 'not one input event'}`);
       events.push(i);
     }
     return [...events, r[INDEX]!];
