@@ -468,6 +468,9 @@ class FilterRenderer {
       case 'args':
         this.argsFidelity(f);
         return { t: `parse_command_line(${c}, "windows")`, type: 'dynamic', guards: [`isnotempty(${c})`], missing: '' };
+      case 'words':
+        // A list Elastic splits from the column's whitespace-separated text (PrivilegeList of 4672): its words.
+        return { t: `extract_all(@"(\\S+)", ${c})`, type: 'dynamic', guards: [`isnotempty(${c})`], missing: '' };
       case 'args_count':
         this.argsFidelity(f);
         return { t: `array_length(parse_command_line(${c}, "windows"))`, type: 'number', guards: [`isnotempty(${c})`], missing: 0 };
@@ -690,6 +693,7 @@ class FilterRenderer {
     const r = this.resolve(f)!;
     const c = r.column;
     const span = pats[0]?.span ?? f.span;
+    if (r.fm.transform === 'words') return this.wordsMatch(c, pats, ci);
     if (this.ctx.options.kqlArgs === 'fast' && pats.every((p) => p.kind !== 'glob' && p.kind !== 'regex')) {
       this.approx('EQL3207', `${f.name} is matched against the whole command line (has/contains), not against each argument`, span, pos);
       const parts = pats.map((p) => {
@@ -731,6 +735,28 @@ class FilterRenderer {
     this.touch(c);
     this.argsFidelity(f);
     return this.logic('Or', parts);
+  }
+
+  /** Any word of a whitespace-separated column matches one of the patterns: one regex over the column. */
+  private wordsMatch(c: string, pats: readonly Pattern[], ci: boolean): Cond {
+    const el = '\\S';
+    const bodies: string[] = [];
+    const spelled = pats.some((p) => p.kind === 'regex');
+    for (const p of pats) {
+      if (p.kind === 'glob') bodies.push(globToRe(p.parts, el));
+      else if (p.kind === 'regex') {
+        const t = luceneBody(p.value, ci, el);
+        if ('error' in t) return this.unsupported(`cannot translate the regular expression to RE2: ${t.error}`, p.span, 'EQL3206');
+        bodies.push(t.re);
+      } else {
+        const lit = reLit(p.kind === 'exact' ? p.value : p.text);
+        bodies.push(p.kind === 'exact' ? lit : p.kind === 'prefix' ? `${lit}${el}*` : p.kind === 'suffix' ? `${el}*${lit}` : `${el}*${lit}${el}*`);
+      }
+    }
+    const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
+    const a = atom(`${c} matches regex ${kqlString(`${ci && !spelled ? '(?i)' : ''}(?:^|\\s)(?:${body})(?:\\s|$)`)}`);
+    this.touch(c);
+    return matchesEmpty(body) ? this.guarded(a, [`isnotempty(${c})`]) : a;
   }
 
   // ---- functions ----

@@ -985,7 +985,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     const vals = valuesOf(ecsValue(ev, ecs));
     if (!vals.length) continue;
     const cols = [fm.field].flat();
-    if (vals.length > 1 && fm.transform !== 'args' && !fm.transform?.startsWith('dynamic-each:')) unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
+    if (vals.length > 1 && fm.transform !== 'args' && fm.transform !== 'words' && !fm.transform?.startsWith('dynamic-each:')) unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
     if (fm.values) {
       const mapped = vals.flatMap((v) => [fm.values![String(v)] ?? []].flat());
       // The mapping's values are the ECS spellings of Defender's enumeration: a rule's value outside them
@@ -1008,6 +1008,11 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     const tr = fm.transform ?? '';
     for (const c of cols) {
       if (tr === 'args') set(c, windowsCommandLine(vals.map(String)));
+      // A whitespace-separated list (PrivilegeList): a word with whitespace in it is no element of such a list.
+      else if (tr === 'words') {
+        if (vals.some((v) => /\s/.test(String(v)))) unrepresentable ??= `${ecs} has an element with whitespace, which ${c} cannot hold`;
+        set(c, vals.map(String).join(' '));
+      }
       else if (tr === 'extension') set(c, `file.${String(vals[0])}`);
       else if (tr === 'registry_path') {
         const path = defenderHive(String(vals[0]));
