@@ -834,6 +834,8 @@ const valuesOf = (v: unknown): unknown[] => (v === undefined || v === null ? [] 
 function classOf(m: Mapping, ev: EcsEvent) {
   let best: Mapping['classes'][number] | null = null;
   for (const cls of m.classes) {
+    // A class naming its log's indices holds rows only for a rule on that log (forRuleIndex resolves it).
+    if (Array.isArray(cls.source.index)) continue;
     const fits = Object.entries(cls.when).every(([k, want]) => {
       const have = valuesOf(ecsValue(ev, k === 'category' ? 'event.category' : k)).map(String);
       return have.some((h) => [want].flat().includes(h));
@@ -1259,7 +1261,8 @@ function traced(rows: Row[], identities: Map<string, number>, own: string[][]): 
       const cols = own.find((l) => l.every((c) => r[`${c}${j}`] !== undefined));
       const id = cols ? ownIdentity(cols, (c) => r[`${c}${j}`] ?? null) : identity(r[`Timestamp${j}`]!, r[`DeviceId${j}`] ?? null, r[`ReportId${j}`] ?? null);
       const i = identities.get(id);
-      if (i === undefined || i < 0) throw new NotChecked(`the event in the columns numbered ${j} of a result row is ${i === undefined ? 'no input event' : 'not one input event'}`);
+      const named = (cols ?? ['Timestamp', 'DeviceId', 'ReportId']).map((c) => `${c}${j}`).join('/');
+      if (i === undefined || i < 0) throw new NotChecked(`the event in ${named} of a result row is ${i === undefined ? 'no input event' : 'not one input event'}`);
       events.push(i);
     }
     return [...events, r[INDEX]!];
