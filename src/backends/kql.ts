@@ -277,7 +277,7 @@ class FilterRenderer {
     for (const x of walk(e)) {
       if (x.kind !== 'Field') continue;
       const fm = fieldOf(this.ctx.mapping, this.cls, x.name);
-      if (!fm?.transform?.startsWith('dynamic-each:') || typeof fm.field !== 'string') continue;
+      if (!fm?.transform || !isEachTransform(fm.transform) || typeof fm.field !== 'string') continue;
       const each = eachPath(fm.transform);
       if (!each) return this.unsupported(`invalid list path in the mapping of ${x.name}`, x.span, 'EQL3203');
       found.push({ f: x, each, column: fm.field });
@@ -294,7 +294,7 @@ class FilterRenderer {
    * wrapped in one, as mv-expand gives no element for an empty array and one per key for a property bag.
    */
   private anyElement(e: Expr, { f, each, column }: { f: Field; each: EachPath; column: string }, pos: boolean): Cond {
-    const list = `${column}.${each.list.join('.')}`;
+    const list = listOf(column, each);
     const apply = this.applies.get(list) ?? { v: `Element${this.applies.size + 1}`, counts: [] };
     const v = apply.v;
     this.element = { field: f.name, v };
@@ -483,12 +483,12 @@ class FilterRenderer {
         return { t: 'RegistryPath', type: 'string', guards: ['isnotempty(RegistryPath)'], missing: '' };
       }
       default:
-        if (r.fm.transform.startsWith('dynamic-each:') && this.element?.field === f.name) {
+        if (isEachTransform(r.fm.transform) && this.element?.field === f.name) {
           // One element of the list (anyElement): its value, and for a keyed list the element's key.
           const each = eachPath(r.fm.transform)!;
-          const t = `tostring(${this.element.v}.${each.path.join('.')})`;
+          const t = `tostring(${each.path.reduce(member, this.element.v)})`;
           if (!each.key) return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
-          return { t, type: 'string', guards: [`tostring(${this.element.v}.${each.key.name}) == ${kqlString(each.key.value)}`, `isnotempty(${t})`] };
+          return { t, type: 'string', guards: [`tostring(${member(this.element.v, each.key.name)}) == ${kqlString(each.key.value)}`, `isnotempty(${t})`] };
         }
         if (r.fm.transform.startsWith('dynamic:')) {
           // A path into a dynamic column (CloudAppEvents.RawEventData: the source's own record); "" when absent.
@@ -1397,13 +1397,26 @@ function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMap
   return !fm.extract && (!fm.transform || dynamicPath(fm.transform)) ? fm : null;
 }
 
-/** A `dynamic-each:<list>[<Key>=<value>].<path>` transform: a value in each element of a list (`[]`: every element). */
+/**
+ * A `dynamic-each:<list>[<Key>=<value>].<path>` transform: a value in each element of a list (`[]`: every element).
+ * `eventdata:<Name>`: SecurityEvent's EventData XML, whose EventData element holds one Data element per field,
+ * named by its Name attribute; parse_xml makes each an object with "@Name" and "#text" (Microsoft's Sentinel
+ * queries read it so: mappings/kql.yaml). `xml`: the list is read from the column's parsed XML.
+ */
 interface EachPath {
   list: string[];
   key: { name: string; value: string } | null;
   path: string[];
+  xml?: boolean;
 }
+const isEachTransform = (t: string | undefined) => !!t && (t.startsWith('dynamic-each:') || t.startsWith('eventdata:'));
+/** The list an element-wise field reads, as a KQL expression. */
+const listOf = (column: string, each: EachPath) => (each.xml ? `parse_xml(${column}).${each.list.join('.')}` : `${column}.${each.list.join('.')}`);
+/** A member of a dynamic value: `.key`, or `["@key"]` for a name that is no identifier. */
+const member = (v: string, k: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${v}.${k}` : `${v}[${kqlString(k)}]`);
 function eachPath(transform: string): EachPath | null {
+  const x = /^eventdata:([A-Za-z][A-Za-z0-9_]*)$/.exec(transform);
+  if (x) return { list: ['EventData', 'Data'], key: { name: '@Name', value: x[1]! }, path: ['#text'], xml: true };
   const m = /^dynamic-each:([^[\]]+)\[(?:([A-Za-z_][A-Za-z0-9_]*)=([^]+))?\]\.([A-Za-z0-9_.]+)$/.exec(transform);
   if (!m) return null;
   const [list, path] = [m[1]!.split('.'), m[4]!.split('.')];

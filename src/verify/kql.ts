@@ -178,6 +178,48 @@ function arith(op: string, a: V, b: V): V {
   throw new NotChecked(`${op} on ${typeof a} and ${typeof b}`);
 }
 
+/**
+ * Kusto's parse_xml: an element is an object of its attributes ("@name"), its text ("#text") and its child
+ * elements (several of one name an array); an element with only text is that text, an empty one null (the
+ * parse_xml page of Kusto's reference). Null when the text is no well-formed XML this reader knows.
+ */
+export function parseXml(text: string): V {
+  const entity = (t: string) =>
+    t.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);/g, (_, e: string) =>
+      e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" } as Record<string, string>)[e]!,
+    );
+  const tokens = [...text.replace(/^\s*<\?xml[^?]*\?>/, '').matchAll(/<\/([\w:.-]+)\s*>|<([\w:.-]+)((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>|([^<]+)|(<)/g)];
+  type Element = { name: string; attrs: [string, string][]; text: string; children: [string, V][] };
+  const stack: Element[] = [{ name: '', attrs: [], text: '', children: [] }];
+  const value = (el: Element): V => {
+    if (!el.attrs.length && !el.children.length) return el.text === '' ? null : el.text;
+    const out: Record<string, V> = {};
+    for (const [k, v] of el.attrs) out[`@${k}`] = v;
+    const groups = new Map<string, V[]>();
+    for (const [k, v] of el.children) groups.set(k, [...(groups.get(k) ?? []), v]);
+    for (const [k, vs] of groups) out[k] = vs.length === 1 ? vs[0]! : vs;
+    if (el.text.trim() !== '') out['#text'] = el.text;
+    return out;
+  };
+  for (const [, close, open, attrs, selfClose, chars, stray] of tokens) {
+    if (stray) return null;
+    const top = stack.at(-1)!;
+    if (chars !== undefined) top.text += entity(chars);
+    else if (open) {
+      const el: Element = { name: open, attrs: [...attrs!.matchAll(/([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)].map((m) => [m[1]!, entity(m[2] ?? m[3] ?? '')]), text: '', children: [] };
+      if (selfClose) top.children.push([open, value(el)]);
+      else stack.push(el);
+    } else if (close) {
+      const el = stack.pop()!;
+      if (el.name !== close || !stack.length) return null;
+      stack.at(-1)!.children.push([close, value(el)]);
+    }
+  }
+  if (stack.length !== 1 || stack[0]!.children.length !== 1 || stack[0]!.text.trim() !== '') return null;
+  const [name, v] = stack[0]!.children[0]!;
+  return { [name]: v };
+}
+
 /** CommandLineToArgvW's rules (parse_command_line with "windows"; learn.microsoft.com "Parsing C++ command-line arguments"). */
 export function windowsArgv(cmd: string): string[] {
   const out: string[] = [];
@@ -511,6 +553,8 @@ function call(name: string, argNodes: Node[], s: Scope): V {
       if (!m.find()) return '';
       return m.group(Number(toLong(a[1]!) ?? 0n)) ?? '';
     }
+    case 'parse_xml':
+      return isStr(a[0]!) ? parseXml(a[0] as string) : null;
     case 'parse_json':
     case 'todynamic': {
       const v = a[0]!;
@@ -967,6 +1011,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   );
   let unrepresentable: string | undefined;
   const spelled = new Map<string, string[]>();
+  const eventData = new Map<string, [string, string][]>();
   const set = (col: string, v: V) => {
     if (!(col in row)) row[col] = v;
   };
@@ -1048,6 +1093,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
           el[path.at(-1)!] = typeof v === 'string' ? v : JSON.stringify(v);
         });
         row[c] = obj;
+      } else if (tr.startsWith('eventdata:')) {
+        // SecurityEvent's EventData: one Data element per field, named by its Name attribute.
+        eventData.set(c, [...(eventData.get(c) ?? []), [tr.slice(10), typeof vals[0] === 'object' ? JSON.stringify(vals[0]) : String(vals[0])]]);
       } else if (tr.startsWith('json:')) {
         const obj = (row[c] ? JSON.parse(row[c] as string) : {}) as Record<string, unknown>;
         obj[tr.slice(5)] = vals[0];
@@ -1056,6 +1104,8 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
       // args_count and unknown transforms hold no value of their own.
     }
   }
+  const xmlText = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  for (const [c, items] of eventData) set(c, `<EventData>${items.map(([n, v]) => `<Data Name="${n}">${xmlText(v)}</Data>`).join('')}</EventData>`);
   unrepresentable ??= inconsistency(ev, ruleFields);
   for (const { ecs, fm } of derived) if (ruleFields?.has(ecs)) unrepresentable ??= underived(ev, ecs, fm, row);
   // Elastic's m365_defender pipeline writes event.action (the lowercased ActionType) on every row that has an

@@ -8,6 +8,7 @@ import { parseRuleText } from '../../src/check.js';
 import { translateRule } from '../../src/translate/index.js';
 import type { TranslateOptions, Translation } from '../../src/translate/core.js';
 import { verifyRules } from '../../src/verify/index.js';
+import { parseXml } from '../../src/verify/kql.js';
 import { assertBinds, eqlString, wheres } from '../helpers/kql.js';
 import { withMutatedOutput } from '../helpers/mutate.js';
 
@@ -122,6 +123,36 @@ test('replay: a SecurityEvent sequence agrees; a wrong EventID or key column is 
   assert.match(carried.reason, /Timestamp1\/Computer1\/EventID1 of a result row is no input event/);
   const wrongColumn = withMutatedOutput('kql', (s) => s.replace('ObjectName ==', 'ObjectType =='), () => verdict(objectRule));
   assert.equal([wrongColumn.verdict, wrongColumn.bug], ['disagree', true], wrongColumn.reason);
+});
+
+// A field without a SecurityEvent column is read from EventData's XML, as Microsoft's queries do (parse_xml,
+// "@Name", "#text"); XML's own escapes (&lt; &amp; ...) are undone by parse_xml, so the rule's value is compared.
+const attributeRule = 'any where host.os.type == "windows" and event.code == "5136" and winlog.event_data.OperationType : "%%14674" and winlog.event_data.AttributeValue == "a<b&c>\\"d"';
+const dataList = 'parse_xml(EventData).EventData.Data';
+
+test('EventData fields: one mv-apply over the Data elements, a count per test; replay builds the XML and agrees', () => {
+  const t = convert(attributeRule);
+  assert.is(t.status, 'approximate', JSON.stringify(t.diagnostics));
+  assert.equal(t.output!.split('\n').slice(2, 6), [
+    '| where EventID == 5136',
+    `| mv-apply Element1 = iff(array_length(${dataList}) > 0, ${dataList}, pack_array(${dataList})) on (summarize Matching1 = countif(tostring(Element1["@Name"]) == "OperationType" and isnotempty(tostring(Element1["#text"])) and tostring(Element1["#text"]) =~ "%%14674"), Matching2 = countif(tostring(Element1["@Name"]) == "AttributeValue" and isnotempty(tostring(Element1["#text"])) and tostring(Element1["#text"]) == @"a<b&c>""d"))`,
+    '| where Matching1 > 0',
+    '| where Matching2 > 0',
+  ]);
+  assertBinds(t, 'EventData');
+  const v = verdict(attributeRule);
+  assert.equal([v.verdict, v.bug], ['agree', false], v.reason);
+  // Reading another Data element than the rule's is caught.
+  const wrong = withMutatedOutput('kql', (s) => s.replace('== "AttributeValue"', '== "AttributeSyntaxOID"'), () => verdict(attributeRule));
+  assert.equal([wrong.verdict, wrong.bug], ['disagree', true], wrong.reason);
+});
+
+test("the interpreter's parse_xml: attributes as @name, text as #text, repeated elements as an array, entities undone", () => {
+  assert.equal(parseXml('<EventData xmlns="x"><Data Name="A">a&amp;b&lt;&#233;</Data><Data Name="B" /></EventData>'), { EventData: { '@xmlns': 'x', Data: [{ '@Name': 'A', '#text': 'a&b<é' }, { '@Name': 'B' }] } });
+  // One Data element is an object, not an array: the emitted mv-apply wraps it (pack_array).
+  assert.equal(parseXml('<EventData><Data Name="A">x</Data></EventData>'), { EventData: { Data: { '@Name': 'A', '#text': 'x' } } });
+  assert.equal(parseXml('<a><b>t</b><c/></a>'), { a: { b: 't', c: null } });
+  assert.equal([parseXml(''), parseXml('<a>'), parseXml('<a></b>')], [null, null, null]);
 });
 
 test.run();
