@@ -30,6 +30,17 @@ export function ecsFields(): Map<string, EcsField> {
   return table;
 }
 
+let eventTypes: Map<string, string[]> | null = null;
+/** The event.type values ECS expects with an event.category value (its allowed value's expected_event_types). */
+export function expectedEventTypes(category: string): string[] {
+  if (!eventTypes) {
+    const require = createRequire(import.meta.url);
+    const { EcsFlat } = require('@elastic/ecs') as { EcsFlat: Record<string, { allowed_values?: { name: string; expected_event_types?: string[] }[] }> };
+    eventTypes = new Map((EcsFlat['event.category']?.allowed_values ?? []).map((v) => [v.name, v.expected_event_types ?? []]));
+  }
+  return eventTypes.get(category) ?? [];
+}
+
 export function ecsField(name: string): EcsField | undefined {
   return ecsFields().get(name);
 }

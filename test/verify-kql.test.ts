@@ -467,6 +467,27 @@ test('a declaration about particular values (code points, "" for missing) explai
   }
 });
 
+test('argv read by Windows rules off Windows (EQL3204) explains only events with an empty argument or one holding a blank, quote or backslash', () => {
+  // On Linux Defender's command line is argv joined with spaces: an argument with a blank splits in two there,
+  // a declared difference; any other miss (a wrong value in the element test) is a bug.
+  const rule = parseRuleText('args.eql', 'process where host.os.type == "linux" and event.type == "start" and process.args == "-c"');
+  const ok = verifyRules(rule, { targets: ['kql'] }).results[0]!;
+  assert.not.ok(ok.bug, ok.reason ?? '');
+  const r = withMutation((t) => t.replace('"-c"', '"-d"'), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+  assert.equal([r.verdict, r.bug], ['disagree', true]);
+});
+
+test('a source that holds only some events of the class (event.type start) explains misses on the other events only', () => {
+  // DeviceProcessEvents holds process creations: a rule without event.type is declared narrower, which excuses
+  // missing a process end, not a creation the query rejects.
+  const rule = parseRuleText('start.eql', 'process where process.name : "a.exe"');
+  const ok = verifyRules(rule, { targets: ['kql'] }).results[0]!;
+  assert.not.ok(ok.bug, ok.reason ?? '');
+  const r = withMutation((t) => t.replace('"a.exe"', '"b.exe"'), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+  assert.equal([r.verdict, r.bug], ['disagree', true]);
+  assert.equal((r.counterexample!.event as Record<string, unknown>)['event.type'], 'start');
+});
+
 test('sequences with two keys: a scan that drops one key comparison is caught by the one-key mismatch scenario', () => {
   const rule = parseRuleText('k2.eql', 'sequence by user.name, process.parent.name with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] [process where event.type == "start" and process.name == "b.exe"]');
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');

@@ -6,7 +6,7 @@
 // where the bare KQL operator could be true on "" or null in the atom's polarity.
 import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
 import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
-import { chooseClass, fieldMapping, forRuleIndex, unreadDatasets, withoutProduct, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, forRuleIndex, lossNote, unreadDatasets, withoutProduct, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sample, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
 import { walk } from '../ir/walk.js';
@@ -1178,7 +1178,7 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
     break;
   }
   if (ownChoice) {
-    for (const l of ownChoice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
+    for (const l of ownChoice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction, lossNote(l));
     // Another product's log is not divided by the rule's event category: the category is not tested, unless every
     // row of the class is of that category (`event_category`: Entra sign-ins are all authentication events).
     if (filter.category !== null && ownChoice.cls.when.category === undefined && ownChoice.cls.source.event_category !== filter.category)
@@ -1211,7 +1211,7 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
       if (alt) choice = alt;
     }
     if (out.some((o) => o.cls === choice.cls)) continue;
-    for (const l of choice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
+    for (const l of choice.losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction, lossNote(l));
     out.push({ cls: choice.cls, implied: choice.implied, filter: { ...filter, category: cat } });
   }
   return out;

@@ -22,7 +22,7 @@
 import type { EventFilter, Expr, Pattern, GlobPart, Literal, Span, Field, Sequence, Pipe } from '../ir/nodes.js';
 import { walk } from '../ir/walk.js';
 import { CLASSIFYING_FIELDS, conjunctsOf, filterFacts, Unsupported, type Backend, type Direction, type RuleInput, type TranslateContext } from '../translate/core.js';
-import { chooseClass, fieldMapping, unreadDatasets, type EventClass, type FieldMapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, lossNote, unreadDatasets, type EventClass, type FieldMapping } from '../translate/mapping.js';
 import { luceneToRe2 } from '../matcher/regex.js';
 
 type DialectId = '1' | '2';
@@ -640,7 +640,7 @@ function emitFilter(filter: EventFilter, dialect: DialectId, ctx: TranslateConte
     throw new Unsupported();
   }
   const { cls, implied, losses } = choice;
-  for (const l of losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction);
+  for (const l of losses) ctx.approximate('EQL3004', l.message, l.node?.span ?? filter.span, l.direction, lossNote(l));
   const em = new Emitter(dialect, ctx, cls);
   const src = cls.source as Record<string, { field: string; values: string[] } | string | undefined>;
   if (typeof src.loss === 'string') ctx.approximate('EQL3004', src.loss, filter.span, 'different');

@@ -7,7 +7,7 @@ import type { Duration, EventFilter, Expr, GlobPart, Pattern, Span } from '../ir
 import { luceneToRe2 } from '../matcher/regex.js';
 import type { RuleMeta } from '../rules.js';
 import { conjunctsOf, filterFacts, TranslateContext, Unsupported, type Backend, type Direction, type RuleInput } from '../translate/core.js';
-import { chooseClass, fieldMapping, unreadDatasets, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, lossNote, unreadDatasets, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 
 // ---- tables ---------------------------------------------------------------------------------
 
@@ -649,7 +649,7 @@ function translateFilter(filter: EventFilter, ctx: TranslateContext, exact = fal
     ctx.unsupported('EQL3003', `no Sigma log source holds exactly these ${category ?? 'any'} events (${choice.losses.map((l) => l.message).join('; ')})`, filter.span);
     throw new Unsupported();
   }
-  for (const loss of choice.losses) ctx.approximate('EQL3004', loss.message, loss.node?.span ?? filter.span, loss.direction);
+  for (const loss of choice.losses) ctx.approximate('EQL3004', loss.message, loss.node?.span ?? filter.span, loss.direction, lossNote(loss));
   // A vendor log (chosen by its dataset) is not divided by the rule's event category: the category is not tested.
   if (category !== null && choice.cls.when.category === undefined)
     ctx.approximate('EQL3004', `the Sigma log source "${choice.cls.name}" does not tell ${category} events from others`, filter.span, 'wider');

@@ -15,7 +15,7 @@ import { globParts } from '../ir/patterns.js';
 import { walk } from '../ir/walk.js';
 import { luceneToRe2 } from '../matcher/regex.js';
 import { CLASSIFYING_FIELDS, conjunctsOf, filterFacts, TranslateContext, Unsupported, type Backend, type Direction, type FilterFacts, type RuleInput } from '../translate/core.js';
-import { chooseClass, fieldMapping, mappingProfile, unreadDatasets, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, lossNote, mappingProfile, unreadDatasets, type ClassLoss, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 
 // ---------------------------------------------------------------- SPL text
 
@@ -583,7 +583,7 @@ interface Picked {
   cls: EventClass;
   /** Conjuncts the class guarantees: not rendered. */
   implied: Set<Expr>;
-  losses: { message: string; direction: Direction; node: Expr | null }[];
+  losses: ClassLoss[];
 }
 
 /**
@@ -678,7 +678,7 @@ function renderFilter(ctx: TranslateContext, mapping: Mapping, cim: boolean, fil
   const pick = pickClass(mapping, facts, fields);
   if (!pick) throw new Fail('EQL3003', unreadDatasets(mapping, facts) ?? `no ${cim ? 'CIM data model' : 'source of the sysmon profile'} in the SPL mapping holds ${facts.category ?? 'any'} events${facts.values.get('host.os.type') ? ` of ${facts.values.get('host.os.type')!.values.join('/')} hosts` : ''}`, filter.span);
   if (cat && facts.category === cat.values[0]) pick.implied.add(cat.node);
-  for (const l of pick.losses) ctx.approximate('EQL3004', l.message, (l.node ?? filter).span, l.direction);
+  for (const l of pick.losses) ctx.approximate('EQL3004', l.message, (l.node ?? filter).span, l.direction, lossNote(l));
   const env: Env = { mapping: classMapping(mapping, pick.cls), cls: pick.cls, cim, sep: String(pick.cls.source.path_separator ?? '\\'), whereFields: new Set(), approx: [] };
   const terms: string[] = [];
   const where: string[] = [];

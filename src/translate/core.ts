@@ -20,6 +20,17 @@ export interface TranslationDiagnostic extends Diagnostic {
    * fidelity but explains no mismatch found by replay.
    */
   collection?: true;
+  /**
+   * A class-level narrowing that concerns only the events outside the class: those whose `field` holds none of
+   * `values` (the source holds process creations only: event.type "start"). Replay can tell such events apart.
+   */
+  only?: ClassOnly;
+}
+
+/** The events a source holds, told by one field: see TranslationDiagnostic.only. */
+export interface ClassOnly {
+  field: string;
+  values: readonly string[];
 }
 
 export interface Translation {
@@ -67,8 +78,8 @@ export class TranslateContext {
   ) {}
 
   /** Record a difference in meaning; the output stays deployable. */
-  approximate(code: DiagCode, message: string, span: Span | undefined, direction: Direction, about?: 'collection'): void {
-    this.push(code, 'warning', `${message} (${direction})`, span, direction, about === 'collection');
+  approximate(code: DiagCode, message: string, span: Span | undefined, direction: Direction, about?: 'collection' | { only: ClassOnly }): void {
+    this.push(code, 'warning', `${message} (${direction})`, span, direction, about === 'collection', typeof about === 'object' ? about.only : undefined);
   }
 
   /** Record something the target cannot express: the result has no output. */
@@ -82,8 +93,8 @@ export class TranslateContext {
     this.push(code, 'info', message, span);
   }
 
-  private push(code: DiagCode, severity: Severity, message: string, span?: Span, direction?: Direction, collection = false) {
-    this.diagnostics.push({ code, severity, message, ...(span ? { span } : {}), target: this.target, ...(direction ? { direction } : {}), ...(collection ? { collection: true as const } : {}) });
+  private push(code: DiagCode, severity: Severity, message: string, span?: Span, direction?: Direction, collection = false, only?: ClassOnly) {
+    this.diagnostics.push({ code, severity, message, ...(span ? { span } : {}), target: this.target, ...(direction ? { direction } : {}), ...(collection ? { collection: true as const } : {}), ...(only ? { only } : {}) });
   }
 
   get failed(): boolean {

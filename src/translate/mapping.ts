@@ -4,7 +4,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { DATASET_FIELDS, type Direction, type FilterFacts, type TargetId } from './core.js';
+import { DATASET_FIELDS, type ClassOnly, type Direction, type FilterFacts, type TargetId } from './core.js';
 import type { Expr } from '../ir/nodes.js';
 
 /** How one ECS field appears in a target. */
@@ -230,8 +230,12 @@ export interface ClassChoice {
   /** Top-level conjuncts that the class itself guarantees; the backend need not render them. */
   implied: Set<Expr>;
   /** Ways the chosen class is narrower or wider than the filter. */
-  losses: { message: string; direction: Direction; node: Expr | null }[];
+  losses: ClassLoss[];
 }
+/** `only`: the loss concerns just the events outside the class, told by one field (TranslationDiagnostic.only). */
+export type ClassLoss = { message: string; direction: Direction; node: Expr | null; only?: ClassOnly };
+/** How a backend records a class loss. */
+export const lossNote = (l: ClassLoss) => (l.only ? { only: l.only } : undefined);
 
 const lower = (s: string) => s.toLowerCase();
 const listOf = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
@@ -321,7 +325,7 @@ export function chooseClass(mapping: Mapping, facts: FilterFacts): ClassChoice |
       const have = facts.values.get(field);
       const allow = listOf(allowed);
       if (!have) {
-        losses.push({ message: `the ${mapping.target} source "${cls.name}" only holds events with ${field} ${allow.map((a) => JSON.stringify(a)).join(' or ')}`, direction: 'narrower', node: null });
+        losses.push({ message: `the ${mapping.target} source "${cls.name}" only holds events with ${field} ${allow.map((a) => JSON.stringify(a)).join(' or ')}`, direction: 'narrower', node: null, only: { field, values: allow } });
         continue;
       }
       const inClass = (v: string) => allow.some((a) => (have.caseInsensitive ? lower(a) === lower(v) : a === v));

@@ -49,6 +49,11 @@ function atomValues(atom: Expr, ev: EcsEvent): unknown[] {
 const CONCERNS: Partial<Record<string, (atom: Expr, ev: EcsEvent) => boolean>> = {
   // KQL: a missing string is "" there, so a present but empty value counts as missing (and the reverse).
   EQL3205: (atom, ev) => atomValues(atom, ev).some((v) => v === undefined || v === null || v === '' || (Array.isArray(v) && (v.length === 0 || v.includes('')))),
+  // KQL parses argv from the command line by Windows rules; off Windows Defender's command line is argv joined with
+  // spaces, which parses back to the same argv unless an argument is empty or holds a blank, quote or backslash.
+  EQL3204: (atom, ev) =>
+    ![fieldValue(ev, 'host.os.type')].flat().includes('windows') &&
+    [...walk(atom)].some((x) => x.kind === 'Field' && [fieldValue(ev, x.name.replace(/_count$/, ''))].flat().some((a) => typeof a === 'string' && (a === '' || /[\s"\\]/.test(a)))),
   // KQL counts code points, Elasticsearch UTF-16 units: they differ only on characters outside the BMP.
   EQL3245: (atom, ev) => atomValues(atom, ev).some((v) => [v].flat().some((x) => typeof x === 'string' && /[\uD800-\uDBFF]/.test(x))),
 };
@@ -63,6 +68,16 @@ const CLASS_CONCERNS: Partial<Record<string, (ev: EcsEvent) => boolean>> = {
   // KQL read the datasets the rule's index names: what it leaves out is events without a dataset (other indices).
   EQL3236: (ev) => [fieldValue(ev, 'data_stream.dataset'), fieldValue(ev, 'event.dataset')].every((v) => v === undefined || v === null),
 };
+
+/**
+ * What a class-level declaration concerns: with `only` (the source holds just the events whose field has one of
+ * the values), the events outside the class; the target cannot differ on the others through it.
+ */
+function classConcerns(d: TranslationDiagnostic): ((ev: EcsEvent) => boolean) | null {
+  const only = d.only;
+  if (!only) return CLASS_CONCERNS[d.code] ?? null;
+  return (ev) => ![fieldValue(ev, only.field)].flat().some((v) => typeof v === 'string' && only.values.includes(v));
+}
 
 export interface Explainer {
   /**
@@ -134,12 +149,12 @@ export function explainer(
       // event.action and takes all its events for "exec") is about which events the source holds: class-level.
       // Only on a top-level condition: on one branch of an `or` it covers that branch (its atoms, above), not
       // the other branches, which another source reads.
-      if (d.code === 'EQL3004' && !nestedIn(span, hit.filter.where)) hit.classDirs.push({ dir: d.direction, concerns: CLASS_CONCERNS[d.code] ?? null });
+      if (d.code === 'EQL3004' && !nestedIn(span, hit.filter.where)) hit.classDirs.push({ dir: d.direction, concerns: classConcerns(d) });
       continue;
     }
     const onFilter = span ? covers.filter((c) => overlaps(span, c.filter.span)) : [];
     // An event query's filter is the whole query: a declaration on the query is one on its event class.
-    if (span && onFilter.length === 1 && (body.kind === 'EventQuery' || inside(span, onFilter[0]!.filter.span))) onFilter[0]!.classDirs.push({ dir: d.direction, concerns: CLASS_CONCERNS[d.code] ?? null });
+    if (span && onFilter.length === 1 && (body.kind === 'EventQuery' || inside(span, onFilter[0]!.filter.span))) onFilter[0]!.classDirs.push({ dir: d.direction, concerns: classConcerns(d) });
     else global.add(d.direction);
   }
   const classifying = new Set([...CLASSIFYING_FIELDS, categoryField]);

@@ -2,7 +2,7 @@
 // (case variants, wildcard boundaries, a `?` with zero and two characters, any array position, a missing
 // field, numeric and CIDR edges), each set on an otherwise matching event so its effect is visible.
 // Deterministic: the same rule always gives the same events.
-import { ecsField, isNumericType } from '../ecs.js';
+import { ecsField, expectedEventTypes, isNumericType } from '../ecs.js';
 import type { EventFilter, Expr, Field, GlobPart, Literal, Pattern, Query, SequenceStep } from '../ir/nodes.js';
 import { allExprs, walk } from '../ir/walk.js';
 import { derive, groupsOf, otherAllowed, possibleValue, reconcile } from './consistent.js';
@@ -474,6 +474,11 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
   add(base, max);
   flips(base, fields.keys(), max);
   if (filter.category !== null) add({ ...base, [categoryField]: 'other-category' }, max);
+  // Elastic's events carry an event.type ECS expects with their category: a rule that names none meets each, and a
+  // target's source may hold only some of them (a table of process creations). Not with an action or event code,
+  // which decide the type in Elastic's pipelines (a modification is no creation).
+  if (filter.category !== null && categoryField === 'event.category' && !['event.type', 'event.action', 'event.code'].some((f) => named.has(f)))
+    for (const type of expectedEventTypes(filter.category)) add({ ...base, 'event.type': type }, max);
 
   // Each branch alone: its base only when the oracle confirms that branch holds and its siblings do not.
   const budget = opts.maxPerBranch ?? BRANCH_EVENTS;

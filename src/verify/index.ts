@@ -65,6 +65,22 @@ export function referenceMatches(query: Query, events: readonly EcsEvent[], cate
   return results.map((r) => r.events.map((e) => (e === null ? -1 : (index.get(e) ?? -2))));
 }
 
+/**
+ * A target that leaves a missing-event step out (declared) reports the events of the other steps: in the rule's
+ * shape a match has no event (-1) at the missing step's position.
+ */
+function inRuleShape(query: Query, tuples: number[][]): number[][] {
+  const body = query.body;
+  if (body.kind !== 'Sequence' || !body.steps.some((s) => s.missing)) return tuples;
+  const missing = body.steps.flatMap((s) => new Array<boolean>(s.runs ?? 1).fill(s.missing));
+  const present = missing.filter((m) => !m).length;
+  return tuples.map((t) => {
+    if (t.length !== present) return t;
+    let next = 0;
+    return missing.map((m) => (m ? -1 : t[next++]!));
+  });
+}
+
 /** A leaf-predicate oracle for the event generator, from the native matcher. */
 export function matcherOracle(): (atom: Expr, event: EcsEvent) => boolean {
   const cache = new Map<Expr, (ev: EcsEvent) => boolean>();
@@ -174,7 +190,7 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
       return m;
     };
     const a = byKey(ref);
-    const b = byKey(run.matches);
+    const b = byKey(inRuleShape(rule.query, run.matches));
     const onlyEql = [...a].filter(([k]) => !b.has(k)).map(([, t]) => t);
     const onlyTarget = [...b].filter(([k]) => !a.has(k)).map(([, t]) => t);
     for (const [side, tuples] of [['eql', onlyEql], ['target', onlyTarget]] as const) {

@@ -1010,6 +1010,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     fm === null ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }],
   );
   let unrepresentable: string | undefined;
+  const onWindows = valuesOf(ecsValue(ev, 'host.os.type')).map(String).includes('windows');
   const spelled = new Map<string, string[]>();
   const eventData = new Map<string, [string, string][]>();
   const set = (col: string, v: V) => {
@@ -1054,7 +1055,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     }
     const tr = fm.transform ?? '';
     for (const c of cols) {
-      if (tr === 'args') set(c, windowsCommandLine(vals.map(String)));
+      // Defender's command line: Windows' own; on Linux and macOS argv joined with spaces, unquoted (a macOS pair in
+      // ../shared/vendor-pairs m365_defender: "/Applications/Microsoft Defender.app/... 13").
+      if (tr === 'args') set(c, onWindows ? windowsCommandLine(vals.map(String)) : vals.map(String).join(' '));
       // A whitespace-separated list (PrivilegeList): a word with whitespace in it is no element of such a list.
       else if (tr === 'words') {
         if (vals.some((v) => /\s/.test(String(v)))) unrepresentable ??= `${ecs} has an element with whitespace, which ${c} cannot hold`;
