@@ -375,6 +375,11 @@ test('4738 never-expires rows hold the TO key as true; an or whose other branch 
   const rule = parseRuleText('uac.eql', 'iam where host.os.type == "windows" and ((event.code == "4738" and winlog.event_data.NewUACList == "USER_DONT_EXPIRE_PASSWORD") or (event.code == "5136" and winlog.event_data.AttributeValue == "66048"))');
   const r = verifyRules(rule, { targets: ['kql'] }).results[0]!;
   assert.equal([r.status, r.bug], ['approximate', false]);
+  // Which flag changed is not in the event (a `collection` declaration): a wrong ActionType or an inverted TO test is a bug.
+  for (const [from, to] of [['"Account Password Never Expires changed"', '"Account Password Never Expires Changed"'], ['| where tobool(', '| where not(tobool(']]) {
+    const bad = withMutation((t) => t.replace(from, to).replace(/(not\(tobool\(.*\)\))$/m, '$1)'), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+    assert.equal([bad.verdict, bad.bug], ['disagree', true], to);
+  }
 });
 
 test('a sequence over a cloud log (no DeviceId) is checked: carried events are found by Timestamp and ReportId', () => {

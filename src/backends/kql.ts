@@ -5,7 +5,7 @@
 // (docs/null-semantics.md), so each atom is rendered to be false on a missing value — guards are added
 // where the bare KQL operator could be true on "" or null in the atom's polarity.
 import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
-import { TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
+import { CLASSIFYING_FIELDS, TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
 import { chooseClass, fieldMapping, forRuleIndex, lossNote, unreadDatasets, withoutProduct, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sample, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
@@ -1136,7 +1136,13 @@ function renderFilter(filter: EventFilter, cls: EventClass, implied: Set<Expr>, 
     // A test the class's own filter already made (its ActionType) is not repeated.
     if (!stages.includes(`| where ${cond.t}`)) wheres.push(`| where ${cond.t}`);
   }
-  if (r.dropped && !wrote && conjuncts.length) {
+  // A condition on a data field that the class itself guarantees (4738's NewUACList flag: the activity the rows are)
+  // is expressed by the class's own filter.
+  const byClass = [...implied].some((c) => {
+    const f = singleField(c);
+    return f !== null && !CLASSIFYING_FIELDS.includes(f.name);
+  });
+  if (r.dropped && !wrote && conjuncts.length && !byClass) {
     ctx.unsupported('EQL3209', 'no condition of this event filter can be expressed in Defender columns', filter.span);
     throw new Unsupported();
   }
@@ -1173,7 +1179,8 @@ function classesFor(filter: EventFilter, ctx: TranslateContext): { cls: EventCla
   for (const cat of filter.category === null && !ownChoice ? new Set(own.flatMap((c) => [c.when.category ?? []].flat())) : []) {
     const c = chooseClass({ ...ctx.mapping, classes: own }, { ...facts, category: cat });
     if (!c) continue;
-    const loss = { message: `the ${ctx.mapping.target} source "${c.cls.name}" only holds ${[c.cls.when.category!].flat().join(' or ')} events`, direction: 'narrower' as const, node: null };
+    const held = [c.cls.when.category!].flat();
+    const loss = { message: `the ${ctx.mapping.target} source "${c.cls.name}" only holds ${held.join(' or ')} events`, direction: 'narrower' as const, node: null, only: { field: 'event.category', values: held } };
     ownChoice = { ...c, losses: [...c.losses, loss] };
     break;
   }
