@@ -92,6 +92,15 @@ test("4672's PrivilegeList: Elastic's list of its words, matched word by word", 
   assert.equal([v.verdict, v.bug], ['agree', false], v.reason);
 });
 
+test('hostile words: quotes, regex metacharacters, a trailing backslash and non-ASCII stay literal inside one word', () => {
+  const eql = `iam where host.os.type == "windows" and event.action == "logged-in-special" and winlog.event_data.PrivilegeList : (${eqlString('a"(b)|c.d\\')}, ${eqlString('é[x]?')})`;
+  const t = convert(eql);
+  assert.equal(wheres(t)[1], 'PrivilegeList matches regex @"(?i)(?:^|\\s)(?:a""\\(b\\)\\|c\\.d\\\\|é\\[x\\]\\S)(?:\\s|$)"');
+  assertBinds(t, 'hostile words');
+  const v = verdict(eql);
+  assert.equal([v.verdict, v.bug], ['agree', false], v.reason);
+});
+
 test('4624 process.name is the last part of ProcessName; 4688 is the process start of a Security-log sequence', () => {
   const eql = `sequence by winlog.computer_name with maxspan=1m
   [authentication where host.os.type == "windows" and event.action == "logged-in" and event.outcome == "success" and process.name == "svchost.exe"] by winlog.event_data.TargetLogonId
