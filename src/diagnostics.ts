@@ -87,6 +87,7 @@ export const CODES = {
   EQL3247: { severity: 'warning', title: 'head/tail of sequence or sample results' },
   EQL3248: { severity: 'error', title: 'no sequence or sample key has a Defender column' },
   EQL3250: { severity: 'info', title: 'reads Microsoft Sentinel tables (Sentinel in the Defender portal)' },
+  EQL3251: { severity: 'error', title: 'sequence steps identify their events by different columns' },
   EQL3255: { severity: 'error', title: 'the table holds the field only where a query cannot read it exactly' },
   // spl
   EQL3301: { severity: 'warning', title: 'SPL source does not record a classifying field' },

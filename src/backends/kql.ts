@@ -6,7 +6,7 @@
 // where the bare KQL operator could be true on "" or null in the atom's polarity.
 import type { Backend, Direction, RuleInput, TranslateContext } from '../translate/core.js';
 import { CLASSIFYING_FIELDS, TranslateContext as Ledger, Unsupported, conjunctsOf, filterFacts } from '../translate/core.js';
-import { chooseClass, fieldMapping, lossNote, unreadDatasets, withoutProduct, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
+import { chooseClass, fieldMapping, forRuleIndex, lossNote, unreadDatasets, withoutProduct, type EventClass, type FieldMapping, type Mapping } from '../translate/mapping.js';
 import type { CompareOp, EventFilter, Expr, Field, GlobPart, Pattern, Sample, Sequence, Span } from '../ir/nodes.js';
 import type { DiagCode } from '../diagnostics.js';
 import { walk } from '../ir/walk.js';
@@ -278,7 +278,7 @@ class FilterRenderer {
     for (const x of walk(e)) {
       if (x.kind !== 'Field') continue;
       const fm = fieldOf(this.ctx.mapping, this.cls, x.name);
-      if (!fm?.transform?.startsWith('dynamic-each:') || typeof fm.field !== 'string') continue;
+      if (!fm?.transform || !isEachTransform(fm.transform) || typeof fm.field !== 'string') continue;
       const each = eachPath(fm.transform);
       if (!each) return this.unsupported(`invalid list path in the mapping of ${x.name}`, x.span, 'EQL3203');
       found.push({ f: x, each, column: fm.field });
@@ -295,7 +295,7 @@ class FilterRenderer {
    * wrapped in one, as mv-expand gives no element for an empty array and one per key for a property bag.
    */
   private anyElement(e: Expr, { f, each, column }: { f: Field; each: EachPath; column: string }, pos: boolean): Cond {
-    const list = [column, ...each.list].join('.');
+    const list = listOf(column, each);
     const apply = this.applies.get(list) ?? { v: `Element${this.applies.size + 1}`, counts: [] };
     const v = apply.v;
     this.element = { field: f.name, v };
@@ -469,6 +469,9 @@ class FilterRenderer {
       case 'args':
         this.argsFidelity(f);
         return { t: `parse_command_line(${c}, "windows")`, type: 'dynamic', guards: [`isnotempty(${c})`], missing: '' };
+      case 'words':
+        // A list Elastic splits from the column's whitespace-separated text (PrivilegeList of 4672): its words.
+        return { t: `extract_all(@"(\\S+)", ${c})`, type: 'dynamic', guards: [`isnotempty(${c})`], missing: '' };
       case 'args_count':
         this.argsFidelity(f);
         return { t: `array_length(parse_command_line(${c}, "windows"))`, type: 'number', guards: [`isnotempty(${c})`], missing: 0 };
@@ -481,18 +484,18 @@ class FilterRenderer {
         return { t: 'RegistryPath', type: 'string', guards: ['isnotempty(RegistryPath)'], missing: '' };
       }
       default:
-        if (r.fm.transform.startsWith('dynamic-each:') && this.element?.field === f.name) {
+        if (isEachTransform(r.fm.transform) && this.element?.field === f.name) {
           // One element of the list (anyElement): its value, and for a keyed list the element's key.
           const each = eachPath(r.fm.transform)!;
-          const t = `tostring(${this.element.v}.${each.path.join('.')})`;
+          const t = `tostring(${each.path.reduce(member, this.element.v)})`;
           if (!each.key) return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
-          return { t, type: 'string', guards: [`tostring(${this.element.v}.${each.key.name}) == ${kqlString(each.key.value)}`, `isnotempty(${t})`] };
+          return { t, type: 'string', guards: [`tostring(${member(this.element.v, each.key.name)}) == ${kqlString(each.key.value)}`, `isnotempty(${t})`] };
         }
         if (r.fm.transform.startsWith('dynamic:')) {
           // A path into a dynamic column (CloudAppEvents.RawEventData: the source's own record); "" when absent.
           const path = dynamicPath(r.fm.transform);
           if (!path) return this.unsupported(`invalid path in the mapping of ${f.name}`, f.span, 'EQL3203');
-          const t = `tostring(${c}${member(path)})`;
+          const t = `tostring(${c}${memberPath(path)})`;
           return { t, type: 'string', guards: [`isnotempty(${t})`], missing: '' };
         }
         if (r.fm.transform.startsWith('json:')) {
@@ -691,6 +694,7 @@ class FilterRenderer {
     const r = this.resolve(f)!;
     const c = r.column;
     const span = pats[0]?.span ?? f.span;
+    if (r.fm.transform === 'words') return this.wordsMatch(c, pats, ci);
     if (this.ctx.options.kqlArgs === 'fast' && pats.every((p) => p.kind !== 'glob' && p.kind !== 'regex')) {
       this.approx('EQL3207', `${f.name} is matched against the whole command line (has/contains), not against each argument`, span, pos);
       const parts = pats.map((p) => {
@@ -732,6 +736,28 @@ class FilterRenderer {
     this.touch(c);
     this.argsFidelity(f);
     return this.logic('Or', parts);
+  }
+
+  /** Any word of a whitespace-separated column matches one of the patterns: one regex over the column. */
+  private wordsMatch(c: string, pats: readonly Pattern[], ci: boolean): Cond {
+    const el = '\\S';
+    const bodies: string[] = [];
+    const spelled = pats.some((p) => p.kind === 'regex');
+    for (const p of pats) {
+      if (p.kind === 'glob') bodies.push(globToRe(p.parts, el));
+      else if (p.kind === 'regex') {
+        const t = luceneBody(p.value, ci, el);
+        if ('error' in t) return this.unsupported(`cannot translate the regular expression to RE2: ${t.error}`, p.span, 'EQL3206');
+        bodies.push(t.re);
+      } else {
+        const lit = reLit(p.kind === 'exact' ? p.value : p.text);
+        bodies.push(p.kind === 'exact' ? lit : p.kind === 'prefix' ? `${lit}${el}*` : p.kind === 'suffix' ? `${el}*${lit}` : `${el}*${lit}${el}*`);
+      }
+    }
+    const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
+    const a = atom(`${c} matches regex ${kqlString(`${ci && !spelled ? '(?i)' : ''}(?:^|\\s)(?:${body})(?:\\s|$)`)}`);
+    this.touch(c);
+    return matchesEmpty(body) ? this.guarded(a, [`isnotempty(${c})`]) : a;
   }
 
   // ---- functions ----
@@ -1382,13 +1408,24 @@ function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMap
 /**
  * A `dynamic-each:<list>[<Key>=<value>].<path>` transform: a value in each element of a list (`[]`: every element);
  * without `<list>` the column itself is the list (Sentinel's AuditLogs.AdditionalDetails).
+ * `eventdata:<Name>`: SecurityEvent's EventData XML, whose EventData element holds one Data element per field,
+ * named by its Name attribute; parse_xml makes each an object with "@Name" and "#text" (Microsoft's Sentinel
+ * queries read it so: mappings/kql.yaml). `xml`: the list is read from the column's parsed XML.
  */
 interface EachPath {
   list: string[];
   key: { name: string; value: string } | null;
   path: string[];
+  xml?: boolean;
 }
+const isEachTransform = (t: string | undefined) => !!t && (t.startsWith('dynamic-each:') || t.startsWith('eventdata:'));
+/** The list an element-wise field reads, as a KQL expression. */
+const listOf = (column: string, each: EachPath) => (each.xml ? `parse_xml(${column}).${each.list.join('.')}` : [column, ...each.list].join('.'));
+/** A member of a dynamic value: `.key`, or `["@key"]` for a name that is no identifier. */
+const member = (v: string, k: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? `${v}.${k}` : `${v}[${kqlString(k)}]`);
 function eachPath(transform: string): EachPath | null {
+  const x = /^eventdata:([A-Za-z][A-Za-z0-9_]*)$/.exec(transform);
+  if (x) return { list: ['EventData', 'Data'], key: { name: '@Name', value: x[1]! }, path: ['#text'], xml: true };
   const m = /^dynamic-each:([^[\]]*)\[(?:([A-Za-z_][A-Za-z0-9_]*)=([^]+))?\]\.([A-Za-z0-9_.]+)$/.exec(transform);
   if (!m) return null;
   const [list, path] = [m[1] ? m[1].split('.') : [], m[4]!.split('.')];
@@ -1406,7 +1443,7 @@ function dynamicPath(transform: string | undefined): string[] | null {
   return path.every((k) => /^[A-Za-z_][A-Za-z0-9_]*$|^(0|[1-9][0-9]{0,5})$/.test(k)) ? path : null;
 }
 /** The member access of a dynamic path: `.key`, `[index]`. */
-const member = (path: readonly string[]) => path.map((k) => (/^[0-9]/.test(k) ? `[${k}]` : `.${k}`)).join('');
+const memberPath = (path: readonly string[]) => path.map((k) => (/^[0-9]/.test(k) ? `[${k}]` : `.${k}`)).join('');
 
 /** The expressions that identify a sequence key in one class (one per key column), and the columns they read. */
 function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): { exprs: string[]; cols: string[] } {
@@ -1414,7 +1451,7 @@ function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): { exprs:
   if (key.kind !== 'Field' || typeof fm.field !== 'string') throw new Error('keyColumns on a key without a column');
   if (fm.lossy) ctx.approximate('EQL3006', `${key.name} → ${fm.key?.join(' + ') ?? fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction, fm.lossy.collection ? 'collection' : undefined);
   const path = dynamicPath(fm.transform);
-  if (path) return { exprs: [`tostring(${fm.field}${member(path)})`], cols: [fm.field] };
+  if (path) return { exprs: [`tostring(${fm.field}${memberPath(path)})`], cols: [fm.field] };
   const cols = fm.key ?? [fm.field];
   return { exprs: cols, cols };
 }
@@ -1493,10 +1530,20 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
   // The last step's row carries the events before it: Defender identifies an event by Timestamp, DeviceId
   // and ReportId (the columns a custom detection needs), so each earlier event gets these three, numbered.
   // A table without DeviceId (CloudAppEvents names its own columns) identifies its events without it; one without
-  // ReportId (a Sentinel table) names the column that identifies its rows (`row_id`), carried as ReportId.
+  // ReportId (a Sentinel table) names the column that identifies its rows (`row_id`), carried as ReportId. A log
+  // with neither (SecurityEvent) names the columns that identify its events (`identity`), typed by `column_types`;
+  // the steps must then all read such a log, with the same identity.
   const rowIdOf = (cls: EventClass) => (typeof cls.source.row_id === 'string' ? cls.source.row_id : null);
   const provides = (cls: EventClass, c: string) => !Array.isArray(cls.source.project) || (cls.source.project as string[]).includes(c) || (c === 'ReportId' && rowIdOf(cls) !== null);
-  const identity = IDENTITY.filter(([c]) => chosen.flat().every(({ cls }) => provides(cls, c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
+  const declared = [...new Set(chosen.flat().map(({ cls }) => JSON.stringify(cls.source.identity ?? null)))];
+  if (declared.length > 1) {
+    ctx.unsupported('EQL3251', 'the steps read tables that identify their events by different columns, which one sequence cannot carry', seq.span);
+    throw new Unsupported();
+  }
+  const own = JSON.parse(declared[0] ?? 'null') as unknown;
+  const identity = Array.isArray(own)
+    ? own.map((c) => [String(c), identityType(chosen[0]![0]!.cls, String(c), c === 'Timestamp' ? 'datetime' : 'string')] as const)
+    : IDENTITY.filter(([c]) => chosen.flat().every(({ cls }) => provides(cls, c))).map(([c, dflt]) => [c, mixed.has(c) ? 'string' : identityType(chosen[0]![0]!.cls, c, dflt)] as const);
   const asReportId = (cls: EventClass) => {
     const id = rowIdOf(cls);
     return id !== null && identity.some(([c]) => c === 'ReportId') ? [`| extend ReportId = ${id}`] : [];
@@ -1577,12 +1624,13 @@ function emitWithSentinelFallback(rule: RuleInput, ctx: TranslateContext): strin
   const own = new Ledger(ctx.target, native, ctx.options);
   const out = tryEmit(rule, own);
   if (out !== null || ctx.options.kqlSentinel === 'off') return adopt(ctx, own, out);
-  const full = new Ledger(ctx.target, ctx.mapping, ctx.options);
+  // A class naming its log's indices reads only rules on that log, and for them comes first (forRuleIndex).
+  const full = new Ledger(ctx.target, forRuleIndex(ctx.mapping, rule.meta.index), ctx.options);
   const withSentinel = tryEmit(rule, full);
   // Where no Defender table holds the rule's events at all (EQL3003 alone), the attempt with Sentinel's tables
   // says why the rule is refused (a field its table holds only where no query reads it: EQL3255).
   if (withSentinel === null) return adopt(ctx, own.diagnostics.every((d) => d.severity !== 'error' || d.code === 'EQL3003') ? full : own, null);
-  const tables = [...new Set(ctx.mapping.classes.filter((c) => c.source.product === SENTINEL).map((c) => String(c.source.table)))].filter((t) => new RegExp(`\\b${t}\\b`).test(withSentinel));
+  const tables = [...new Set(full.mapping.classes.filter((c) => c.source.product === SENTINEL).map((c) => String(c.source.table)))].filter((t) => new RegExp(`\\b${t}\\b`).test(withSentinel));
   ctx.note('EQL3250', `no Defender table reads this rule; it reads Microsoft Sentinel's ${tables.join(', ')}, which advanced hunting holds once Sentinel is onboarded to the Defender portal (--kql-sentinel off refuses)`);
   return adopt(ctx, full, withSentinel);
 }

@@ -147,6 +147,23 @@ export function withoutProduct(mapping: Mapping, product: string): Mapping {
   return classes.length === mapping.classes.length ? mapping : { ...mapping, classes };
 }
 
+/**
+ * The mapping a rule reads with its index: a class whose source names the Elastic indices of its log (`index`,
+ * e.g. the Windows Security log's) is kept only for a rule whose index overlaps one of them, and then goes first,
+ * so the rule reads that log before any other source. Two index patterns overlap when the literal text before the
+ * first `*` of one starts with the other's. A class whose `index` is not resolved this way is read by no rule.
+ */
+export function forRuleIndex(mapping: Mapping, ruleIndex: readonly string[] | undefined): Mapping {
+  const gated = (c: EventClass) => Array.isArray(c.source.index);
+  if (!mapping.classes.some(gated)) return mapping;
+  const stem = (p: string) => p.split('*')[0]!;
+  const overlaps = (a: string, b: string) => stem(a).startsWith(stem(b)) || stem(b).startsWith(stem(a));
+  const reads = (c: EventClass) => (c.source.index as unknown[]).some((p) => typeof p === 'string' && (ruleIndex ?? []).some((r) => overlaps(r, p)));
+  // The classes kept are this rule's: their `index` is resolved (a class still naming one is read by no rule).
+  const kept = mapping.classes.filter((c) => gated(c) && reads(c)).map((c) => ({ ...c, source: Object.fromEntries(Object.entries(c.source).filter(([k]) => k !== 'index')) }));
+  return { ...mapping, classes: [...kept, ...mapping.classes.filter((c) => !gated(c))] };
+}
+
 const cache = new Map<string, Mapping>();
 const mtime = (f: string) => {
   try {

@@ -6,7 +6,7 @@ import { accessor } from '../matcher/runtime.js';
 import { compileMatcher, matchEvents } from '../matcher/index.js';
 import type { Expr, Query } from '../ir/nodes.js';
 import { allExprs, walk } from '../ir/walk.js';
-import { loadMapping, withoutProduct, type Mapping } from '../translate/mapping.js';
+import { forRuleIndex, loadMapping, withoutProduct, type Mapping } from '../translate/mapping.js';
 import { translateRule } from '../translate/index.js';
 import type { Fidelity, TargetId, TranslateOptions, Translation } from '../translate/core.js';
 import { explainer, type Explainer } from './explain.js';
@@ -138,8 +138,8 @@ function referenceProblem(rule: ParsedRule): string | null {
  * The mapping the translation was made with: the classes of Microsoft Sentinel's tables only when it reads them
  * (EQL3250), so an event becomes the row of the table the query reads, not of a Sentinel table it does not.
  */
-function replayMapping(t: Translation, mapping: Mapping): Mapping {
-  return t.diagnostics.some((d) => d.code === 'EQL3250') ? mapping : withoutProduct(mapping, 'sentinel');
+function replayMapping(t: Translation, mapping: Mapping, ruleIndex: readonly string[] | undefined): Mapping {
+  return t.diagnostics.some((d) => d.code === 'EQL3250') ? forRuleIndex(mapping, ruleIndex) : withoutProduct(mapping, 'sentinel');
 }
 
 /** Verify one rule against one target over the given scenarios. */
@@ -154,7 +154,7 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: S
   if (!interp) return notChecked(`no interpreter for ${t.target} yet`, 'no-interpreter');
   const problem = referenceProblem(rule);
   if (problem) return notChecked(problem, 'no-reference');
-  const mapping = replayMapping(t, loadMapping(t.target, options.mappingFiles));
+  const mapping = replayMapping(t, loadMapping(t.target, options.mappingFiles), meta.index);
   const declared = declarations(rule, t);
   const categoryField = meta.event_category_override;
   let mismatches = 0;

@@ -180,6 +180,48 @@ function arith(op: string, a: V, b: V): V {
   throw new NotChecked(`${op} on ${typeof a} and ${typeof b}`);
 }
 
+/**
+ * Kusto's parse_xml: an element is an object of its attributes ("@name"), its text ("#text") and its child
+ * elements (several of one name an array); an element with only text is that text, an empty one null (the
+ * parse_xml page of Kusto's reference). Null when the text is no well-formed XML this reader knows.
+ */
+export function parseXml(text: string): V {
+  const entity = (t: string) =>
+    t.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);/g, (_, e: string) =>
+      e[0] === '#' ? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)) : ({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" } as Record<string, string>)[e]!,
+    );
+  const tokens = [...text.replace(/^\s*<\?xml[^?]*\?>/, '').matchAll(/<\/([\w:.-]+)\s*>|<([\w:.-]+)((?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(\/?)>|([^<]+)|(<)/g)];
+  type Element = { name: string; attrs: [string, string][]; text: string; children: [string, V][] };
+  const stack: Element[] = [{ name: '', attrs: [], text: '', children: [] }];
+  const value = (el: Element): V => {
+    if (!el.attrs.length && !el.children.length) return el.text === '' ? null : el.text;
+    const out: Record<string, V> = {};
+    for (const [k, v] of el.attrs) out[`@${k}`] = v;
+    const groups = new Map<string, V[]>();
+    for (const [k, v] of el.children) groups.set(k, [...(groups.get(k) ?? []), v]);
+    for (const [k, vs] of groups) out[k] = vs.length === 1 ? vs[0]! : vs;
+    if (el.text.trim() !== '') out['#text'] = el.text;
+    return out;
+  };
+  for (const [, close, open, attrs, selfClose, chars, stray] of tokens) {
+    if (stray) return null;
+    const top = stack.at(-1)!;
+    if (chars !== undefined) top.text += entity(chars);
+    else if (open) {
+      const el: Element = { name: open, attrs: [...attrs!.matchAll(/([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)].map((m) => [m[1]!, entity(m[2] ?? m[3] ?? '')]), text: '', children: [] };
+      if (selfClose) top.children.push([open, value(el)]);
+      else stack.push(el);
+    } else if (close) {
+      const el = stack.pop()!;
+      if (el.name !== close || !stack.length) return null;
+      stack.at(-1)!.children.push([close, value(el)]);
+    }
+  }
+  if (stack.length !== 1 || stack[0]!.children.length !== 1 || stack[0]!.text.trim() !== '') return null;
+  const [name, v] = stack[0]!.children[0]!;
+  return { [name]: v };
+}
+
 /** CommandLineToArgvW's rules (parse_command_line with "windows"; learn.microsoft.com "Parsing C++ command-line arguments"). */
 export function windowsArgv(cmd: string): string[] {
   const out: string[] = [];
@@ -513,6 +555,8 @@ function call(name: string, argNodes: Node[], s: Scope): V {
       if (!m.find()) return '';
       return m.group(Number(toLong(a[1]!) ?? 0n)) ?? '';
     }
+    case 'parse_xml':
+      return isStr(a[0]!) ? parseXml(a[0] as string) : null;
     case 'parse_json':
     case 'todynamic': {
       const v = a[0]!;
@@ -836,6 +880,8 @@ const valuesOf = (v: unknown): unknown[] => (v === undefined || v === null ? [] 
 function classOf(m: Mapping, ev: EcsEvent) {
   let best: Mapping['classes'][number] | null = null;
   for (const cls of m.classes) {
+    // A class naming its log's indices holds rows only for a rule on that log (forRuleIndex resolves it).
+    if (Array.isArray(cls.source.index)) continue;
     const fits = Object.entries(cls.when).every(([k, want]) => {
       const have = valuesOf(ecsValue(ev, k === 'category' ? 'event.category' : k)).map(String);
       return have.some((h) => [want].flat().includes(h));
@@ -988,6 +1034,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   let unrepresentable: string | undefined;
   const onWindows = valuesOf(ecsValue(ev, 'host.os.type')).map(String).includes('windows');
   const spelled = new Map<string, string[]>();
+  const eventData = new Map<string, [string, string][]>();
   const set = (col: string, v: V) => {
     if (!(col in row)) row[col] = v;
   };
@@ -1008,7 +1055,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     const vals = valuesOf(ecsValue(ev, ecs));
     if (!vals.length) continue;
     const cols = [fm.field].flat();
-    if (vals.length > 1 && fm.transform !== 'args' && !fm.transform?.startsWith('dynamic-each:')) unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
+    if (vals.length > 1 && fm.transform !== 'args' && fm.transform !== 'words' && !fm.transform?.startsWith('dynamic-each:')) unrepresentable ??= `${ecs} holds ${vals.length} values, Defender's ${cols.join('/')} one`;
     if (fm.values) {
       const mapped = vals.flatMap((v) => [fm.values![String(v)] ?? []].flat());
       // The mapping's values are the ECS spellings of Defender's enumeration: a rule's value outside them
@@ -1033,6 +1080,11 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
       // Defender's command line: Windows' own; on Linux and macOS argv joined with spaces, unquoted (a macOS pair in
       // ../shared/vendor-pairs m365_defender: "/Applications/Microsoft Defender.app/... 13").
       if (tr === 'args') set(c, onWindows ? windowsCommandLine(vals.map(String)) : vals.map(String).join(' '));
+      // A whitespace-separated list (PrivilegeList): a word with whitespace in it is no element of such a list.
+      else if (tr === 'words') {
+        if (vals.some((v) => /\s/.test(String(v)))) unrepresentable ??= `${ecs} has an element with whitespace, which ${c} cannot hold`;
+        set(c, vals.map(String).join(' '));
+      }
       else if (tr === 'extension') set(c, `file.${String(vals[0])}`);
       else if (tr === 'registry_path') {
         const path = defenderHive(String(vals[0]));
@@ -1060,6 +1112,9 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
           for (const k of path.slice(0, -1)) el = (el[k] && typeof el[k] === 'object' ? el[k] : (el[k] = {})) as Record<string, V>;
           el[path.at(-1)!] = typeof v === 'string' ? v : JSON.stringify(v);
         });
+      } else if (tr.startsWith('eventdata:')) {
+        // SecurityEvent's EventData: one Data element per field, named by its Name attribute.
+        eventData.set(c, [...(eventData.get(c) ?? []), [tr.slice(10), typeof vals[0] === 'object' ? JSON.stringify(vals[0]) : String(vals[0])]]);
       } else if (tr.startsWith('json:')) {
         const obj = (row[c] ? JSON.parse(row[c] as string) : {}) as Record<string, unknown>;
         obj[tr.slice(5)] = vals[0];
@@ -1068,6 +1123,8 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
       // args_count and unknown transforms hold no value of their own.
     }
   }
+  const xmlText = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  for (const [c, items] of eventData) set(c, `<EventData>${items.map(([n, v]) => `<Data Name="${n}">${xmlText(v)}</Data>`).join('')}</EventData>`);
   unrepresentable ??= inconsistency(ev, ruleFields);
   for (const { ecs, fm } of derived) if (ruleFields?.has(ecs)) unrepresentable ??= underived(ev, ecs, fm, row);
   // Elastic's m365_defender pipeline writes event.action (the lowercased ActionType) on every row that has an
@@ -1149,14 +1206,23 @@ function environment(records: readonly (KqlRecord | null)[], mapping: Mapping): 
     const report = rec.rowId ? row[rec.rowId]! : (row.ReportId ?? null);
     // A cloud log has no DeviceId: a query over it carries Timestamp and ReportId only, so both keys are kept.
     const time = row.Timestamp ?? row.TimeGenerated ?? null;
-    for (const id of [identity(time, row.DeviceId ?? null, report), identity(time, null, report)])
-      identities.set(id, identities.has(id) && identities.get(id) !== i ? -1 : i);
+    const ids = [identity(time, row.DeviceId ?? null, report), identity(time, null, report)];
+    // A log without DeviceId and ReportId (SecurityEvent) names the columns that identify its rows (`identity`).
+    for (const cols of ownIdentities(mapping, rec.table)) ids.push(ownIdentity(cols, (c) => (c === 'Timestamp' ? time : (row[c] ?? null))));
+    for (const id of ids) identities.set(id, identities.has(id) && identities.get(id) !== i ? -1 : i);
     tables.set(rec.table, [...(tables.get(rec.table) ?? []), row]);
     if (rec.deviceInfo) tables.set('DeviceInfo', [...(tables.get('DeviceInfo') ?? []), rec.deviceInfo]);
     if (!rec.modelsDeviceInfo) unmodelled.add('DeviceInfo');
   }
   return { env: { tables, absent: absentFor(mapping), unmodelled }, identities };
 }
+
+/** The identifying columns the mapping declares for a table's rows (`identity`), or for every table. */
+function ownIdentities(mapping: Mapping, table?: string): string[][] {
+  const lists = mapping.classes.filter((c) => (table === undefined || c.source.table === table) && Array.isArray(c.source.identity)).map((c) => (c.source.identity as unknown[]).map(String));
+  return [...new Map(lists.map((l) => [JSON.stringify(l), l])).values()];
+}
+const ownIdentity = (cols: string[], value: (c: string) => V) => JSON.stringify(['own', cols, cols.map((c) => toStr(value(c)))]);
 
 /** Run a program over records; rows are traced back to the events they came from. */
 export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)[], mapping: Mapping): InterpreterRun {
@@ -1168,7 +1234,7 @@ export function runKql(program: KqlProgram, records: readonly (KqlRecord | null)
     const platforms = devicePlatforms(records);
     const unrepresentable = records.flatMap((r, i) => (r?.unrepresentable || (r && (platforms.get(toStr(r.row.DeviceId ?? null))?.size ?? 0) > 1) ? [i] : []));
     const matchId = scanMatchId(program.body);
-    const matches = rows.some((r) => carries(r, 1)) ? traced(rows, identities) : matchId ? sequences(rows, matchId) : singles(rows);
+    const matches = rows.some((r) => carries(r, 1)) ? traced(rows, identities, ownIdentities(mapping)) : matchId ? sequences(rows, matchId) : singles(rows);
     return { matches, ...(unrepresentable.length ? { unrepresentable } : {}) };
   } catch (e) {
     if (e instanceof NotChecked) return { notChecked: e.message };
@@ -1261,12 +1327,16 @@ const carries = (r: Row, j: number) => r[`Timestamp${j}`] !== undefined && r[`Ti
  * Rows that carry earlier events: each row is one match, the events named by its Timestamp1/DeviceId1/
  * ReportId1, Timestamp2/... columns in order, then the row's own event.
  */
-function traced(rows: Row[], identities: Map<string, number>): number[][] {
+function traced(rows: Row[], identities: Map<string, number>, own: string[][]): number[][] {
   return rows.map((r) => {
     const events: number[] = [];
     for (let j = 1; carries(r, j); j++) {
-      const i = identities.get(identity(r[`Timestamp${j}`]!, r[`DeviceId${j}`] ?? null, r[`ReportId${j}`] ?? null));
-      if (i === undefined || i < 0) throw new NotChecked(`the event in Timestamp${j}/DeviceId${j}/ReportId${j} of a result row is ${i === undefined ? 'no input event' : 'not one input event'}`);
+      // A row of a log with its own identifying columns carries each of them, numbered.
+      const cols = own.find((l) => l.every((c) => r[`${c}${j}`] !== undefined));
+      const id = cols ? ownIdentity(cols, (c) => r[`${c}${j}`] ?? null) : identity(r[`Timestamp${j}`]!, r[`DeviceId${j}`] ?? null, r[`ReportId${j}`] ?? null);
+      const i = identities.get(id);
+      const named = (cols ?? ['Timestamp', 'DeviceId', 'ReportId']).map((c) => `${c}${j}`).join('/');
+      if (i === undefined || i < 0) throw new NotChecked(`the event in ${named} of a result row is ${i === undefined ? 'no input event' : 'not one input event'}`);
       events.push(i);
     }
     return [...events, r[INDEX]!];

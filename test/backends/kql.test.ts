@@ -575,15 +575,16 @@ test('Defender for Identity keys: hostile values keep the query structure', () =
   assertValid(t, 'hostile key');
 });
 
-// The issue's target is 90%; 674/769 (87.6%) convert. The rest have no Defender equivalent found: process end,
-// fork, uid-change and Linux account events and file opens Defender does not record; Windows Security log events
-// Defender for Identity documents no activity for (4662, 5136/5137 attribute changes, 4703, 5145, 5382, Kerberos
-// pre-authentication); filters whose every condition is on a field without a column (winlog.event_data.*,
-// auditd.*); sequences none of whose keys has a column (EQL3248); and logs no Advanced Hunting table holds or whose
+// The issue's target is 90%; 688/769 (89.5%) convert, 14 of them Windows Security log rules through Sentinel's
+// SecurityEvent. The rest have no Defender equivalent found: process end, fork, uid-change and Linux account events
+// and file opens Defender does not record; Windows Security log rules whose classifying values replay cannot tell
+// from case variants (4703's task name) or whose fields Elastic derives (4738's NewUACList, 4768/4769 ticket
+// options), and a Linux-to-Windows sequence whose steps identify events differently; filters whose every condition
+// is on a field without a column (winlog.event_data.*, auditd.*); sequences none of whose keys has a column (EQL3248); and logs no Advanced Hunting table holds or whose
 // records are laid out differently: Entra audit (positional diagnostic-settings fields), Identity Protection and
 // AAD Graph logs, Google Workspace (ASN enrichment), one Microsoft 365 sequence keyed on related.user, Fortigate,
 // network_traffic. This is a regression floor.
-test('corpus: at least 87.6% of the rules convert, and every output parses and binds', () => {
+test('corpus: at least 89.4% of the rules convert, and every output parses and binds', () => {
   const dir = shared('corpus');
   if (!dir) return;
   const { rules } = loadRules([dir]);
@@ -600,7 +601,7 @@ test('corpus: at least 87.6% of the rules convert, and every output parses and b
     if (errs.length) problems.push(`${r.source.path}\n${t.output}\n${formatKustoProblems(errs)}`);
   }
   assert.ok(!problems.length, `${problems.length} outputs rejected:\n${problems.slice(0, 5).join('\n\n')}`);
-  assert.ok(converted / total >= 0.876, `${converted}/${total} converted`);
+  assert.ok(converted / total >= 0.894, `${converted}/${total} converted`);
 });
 
 
