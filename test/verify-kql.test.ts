@@ -493,6 +493,13 @@ test('a source that holds only some events of the class (event.type start) expla
   assert.equal((r.counterexample!.event as Record<string, unknown>)['event.type'], 'start');
 });
 
+test('a classifying value in another case than the source writes it is no event of that source', () => {
+  const ev = { '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'iam', 'winlog.event_data.ServiceName': 'svc' };
+  assert.equal(defenderRecord({ ...ev, 'event.action': 'service-installed' }, mapping)!.table, 'DeviceEvents');
+  const other = defenderRecord({ ...ev, 'event.action': 'Service-Installed' }, mapping)!;
+  assert.ok(other.unrepresentable?.includes('another case'), JSON.stringify(other));
+});
+
 test('sequences with two keys: a scan that drops one key comparison is caught by the one-key mismatch scenario', () => {
   const rule = parseRuleText('k2.eql', 'sequence by user.name, process.parent.name with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] [process where event.type == "start" and process.name == "b.exe"]');
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');

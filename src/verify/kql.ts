@@ -877,14 +877,15 @@ const valuesOf = (v: unknown): unknown[] => (v === undefined || v === null ? [] 
  * The class of an event: every classifying field of the class must hold one of its values (an event
  * without event.type is no process creation); the most specific class wins.
  */
-function classOf(m: Mapping, ev: EcsEvent) {
+function classOf(m: Mapping, ev: EcsEvent, foldCase = false) {
+  const same = (a: string, b: string) => a === b || (foldCase && a.toLowerCase() === b.toLowerCase());
   let best: Mapping['classes'][number] | null = null;
   for (const cls of m.classes) {
     // A class naming its log's indices holds rows only for a rule on that log (forRuleIndex resolves it).
     if (Array.isArray(cls.source.index)) continue;
     const fits = Object.entries(cls.when).every(([k, want]) => {
       const have = valuesOf(ecsValue(ev, k === 'category' ? 'event.category' : k)).map(String);
-      return have.some((h) => [want].flat().includes(h));
+      return have.some((h) => [want].flat().some((w) => same(h, w)));
     });
     // Another product's log (a class with `requires`, e.g. CloudTrail in CloudAppEvents) holds the events of its dataset.
     const score = (c: typeof cls) => Object.keys(c.when).length + (Array.isArray(c.source.requires) ? 100 : 0);
@@ -1019,6 +1020,11 @@ function dynamicSlot(row: Row, col: string, path: readonly string[], rootIsList:
 
 export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySet<string>): KqlRecord | null {
   const cls = classOf(m, ev);
+  // The class's values are the source's own spellings (a Security event's task name as event.action): an event
+  // that has one only in another case is no event the source writes.
+  const folded = cls ? null : classOf(m, ev, true);
+  if (folded && typeof folded.source.table === 'string')
+    return { table: folded.source.table, row: {}, modelsDeviceInfo: true, unrepresentable: `${folded.source.table} holds ${JSON.stringify(folded.when)} spelled as written, not in another case` };
   if (!cls || typeof cls.source.table !== 'string') return null;
   const numeric = numericColumns(m);
   const row: Row = {};
