@@ -39,6 +39,8 @@ function badName(mapping: Mapping): string | null {
     const src = cls.source;
     names.push(src.table ?? 'DeviceEvents', ...Object.keys((src.filter ?? {}) as object), ...Object.keys((src.column_types ?? {}) as object), ...Object.keys((src.true_keys ?? {}) as object));
     if (Array.isArray(src.project)) names.push(...(src.project as unknown[]));
+    if (Array.isArray(src.identity)) names.push(...(src.identity as unknown[]));
+    for (const key of ['time_column', 'row_id'] as const) if (src[key] !== undefined) names.push(src[key]);
     ofFields(cls.fields);
   }
   const bad = names.find((n) => typeof n !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n));

@@ -734,6 +734,9 @@ test('a mapping file naming a table or column that is no Kusto identifier is ref
     'classes:\n  - name: process_start\n    source: { table: "DeviceProcessEvents | where true" }\n',
     'classes:\n  - name: github_audit\n    source: { filter: { "Application == 1 or Application": GitHub } }\n',
     'classes:\n  - name: github_audit\n    source: { project: [Timestamp, "ReportId | take 1"] }\n',
+    'classes:\n  - name: process_start\n    source: { time_column: "TimeGenerated | where true" }\n',
+    'classes:\n  - name: process_start\n    source: { row_id: "Id; drop" }\n',
+    'classes:\n  - name: process_start\n    source: { identity: [Timestamp, "Computer)"] }\n',
   ];
   for (const [i, body] of hostile.entries()) {
     const file = join(dir, `m${i}.yaml`);
