@@ -737,6 +737,7 @@ test('a mapping file naming a table or column that is no Kusto identifier is ref
     'classes:\n  - name: process_start\n    source: { time_column: "TimeGenerated | where true" }\n',
     'classes:\n  - name: process_start\n    source: { row_id: "Id; drop" }\n',
     'classes:\n  - name: process_start\n    source: { identity: [Timestamp, "Computer)"] }\n',
+    'classes:\n  - name: process_start\n    source: { column_types: { ReportId: "string) with (step s1: true;) | take 1 //" } }\n',
   ];
   for (const [i, body] of hostile.entries()) {
     const file = join(dir, `m${i}.yaml`);
