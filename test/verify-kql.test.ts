@@ -514,6 +514,16 @@ test('Security log through SecurityEvent: spelling declarations replay cannot sh
   }
 });
 
+test('a source that holds only events with some value (host.os.type windows) is compared on such events too', () => {
+  // The rule does not test host.os.type; SecurityEvent holds Windows events only (declared with `only`), so the
+  // probes are also replayed as Windows events, and a wrong value in the query is a bug, not an excused miss.
+  const query = 'file where event.action == "network-share-object-access-checked" and winlog.event_data.RelativeTargetName : "srvsvc"';
+  const rule = parseRuleText('t.toml', `[rule]\nname = "t"\ntype = "eql"\nlanguage = "eql"\nindex = ["logs-system.security*"]\nquery = '''\n${query}\n'''\n`);
+  assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
+  const r = withMutation((t) => t.replace('"srvsvc"', '"srvsvcx"'), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+  assert.equal([r.verdict, r.bug, r.counterexample?.scenario], ['disagree', true, 'probes (host.os.type windows)']);
+});
+
 test('sequences with two keys: a scan that drops one key comparison is caught by the one-key mismatch scenario', () => {
   const rule = parseRuleText('k2.eql', 'sequence by user.name, process.parent.name with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] [process where event.type == "start" and process.name == "b.exe"]');
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');

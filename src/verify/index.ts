@@ -114,6 +114,22 @@ function withIndexDataset(rule: ParsedRule, scenarios: Scenario[]): Scenario[] {
   return index.length === 1 ? stamped : [...scenarios, ...stamped];
 }
 
+/**
+ * A declaration that the target's source holds only events whose field has some values (`only`) explains misses on
+ * the others: so the scenarios are also run with that field set, on the events without it, to a value the source
+ * holds, or the source's events would never be compared (a rule that does not test host.os.type reading a
+ * Windows log). event.type is varied by the generator itself.
+ */
+function withHeldValues(scenarios: Scenario[], t: Translation): Scenario[] {
+  const held = new Map<string, { field: string; value: string }>();
+  for (const d of t.diagnostics) if (d.only && d.only.field !== 'event.type' && d.only.values[0] !== undefined) held.set(`${d.only.field}=${d.only.values[0]}`, { field: d.only.field, value: d.only.values[0] });
+  const lacks = (e: EcsEvent, field: string) => accessor(field.split('.'))(e).length === 0;
+  const extra = [...held.values()].flatMap(({ field, value }) =>
+    scenarios.filter((s) => s.events.some((e) => lacks(e, field))).map((s) => ({ name: `${s.name} (${field} ${value})`, events: s.events.map((e) => (lacks(e, field) ? { ...e, [field]: value } : e)) })),
+  );
+  return [...scenarios, ...extra];
+}
+
 /** What the translation's declarations explain (see explain.ts); an exact translation explains nothing. */
 function declarations(rule: ParsedRule, t: Translation, undecided?: (atom: Expr, ev: EcsEvent) => boolean): Explainer | null {
   if (t.status !== 'approximate') return null;
@@ -143,9 +159,10 @@ function replayMapping(t: Translation, mapping: Mapping, ruleIndex: readonly str
 }
 
 /** Verify one rule against one target over the given scenarios. */
-export function verifyTranslation(rule: ParsedRule, t: Translation, scenarios: Scenario[], options: TranslateOptions): VerifyResult {
+export function verifyTranslation(rule: ParsedRule, t: Translation, given: Scenario[], options: TranslateOptions): VerifyResult {
   const meta = rule.source.meta;
   const base = { path: rule.source.path, id: meta.rule_id, name: meta.name, target: t.target, status: t.status };
+  const scenarios = withHeldValues(given, t);
   const events = scenarios.reduce((n, s) => n + s.events.length, 0);
   const notChecked = (reason: string, kind: NotCheckedKind): VerifyResult => ({ ...base, verdict: 'not-checked', events: 0, mismatches: 0, counterexample: null, reason, notChecked: kind, bug: false });
   if (!rule.query) return notChecked('the rule does not parse', 'no-output');
