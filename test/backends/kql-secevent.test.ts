@@ -156,6 +156,50 @@ test('EventData fields: one mv-apply over the Data elements, a count per test; r
   assert.equal([wrong.verdict, wrong.bug], ['disagree', true], wrong.reason);
 });
 
+// 4703 (Token Right Adjusted Events): event.action is Winlogbeat's task name, `:` compares it in any case; the
+// privileges enabled are EventData's EnabledPrivilegeList, one string in Elastic (not split like 4672's list);
+// ProcessName and SubjectUserSid are columns; event.provider is EventSourceName.
+const tokenRule = `any where host.os.type == "windows" and event.provider : "Microsoft-Windows-Security-Auditing" and event.action : "Token Right Adjusted Events" and
+  winlog.event_data.EnabledPrivilegeList : "SeDebugPrivilege" and not winlog.event_data.SubjectUserSid : ("S-1-5-18", "S-1-5-19") and
+  not winlog.event_data.ProcessName : ("?:\\\\Windows\\\\System32\\\\lsass.exe", "?:\\\\Program Files\\\\*")`;
+
+test('4703: EventID 4703, EnabledPrivilegeList read from EventData as one string, ProcessName and SubjectUserSid as columns', () => {
+  const t = convert(tokenRule);
+  assert.is(t.status, 'approximate', JSON.stringify(t.diagnostics));
+  assert.equal(t.output!.trimEnd().split('\n'), [
+    'SecurityEvent',
+    '| extend Timestamp = TimeGenerated',
+    '| where EventID == 4703',
+    '| where EventSourceName =~ "Microsoft-Windows-Security-Auditing"',
+    '| where SubjectUserSid !in~ ("S-1-5-18", "S-1-5-19")',
+    // `?` is one character, `*` any run (newlines too: the s flag), anchored, in any case.
+    '| where not(ProcessName matches regex @"(?is)^(?:.:\\\\Windows\\\\System32\\\\lsass\\.exe|.:\\\\Program Files\\\\.*)$")',
+    `| mv-apply Element1 = iff(array_length(${dataList}) > 0, ${dataList}, pack_array(${dataList})) on (summarize Matching1 = countif(tostring(Element1["@Name"]) == "EnabledPrivilegeList" and isnotempty(tostring(Element1["#text"])) and tostring(Element1["#text"]) =~ "SeDebugPrivilege"))`,
+    '| where Matching1 > 0',
+    '| project Timestamp, Computer, EventID, EventSourceName, EventData, SubjectUserSid, ProcessName',
+  ]);
+  // 4703 is in none of the connector's Common and Minimal sets: declared as what it collects.
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3004' && d.collection === true && d.message.includes('4703 is only in its All set')), JSON.stringify(t.diagnostics));
+  assertBinds(t, '4703');
+  // The task name in another case reads the same class (`:`); == in another case names no event the log holds.
+  assert.equal(convert(tokenRule.replace('event.action : "Token Right Adjusted Events"', 'event.action : "token right adjusted EVENTS"')).output, t.output);
+  assert.is(convert(tokenRule.replace('event.action : "Token Right Adjusted Events"', 'event.action == "token right adjusted events"')).status, 'unsupported');
+});
+
+test('4703 replay agrees; reading the disabled list, another event id or the parent column is caught', () => {
+  const ok = verdict(tokenRule);
+  assert.equal([ok.verdict, ok.bug], ['agree', false], ok.reason);
+  for (const [what, mutate] of [
+    ['Data element', (s: string) => s.replace('== "EnabledPrivilegeList"', '== "DisabledPrivilegeList"')],
+    ['EventID', (s: string) => s.replace('EventID == 4703', 'EventID == 4704')],
+    ['case-sensitive privilege', (s: string) => s.replace('=~ "SeDebugPrivilege"', '== "SeDebugPrivilege"')],
+    ['process column', (s: string) => s.replace('not(ProcessName matches', 'not(ParentProcessName matches')],
+  ] as const) {
+    const r = withMutatedOutput('kql', mutate, () => verdict(tokenRule));
+    assert.equal([r.verdict, r.bug, what], ['disagree', true, what], r.reason);
+  }
+});
+
 test("the interpreter's parse_xml: attributes as @name, text as #text, repeated elements as an array, entities undone", () => {
   assert.equal(parseXml('<EventData xmlns="x"><Data Name="A">a&amp;b&lt;&#233;</Data><Data Name="B" /></EventData>'), { EventData: { '@xmlns': 'x', Data: [{ '@Name': 'A', '#text': 'a&b<é' }, { '@Name': 'B' }] } });
   // One Data element is an object, not an array: the emitted mv-apply wraps it (pack_array).
