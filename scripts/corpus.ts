@@ -65,6 +65,9 @@ function sectionConvert(rules: ParsedRule[]) {
       for (const [why, n] of countBy(reasons, (d) => `${d.code} ${CODES[d.code as keyof typeof CODES]?.title ?? d.message}`).slice(0, 8)) console.log(`    ${n}\t${why}`);
       const approx = results.flatMap((r) => (r.status === 'approximate' ? r.diagnostics.filter((d) => d.severity === 'warning' && d.code.startsWith('EQL3')) : []));
       for (const [why, n] of countBy(approx, (d) => `${d.code} ${CODES[d.code as keyof typeof CODES]?.title ?? ''}`).slice(0, 5)) console.log(`    ~${n}\t${why}`);
+      // Notes on converted rules that change where they can run (KQL: rules that read Microsoft Sentinel's tables).
+      const notes = results.flatMap((r) => (r.status !== 'unsupported' ? [...new Set(r.diagnostics.filter((d) => d.severity === 'info').map((d) => d.code))] : []));
+      for (const [code, n] of countBy(notes, (c) => c).slice(0, 3)) console.log(`    i${n}\t${code} ${CODES[code as keyof typeof CODES]?.title ?? ''}`);
     }
   }
 }

@@ -516,6 +516,20 @@ test('a classifying value in another case than the source writes it is no event 
   assert.ok(other.unrepresentable?.includes('another case'), JSON.stringify(other));
 });
 
+test('Security log through SecurityEvent: spelling declarations replay cannot show excuse no wrong condition', () => {
+  // source.ip → IpAddress ("-", ::ffff:) and user.name → TargetUserName (@) are about the record's spelling, which
+  // replay does not reproduce (collection): an inverted address test or a wrong LogonType is a bug.
+  const query =
+    'sequence by winlog.logon.id, winlog.computer_name with maxspan=1m [authentication where host.os.type == "windows" and event.action == "logged-in" and winlog.logon.type : "Network" and event.outcome == "success" and source.ip != null and source.ip != "127.0.0.1"] [iam where host.os.type == "windows" and event.action == "service-installed" and not winlog.event_data.SubjectLogonId : "0x3e7"]';
+  const rule = parseRuleText('t.toml', `[rule]\nname = "t"\ntype = "eql"\nlanguage = "eql"\nindex = ["logs-system.security*"]\nquery = '''\n${query}\n'''\n`);
+  const ok = verifyRules(rule, { targets: ['kql'] }).results[0]!;
+  assert.ok(ok.status !== 'unsupported' && !ok.bug, JSON.stringify(ok));
+  for (const [from, to] of [['IpAddress != "127.0.0.1"', 'IpAddress == "127.0.0.1"'], ['LogonType == 3', 'LogonType == 10']]) {
+    const r = withMutation((t) => t.replace(from, to), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
+    assert.equal([r.verdict, r.bug], ['disagree', true], to);
+  }
+});
+
 test('sequences with two keys: a scan that drops one key comparison is caught by the one-key mismatch scenario', () => {
   const rule = parseRuleText('k2.eql', 'sequence by user.name, process.parent.name with maxspan=1m [process where event.type == "start" and process.name == "a.exe"] [process where event.type == "start" and process.name == "b.exe"]');
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');

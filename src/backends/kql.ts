@@ -23,6 +23,8 @@ function classMapping(mapping: Mapping, cls: EventClass): Mapping {
 }
 const fieldOf = (mapping: Mapping, cls: EventClass, name: string) => fieldMapping(classMapping(mapping, cls), cls, name);
 
+/** Kusto's scalar type names (learn.microsoft.com/kusto "Scalar data types"), with their synonyms. */
+const KUSTO_TYPES = new Set(['bool', 'boolean', 'datetime', 'date', 'decimal', 'dynamic', 'guid', 'uuid', 'uniqueid', 'int', 'long', 'real', 'double', 'string', 'timespan', 'time']);
 /** A table or column name of the mapping that is no identifier (a user's mapping file may hold anything), or null. */
 const checkedNames = new WeakMap<Mapping, string | null>();
 function badName(mapping: Mapping): string | null {
@@ -39,7 +41,16 @@ function badName(mapping: Mapping): string | null {
     const src = cls.source;
     names.push(src.table ?? 'DeviceEvents', ...Object.keys((src.filter ?? {}) as object), ...Object.keys((src.column_types ?? {}) as object), ...Object.keys((src.true_keys ?? {}) as object));
     if (Array.isArray(src.project)) names.push(...(src.project as unknown[]));
+    if (Array.isArray(src.identity)) names.push(...(src.identity as unknown[]));
+    for (const key of ['time_column', 'row_id'] as const) if (src[key] !== undefined) names.push(src[key]);
     ofFields(cls.fields);
+  }
+  // column_types' values are written into `scan declare (...)`: Kusto scalar type names only.
+  const types = mapping.classes.flatMap((c) => Object.values((c.source.column_types ?? {}) as object) as unknown[]);
+  const badType = types.find((t) => typeof t !== 'string' || !KUSTO_TYPES.has(t));
+  if (badType !== undefined) {
+    checkedNames.set(mapping, String(badType));
+    return String(badType);
   }
   const bad = names.find((n) => typeof n !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n));
   checkedNames.set(mapping, bad === undefined ? null : String(bad));
@@ -1710,7 +1721,7 @@ export const kqlBackend: Backend = {
   emit(rule: RuleInput, ctx: TranslateContext): string | null {
     const bad = badName(ctx.mapping);
     if (bad !== null) {
-      ctx.unsupported('EQL4101', `the KQL mapping names ${JSON.stringify(bad)} as a table or column: not a Kusto identifier`);
+      ctx.unsupported('EQL4101', `the KQL mapping names ${JSON.stringify(bad)} as a table, column or column type: not a Kusto identifier or type name`);
       throw new Unsupported();
     }
     return emitWithSentinelFallback(rule, ctx);

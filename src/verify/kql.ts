@@ -901,12 +901,12 @@ function classOf(m: Mapping, ev: EcsEvent, foldCase = false) {
       const have = valuesOf(ecsValue(ev, k === 'category' ? 'event.category' : k)).map(String);
       return have.some((h) => [want].flat().some((w) => same(h, w)));
     });
-    // Another product's log (a class with `requires`, e.g. CloudTrail in CloudAppEvents) holds the events of its dataset.
-    const score = (c: typeof cls) => Object.keys(c.when).length + (Array.isArray(c.source.requires) ? 100 : 0);
-    if (fits && (!best || score(cls) > score(best))) best = cls;
+    if (fits && (!best || classScore(cls) > classScore(best))) best = cls;
   }
   return best;
 }
+/** Another product's log (a class with `requires`, e.g. CloudTrail in CloudAppEvents) holds the events of its dataset. */
+const classScore = (c: Mapping['classes'][number]) => Object.keys(c.when).length + (Array.isArray(c.source.requires) ? 100 : 0);
 
 /** Defender's hive spellings (field-mappings.md §5): RegistryKey starts with HKEY_*. */
 function defenderHive(path: string): string {
@@ -1033,12 +1033,12 @@ function dynamicSlot(row: Row, col: string, path: readonly string[], rootIsList:
 }
 
 export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySet<string>): KqlRecord | null {
-  const cls = classOf(m, ev);
+  const exact = classOf(m, ev);
   // The class's values are the source's own spellings (a Security event's task name as event.action): an event
-  // that has one only in another case is no event the source writes.
-  const folded = cls ? null : classOf(m, ev, true);
-  if (folded && typeof folded.source.table === 'string')
-    return { table: folded.source.table, row: {}, modelsDeviceInfo: true, unrepresentable: `${folded.source.table} holds ${JSON.stringify(folded.when)} spelled as written, not in another case` };
+  // that has one only in another case is no event the source writes, even where a broader class would take it.
+  const folded = classOf(m, ev, true);
+  const otherCase = folded !== null && folded !== exact && (!exact || classScore(folded) > classScore(exact));
+  const cls = otherCase ? folded : exact;
   if (!cls || typeof cls.source.table !== 'string') return null;
   const numeric = numericColumns(m);
   const row: Row = {};
@@ -1051,7 +1051,7 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
     // A field the table holds where no query reads it (`unreadable`) is no column of the row.
     fm === null || (typeof fm === 'object' && fm.unreadable) ? [] : [{ ecs, fm: typeof fm === 'string' ? ({ field: fm } as FieldMapping) : fm }],
   );
-  let unrepresentable: string | undefined;
+  let unrepresentable: string | undefined = otherCase ? `${cls.source.table} holds ${JSON.stringify(cls.when)} spelled as written, not in another case` : undefined;
   const onWindows = valuesOf(ecsValue(ev, 'host.os.type')).map(String).includes('windows');
   const spelled = new Map<string, string[]>();
   const eventData = new Map<string, [string, string][]>();
