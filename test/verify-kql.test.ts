@@ -493,6 +493,22 @@ test('a source that holds only some events of the class (event.type start) expla
   assert.equal((r.counterexample!.event as Record<string, unknown>)['event.type'], 'start');
 });
 
+test('mv-apply with take_anyif: the text of the Data element of a name, "" without one, one row per input row', () => {
+  const data = 'parse_xml(EventData).EventData.Data';
+  const q = (cond: string) => `SecurityEvent | mv-apply E = iff(array_length(${data}) > 0, ${data}, pack_array(${data})) on (summarize K = take_anyif(tostring(E["#text"]), tostring(E["@Name"]) == "ServiceSid")) | where ${cond}`;
+  const ev = (xml: string) => ({ $table: 'SecurityEvent', EventData: xml });
+  const events = [
+    ev('<EventData><Data Name="TargetSid">S-1-5-21-9</Data><Data Name="ServiceSid">S-1-5-21-1</Data></EventData>'),
+    ev('<EventData><Data Name="TargetSid">S-1-5-21-1</Data></EventData>'),
+    // One Data element parses to an object, not a list: pack_array wraps it.
+    ev('<EventData><Data Name="ServiceSid">S-1-5-21-1</Data></EventData>'),
+    ev(''),
+  ];
+  assert.equal(rows(q('K == "S-1-5-21-1"'), ...events), [0, 2]);
+  assert.equal(rows(q('isempty(K)'), ...events), [1, 3]);
+  assert.equal(rows(q('true'), ...events), [0, 1, 2, 3]);
+});
+
 test('a classifying value in another case than the source writes it is no event of that source', () => {
   const ev = { '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'iam', 'winlog.event_data.ServiceName': 'svc' };
   assert.equal(defenderRecord({ ...ev, 'event.action': 'service-installed' }, mapping)!.table, 'DeviceEvents');

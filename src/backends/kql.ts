@@ -1412,8 +1412,8 @@ function keyMapping(key: Expr, cls: EventClass, ctx: TranslateContext): FieldMap
   if (key.kind !== 'Field') return null;
   const fm = fieldOf(ctx.mapping, cls, key.name);
   if (!fm || Array.isArray(fm.field) || fm.values || fm.unreadable) return null;
-  // A plain column, or a path into a dynamic column (a cloud log's record), read as a string.
-  return !fm.extract && (!fm.transform || dynamicPath(fm.transform)) ? fm : null;
+  // A plain column, a path into a dynamic column (a cloud log's record) read as a string, or an EventData field.
+  return !fm.extract && (!fm.transform || dynamicPath(fm.transform) || eachPath(fm.transform)?.xml) ? fm : null;
 }
 
 /**
@@ -1456,15 +1456,28 @@ function dynamicPath(transform: string | undefined): string[] | null {
 /** The member access of a dynamic path: `.key`, `[index]`. */
 const memberPath = (path: readonly string[]) => path.map((k) => (/^[0-9]/.test(k) ? `[${k}]` : `.${k}`)).join('');
 
-/** The expressions that identify a sequence key in one class (one per key column), and the columns they read. */
-function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext): { exprs: string[]; cols: string[] } {
+/**
+ * The expressions that identify a sequence key in one class (one per key column), the columns they read, and the
+ * stages that compute them first. An EventData field (the `n`th key) is the text of the Data element of its name:
+ * one mv-apply over the elements takes it (take_anyif; "" when the event has none, so the event is left out as
+ * Elasticsearch leaves out one without the key). Kusto's mv-apply keeps the row's columns and adds the
+ * subquery's, and a summarize without `by` gives one row even for no element.
+ */
+function keyColumns(key: Expr, cls: EventClass, ctx: TranslateContext, n: number): { exprs: string[]; cols: string[]; stages: string[] } {
   const fm = keyMapping(key, cls, ctx)!;
   if (key.kind !== 'Field' || typeof fm.field !== 'string') throw new Error('keyColumns on a key without a column');
   if (fm.lossy) ctx.approximate('EQL3006', `${key.name} → ${fm.key?.join(' + ') ?? fm.field}: ${fm.lossy.reason}`, key.span, fm.lossy.direction, fm.lossy.collection ? 'collection' : undefined);
   const path = dynamicPath(fm.transform);
-  if (path) return { exprs: [`tostring(${fm.field}${memberPath(path)})`], cols: [fm.field] };
+  if (path) return { exprs: [`tostring(${fm.field}${memberPath(path)})`], cols: [fm.field], stages: [] };
+  const each = fm.transform ? eachPath(fm.transform) : null;
+  if (each?.xml && each.key) {
+    const [v, out, list] = [`KeyElement${n}`, `EventDataKey${n}`, listOf(fm.field, each)];
+    const text = `tostring(${each.path.reduce(member, v)})`;
+    const named = `tostring(${member(v, each.key.name)}) == ${kqlString(each.key.value)}`;
+    return { exprs: [out], cols: [fm.field], stages: [`| mv-apply ${v} = iff(array_length(${list}) > 0, ${list}, pack_array(${list})) on (summarize ${out} = take_anyif(${text}, ${named}))`] };
+  }
   const cols = fm.key ?? [fm.field];
-  return { exprs: cols, cols };
+  return { exprs: cols, cols, stages: [] };
 }
 
 /** The type of the columns that identify an event: ReportId is a long in Device* tables, a string in cloud logs (schema). */
@@ -1561,8 +1574,8 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
   };
   // Key columns twice in every branch (host.id and an entity id both hold DeviceId) are compared once.
   const keysOf = (step: (typeof positives)[number], cls: EventClass, lctx: TranslateContext) =>
-    [...seq.by, ...step.by].filter((_, j) => usable[j]).map((k) => ({ ...keyColumns(k, cls, lctx), optional: k.kind === 'Field' && k.optional }));
-  const flat = (ks: ReturnType<typeof keysOf>) => ks.flatMap((k) => k.exprs.map((e) => ({ e, optional: k.optional })));
+    [...seq.by, ...step.by].flatMap((k, j) => (usable[j] ? [{ ...keyColumns(k, cls, lctx, j + 1), optional: k.kind === 'Field' && k.optional }] : []));
+  const flat = (ks: ReturnType<typeof keysOf>) => ks.flatMap((k) => k.exprs.map((e, i) => ({ e, optional: k.optional, stages: i ? [] : k.stages })));
   const scratch = new Ledger(ctx.target, ctx.mapping, ctx.options);
   const planned = positives.flatMap((step, i) => chosen[i]!.map(({ cls }) => flat(keysOf(step, cls, scratch)).map((k) => k.e)));
   const width = Math.max(0, ...planned.map((p) => p.length));
@@ -1578,7 +1591,7 @@ function renderSequence(seq: Sequence | Sample, ctx: TranslateContext): { text: 
       }
       keyCount = keys.length;
       const ext = [`${tag}Step = ${i + 1}`, ...keys.map((k, j) => `${tag}Key${j + 1} = ${k.e}`)].join(', ');
-      return { stages: [...asReportId(cls), ...unify(cls), `| extend ${ext}`], touched: perKey.flatMap((k) => k.cols) };
+      return { stages: [...asReportId(cls), ...unify(cls), ...keys.flatMap((k) => k.stages), `| extend ${ext}`], touched: perKey.flatMap((k) => k.cols) };
     });
     branches.push(...rendered.branches);
     for (const t of rendered.touched) if (!touched.includes(t)) touched.push(t);

@@ -186,7 +186,8 @@ export function explainer(
   const dirsOn = (spans: readonly Span[]) =>
     new Set((diagnostics as readonly TranslationDiagnostic[]).flatMap((d) => (d.direction && !d.collection && d.span && spans.some((s) => on(d.span!, s)) ? [d.direction] : [])));
   const maxspanDirs = seq?.maxspan ? dirsOn([seq.maxspan.span]) : new Set<Direction>();
-  const keyDirs = seq ? dirsOn([...seq.by, ...seq.steps.flatMap((s) => s.by)].map((k) => k.span)) : new Set<Direction>();
+  // Per key position (the sequence's `by`, then each step's own): a declaration on one key relaxes that key only.
+  const keyDirs = seq ? Array.from({ length: seq.by.length + Math.max(0, ...seq.steps.map((s) => s.by.length)) }, (_, j) => dirsOn((j < seq.by.length ? [seq.by[j]!] : seq.steps.flatMap((s) => s.by[j - seq.by.length] ?? [])).map((k) => k.span))) : [];
   const stepOf = seq ? seq.steps.flatMap((s, i) => new Array<number>(s.runs ?? 1).fill(i)) : [];
   const keysOf = (step: number, ev: EcsEvent): unknown[] | null => {
     const keys = [...seq!.by, ...seq!.steps[step]!.by];
@@ -201,10 +202,9 @@ export function explainer(
       if (times.some((t, i) => i > 0 && t < times[i - 1]!)) return false;
       if (seq.maxspan && !dirs.some((d) => maxspanDirs.has(d)) && times.length > 1 && times[times.length - 1]! - times[0]! > seq.maxspan.ms) return false;
     }
-    if (!dirs.some((d) => keyDirs.has(d))) {
-      const keys = present.map(({ ev, step }) => keysOf(step, ev));
-      if (keys.every((k) => k !== null) && keys.some((k) => JSON.stringify(k) !== JSON.stringify(keys[0]))) return false;
-    }
+    const relaxed = keyDirs.map((at) => dirs.some((d) => at.has(d)));
+    const keys = present.map(({ ev, step }) => keysOf(step, ev)?.filter((_, j) => !relaxed[j]) ?? null);
+    if (keys.every((k) => k !== null) && keys.some((k) => JSON.stringify(k) !== JSON.stringify(keys[0]))) return false;
     return true;
   };
 

@@ -825,11 +825,25 @@ function expanded(v: V): V[] {
  * the event it came from. eqlport emits it for the latest DeviceInfo row and a sample's earliest event per filter.
  */
 function summarize(op: Extract<Op, { k: 'summarize' }>, rows: Row[], env: Env): Row[] {
-  // Without `by`, one row whatever the input (countif over no rows is 0).
+  // Without `by`, one row whatever the input (countif over no rows is 0). take_anyif(e, p): e of a row where p
+  // holds (Microsoft's take_anyif page: a value for which the predicate is true, which one unspecified: here the
+  // first); of no row, the type's empty value, "" for a string (Kusto strings are never null), else null.
   if (!op.by.length) {
-    if (!op.aggs.every((a) => a.e.k === 'call' && a.e.name === 'countif' && a.e.args.length === 1))
-      throw new NotChecked('summarize without by other than countif is outside the interpreted subset');
-    return [Object.fromEntries(op.aggs.map((a) => [a.name ?? 'countif_', BigInt(rows.filter((r) => truth(evaluate((a.e as { args: Node[] }).args[0]!, scope(env, r))) === true).length)]))];
+    const known = (e: Node): e is Extract<Node, { k: 'call' }> => e.k === 'call' && ((e.name === 'countif' && e.args.length === 1) || (e.name === 'take_anyif' && e.args.length === 2));
+    if (!op.aggs.every((a) => known(a.e)))
+      throw new NotChecked('summarize without by other than countif and take_anyif is outside the interpreted subset');
+    const holds = (p: Node) => rows.filter((r) => truth(evaluate(p, scope(env, r))) === true);
+    return [
+      Object.fromEntries(
+        op.aggs.map((a) => {
+          const { name, args } = a.e as Extract<Node, { k: 'call' }>;
+          if (name === 'countif') return [a.name ?? 'countif_', BigInt(holds(args[0]!).length)];
+          const first = holds(args[1]!)[0];
+          const stringly = args[0]!.k === 'call' && (args[0] as { name: string }).name === 'tostring';
+          return [a.name ?? 'take_anyif_', first ? evaluate(args[0]!, scope(env, first)) : stringly ? '' : null];
+        }),
+      ),
+    ];
   }
   const agg = op.aggs[0]!.e;
   if (op.aggs.length !== 1 || agg.k !== 'call' || (agg.name !== 'arg_max' && agg.name !== 'arg_min'))

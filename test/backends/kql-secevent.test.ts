@@ -156,6 +156,91 @@ test('EventData fields: one mv-apply over the Data elements, a count per test; r
   assert.equal([wrong.verdict, wrong.bug], ['disagree', true], wrong.reason);
 });
 
+// 4703 (Token Right Adjusted Events): event.action is Winlogbeat's task name, `:` compares it in any case; the
+// privileges enabled are EventData's EnabledPrivilegeList, one string in Elastic (not split like 4672's list);
+// ProcessName and SubjectUserSid are columns; event.provider is EventSourceName.
+const tokenRule = `any where host.os.type == "windows" and event.provider : "Microsoft-Windows-Security-Auditing" and event.action : "Token Right Adjusted Events" and
+  winlog.event_data.EnabledPrivilegeList : "SeDebugPrivilege" and not winlog.event_data.SubjectUserSid : ("S-1-5-18", "S-1-5-19") and
+  not winlog.event_data.ProcessName : ("?:\\\\Windows\\\\System32\\\\lsass.exe", "?:\\\\Program Files\\\\*")`;
+
+test('4703: EventID 4703, EnabledPrivilegeList read from EventData as one string, ProcessName and SubjectUserSid as columns', () => {
+  const t = convert(tokenRule);
+  assert.is(t.status, 'approximate', JSON.stringify(t.diagnostics));
+  assert.equal(t.output!.trimEnd().split('\n'), [
+    'SecurityEvent',
+    '| extend Timestamp = TimeGenerated',
+    '| where EventID == 4703',
+    '| where EventSourceName =~ "Microsoft-Windows-Security-Auditing"',
+    '| where SubjectUserSid !in~ ("S-1-5-18", "S-1-5-19")',
+    // `?` is one character, `*` any run (newlines too: the s flag), anchored, in any case.
+    '| where not(ProcessName matches regex @"(?is)^(?:.:\\\\Windows\\\\System32\\\\lsass\\.exe|.:\\\\Program Files\\\\.*)$")',
+    `| mv-apply Element1 = iff(array_length(${dataList}) > 0, ${dataList}, pack_array(${dataList})) on (summarize Matching1 = countif(tostring(Element1["@Name"]) == "EnabledPrivilegeList" and isnotempty(tostring(Element1["#text"])) and tostring(Element1["#text"]) =~ "SeDebugPrivilege"))`,
+    '| where Matching1 > 0',
+    '| project Timestamp, Computer, EventID, EventSourceName, EventData, SubjectUserSid, ProcessName',
+  ]);
+  // 4703 is in none of the connector's Common and Minimal sets: declared as what it collects.
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3004' && d.collection === true && d.message.includes('4703 is only in its All set')), JSON.stringify(t.diagnostics));
+  assertBinds(t, '4703');
+  // The task name in another case reads the same class (`:`); == in another case names no event the log holds.
+  assert.equal(convert(tokenRule.replace('event.action : "Token Right Adjusted Events"', 'event.action : "token right adjusted EVENTS"')).output, t.output);
+  assert.is(convert(tokenRule.replace('event.action : "Token Right Adjusted Events"', 'event.action == "token right adjusted events"')).status, 'unsupported');
+});
+
+test('4703 replay agrees; reading the disabled list, another event id or the parent column is caught', () => {
+  const ok = verdict(tokenRule);
+  assert.equal([ok.verdict, ok.bug], ['agree', false], ok.reason);
+  for (const [what, mutate] of [
+    ['Data element', (s: string) => s.replace('== "EnabledPrivilegeList"', '== "DisabledPrivilegeList"')],
+    ['EventID', (s: string) => s.replace('EventID == 4703', 'EventID == 4704')],
+    ['case-sensitive privilege', (s: string) => s.replace('=~ "SeDebugPrivilege"', '== "SeDebugPrivilege"')],
+    ['process column', (s: string) => s.replace('not(ProcessName matches', 'not(ParentProcessName matches')],
+  ] as const) {
+    const r = withMutatedOutput('kql', mutate, () => verdict(tokenRule));
+    assert.equal([r.verdict, r.bug, what], ['disagree', true, what], r.reason);
+  }
+});
+
+// PKINIT (4768, PreAuthType 16) then a user-to-user service ticket (4769) for the same principal: 4768's TargetSid
+// (a column) against 4769's ServiceSid, which has no column and is read from EventData as a sequence key.
+const pkinitU2u = `sequence by winlog.computer_name, source.ip with maxspan=5s
+  [authentication where host.os.type == "windows" and event.code == "4768" and winlog.event_data.PreAuthType == "16" and winlog.event_data.Status == "0x0"] by winlog.event_data.TargetSid
+  [authentication where host.os.type == "windows" and event.code == "4769" and winlog.event_data.Status == "0x0" and winlog.event_data.TicketOptions in ("0x40810008", "0x40810018")] by winlog.event_data.ServiceSid`;
+
+test('4768 then 4769: an EventData field as a sequence key, taken by one mv-apply (take_anyif) before the key columns', () => {
+  const t = convert(pkinitU2u);
+  assert.is(t.status, 'approximate', JSON.stringify(t.diagnostics));
+  const lines = t.output!.split('\n');
+  const elements = (v: string) => `mv-apply ${v} = iff(array_length(${dataList}) > 0, ${dataList}, pack_array(${dataList}))`;
+  assert.equal(lines.slice(0, 4), [
+    'union',
+    `  (SecurityEvent | extend Timestamp = TimeGenerated | where EventID == 4768 | where Status == "0x0" | ${elements('Element1')} on (summarize Matching1 = countif(tostring(Element1["@Name"]) == "PreAuthType" and isnotempty(tostring(Element1["#text"])) and tostring(Element1["#text"]) == "16")) | where Matching1 > 0 | extend SequenceStep = 1, SequenceKey1 = Computer, SequenceKey2 = IpAddress, SequenceKey3 = TargetSid),`,
+    // The third key is 4769's ServiceSid: the text of its Data element, "" (left out below) when it has none.
+    `  (SecurityEvent | extend Timestamp = TimeGenerated | where EventID == 4769 | where Status == "0x0" | ${elements('Element1')} on (summarize Matching1 = countif(tostring(Element1["@Name"]) == "TicketOptions" and isnotempty(tostring(Element1["#text"])) and tostring(Element1["#text"]) in ("0x40810008", "0x40810018"))) | where Matching1 > 0 | ${elements('KeyElement3')} on (summarize EventDataKey3 = take_anyif(tostring(KeyElement3["#text"]), tostring(KeyElement3["@Name"]) == "ServiceSid")) | extend SequenceStep = 2, SequenceKey1 = Computer, SequenceKey2 = IpAddress, SequenceKey3 = EventDataKey3)`,
+    '| where isnotempty(SequenceKey1) and isnotempty(SequenceKey2) and isnotempty(SequenceKey3)',
+  ]);
+  assert.ok(lines.includes('    step s2: SequenceStep == 2 and SequenceKey1 == s1.SequenceKey1 and SequenceKey2 == s1.SequenceKey2 and SequenceKey3 == s1.SequenceKey3 and Timestamp - s1.Timestamp <= 5s and isnull(s2.Timestamp1) => Timestamp1 = s1.Timestamp, Computer1 = s1.Computer, EventID1 = s1.EventID;'), t.output!);
+  // source.ip as IpAddress: "-" and the ::ffff: prefix Elastic removes, declared; what the connector collects, declared.
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3006' && d.message.startsWith('source.ip → IpAddress') && d.direction === 'different'), JSON.stringify(t.diagnostics));
+  assert.ok(t.diagnostics.some((d) => d.code === 'EQL3004' && d.collection === true && d.message.includes('4769 is only in its All set')), JSON.stringify(t.diagnostics));
+  assertBinds(t, 'pkinit u2u');
+});
+
+test('4768 then 4769 replay agrees; the wrong Data element or column as the key, a dropped key comparison, a wrong event are caught', () => {
+  const ok = verdict(pkinitU2u);
+  assert.equal([ok.verdict, ok.bug], ['agree', false], ok.reason);
+  for (const [what, mutate] of [
+    ['key Data element', (s: string) => s.replace('== "ServiceSid"', '== "TargetSid"')],
+    ['key column', (s: string) => s.replace('SequenceKey3 = EventDataKey3', 'SequenceKey3 = TargetSid')],
+    // source.ip's declared difference is on key 2: it does not excuse a scan that ignores key 3.
+    ['key comparison', (s: string) => s.replace(' and SequenceKey3 == s1.SequenceKey3', '')],
+    ['PreAuthType value', (s: string) => s.replace('== "16"', '== "15"')],
+    ['EventID', (s: string) => s.replace('EventID == 4769', 'EventID == 4770')],
+  ] as const) {
+    const r = withMutatedOutput('kql', mutate, () => verdict(pkinitU2u));
+    assert.equal([r.verdict, r.bug, what], ['disagree', true, what], r.reason);
+  }
+});
+
 test("the interpreter's parse_xml: attributes as @name, text as #text, repeated elements as an array, entities undone", () => {
   assert.equal(parseXml('<EventData xmlns="x"><Data Name="A">a&amp;b&lt;&#233;</Data><Data Name="B" /></EventData>'), { EventData: { '@xmlns': 'x', Data: [{ '@Name': 'A', '#text': 'a&b<é' }, { '@Name': 'B' }] } });
   // One Data element is an object, not an array: the emitted mv-apply wraps it (pack_array).

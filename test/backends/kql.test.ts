@@ -575,13 +575,12 @@ test('Defender for Identity keys: hostile values keep the query structure', () =
   assertValid(t, 'hostile key');
 });
 
-// The issue's target is 90%: 693/769 (90.1%) convert, Windows Security log rules among them through Sentinel's
+// The issue's target is 90%: 695/769 (90.4%) convert, Windows Security log rules among them through Sentinel's
 // SecurityEvent and Entra audit logs, Identity Protection and FortiGate through Sentinel's AuditLogs,
 // AADUserRiskEvents and CommonSecurityLog (docs/kql.md). The rest have no Defender or Sentinel equivalent found:
 // process end, fork, uid-change and Linux account events and file opens Defender does not record; Windows Security
-// log rules whose fields Elastic derives (4738's NewUACList) or whose key has no column (4769's ServiceSid); a
-// Linux-to-Windows sequence joined only on addresses; filters whose every condition is on a field without a column
-// (auditd.*, Sysmon's CallTrace); sequences none of whose keys has a column (EQL3248); and logs no table holds:
+// log rules whose fields Elastic derives (4738's NewUACList); a Linux-to-Windows sequence joined only on addresses;
+// filters whose every condition is on a field without a column (auditd.*, Sysmon's CallTrace); sequences none of whose keys has a column (EQL3248); and logs no table holds:
 // AAD Graph, Google Workspace (ASN enrichment), network_traffic, FortiOS configuration keys. A regression floor.
 test('library loads: file.name and file.path are the loaded image, as dll.name and dll.path', () => {
   const t = kql('library where host.os.type == "windows" and (dll.name : "jscript.dll" or file.path : "C:\\\\Windows\\\\System32\\\\vbscript.dll")');
@@ -590,7 +589,7 @@ test('library loads: file.name and file.path are the loaded image, as dll.name a
   assertValid(t, 'library file fields');
 });
 
-test('corpus: at least 90.1% of the rules convert, and every output parses and binds', () => {
+test('corpus: at least 90.3% of the rules convert, and every output parses and binds', () => {
   const dir = shared('corpus');
   if (!dir) return;
   const { rules } = loadRules([dir]);
@@ -607,7 +606,7 @@ test('corpus: at least 90.1% of the rules convert, and every output parses and b
     if (errs.length) problems.push(`${r.source.path}\n${t.output}\n${formatKustoProblems(errs)}`);
   }
   assert.ok(!problems.length, `${problems.length} outputs rejected:\n${problems.slice(0, 5).join('\n\n')}`);
-  assert.ok(converted / total >= 0.901, `${converted}/${total} converted`);
+  assert.ok(converted / total >= 0.903, `${converted}/${total} converted`);
 });
 
 
