@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BACKENDS } from '../src/backends/index.js';
 import { loadRules, parseRuleText } from '../src/check.js';
-import { loadMapping } from '../src/translate/mapping.js';
+import { forRuleIndex, loadMapping } from '../src/translate/mapping.js';
 import { INTERPRETERS, InterpreterError, Unrepresentable, verifyPairs, verifyRules, type VendorPair } from '../src/verify/index.js';
 import { defenderRecord, parseKql, runKql, windowsArgv, windowsCommandLine, type KqlRecord } from '../src/verify/kql.js';
 import { goldenCases } from './helpers/golden.js';
@@ -441,7 +441,10 @@ test('GitHub category: an event whose github.category is not the head of its act
   assert.is(why({ 'event.action': 'repo.access', 'github.category': 'repo' }), undefined);
   assert.is(why({ 'event.action': 'Repo' }), undefined, 'no category where the action has no [a-z_]+ head');
   assert.match(String(why({ 'event.action': 'repo.access', 'github.category': 'org' })), /not what the source derives/);
-  assert.match(String(why({ 'github.category': 'repo' })), /not what the source derives/, 'a category without an action');
+  // A category without an action: the rule does not read the action, so one the category is the head of is made
+  // up (any such event stands for all of them); a rule that reads the action sees it missing.
+  assert.is(why({ 'github.category': 'repo' }), undefined, 'a category without an action the rule does not read');
+  assert.match(String(defenderRecord(ev({ 'github.category': 'repo' }), mapping, new Set(['github.category', 'event.action']))?.unrepresentable), /not what the source derives/, 'a category without an action the rule reads');
   assert.match(String(why({ 'event.action': 'org.add_member' })), /not what the source derives/, 'an action whose category is missing');
   // The category never writes the action it is derived from.
   assert.equal(defenderRecord(ev({ 'github.category': 'repo' }), mapping)!.row.RawEventData, undefined);
@@ -538,6 +541,17 @@ test('a source that holds only events with some value (host.os.type windows) is 
   assert.equal(verifyRules(rule, { targets: ['kql'] }).results[0]!.verdict, 'agree');
   const r = withMutation((t) => t.replace('"srvsvc"', '"srvsvcx"'), () => verifyRules(rule, { targets: ['kql'] })).results[0]!;
   assert.equal([r.verdict, r.bug, r.counterexample?.scenario], ['disagree', true, 'probes (host.os.type windows)']);
+});
+
+test('a derived field the rule tests gets a source value made up when the rule does not read the source', () => {
+  // Elastic names a process by the last part of its executable; a probe naming only the process stands for every
+  // executable ending in that name, so replay writes one (ProcessName) instead of leaving the event out.
+  const m = forRuleIndex(mapping, ['logs-system.security*']);
+  const ev = { '@timestamp': '2026-01-01T00:00:00Z', 'event.category': 'authentication', 'event.action': 'logged-in', 'event.outcome': 'success', 'host.os.type': 'windows', 'event.code': '4624', 'process.name': 'svchost.exe' };
+  const rec = defenderRecord(ev, m, new Set(['process.name']))!;
+  assert.equal([rec.table, rec.row.ProcessName, rec.unrepresentable], ['SecurityEvent', 'svchost.exe', undefined]);
+  // A rule that also reads the executable sees it missing: no such event.
+  assert.match(String(defenderRecord(ev, m, new Set(['process.name', 'process.executable']))!.unrepresentable), /not what the source derives/);
 });
 
 test('sequences with two keys: a scan that drops one key comparison is caught by the one-key mismatch scenario', () => {

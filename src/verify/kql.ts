@@ -976,10 +976,37 @@ function inconsistency(ev: EcsEvent, ruleFields: ReadonlySet<string> | undefined
  * Why no row can be this event: the source derives the ECS field from another value of the row (GitHub's
  * category is the head of its action), and the event's value is not what the source derives from the row's.
  */
-function underived(ev: EcsEvent, ecs: string, fm: FieldMapping, row: Row): string | undefined {
-  const have = valuesOf(ecsValue(ev, ecs)).map(String);
+/** The text a derived field is read from: its column, or a path into a dynamic column. */
+function sourceText(row: Row, fm: FieldMapping): string | undefined {
   let from: unknown = row[[fm.field].flat()[0]!];
   for (const k of fm.transform?.startsWith('dynamic:') ? fm.transform.slice(8).split('.') : []) from = from && typeof from === 'object' && !Array.isArray(from) ? (from as Record<string, unknown>)[k] : undefined;
+  return typeof from === 'string' && from !== '' ? from : undefined;
+}
+function writeSource(row: Row, fm: FieldMapping, text: string): void {
+  const col = [fm.field].flat()[0]!;
+  const path = fm.transform?.startsWith('dynamic:') ? fm.transform.slice(8).split('.') : [];
+  if (!path.length) {
+    row[col] = text;
+    return;
+  }
+  const at = dynamicSlot(row, col, path.slice(0, -1), isIndex(path[0]!)) as Record<string, V>;
+  at[path.at(-1)!] = text;
+}
+/**
+ * A source text from which `extract` reads `value`: the pattern's literal text around its group (a `\b` or an
+ * anchor dropped) with the value in the group's place, or null when the pattern has no such simple shape.
+ */
+function sourceFor(extract: string, value: string): string | null {
+  const m = /^\^?((?:\\[^\w\s]|[^\\()[\]{}.*+?|^$])*?)(?:\\b)?((?:\\[^\w\s]|[^\\()[\]{}.*+?|^$])*)\((?!\?)[^()]*\)((?:\\[^\w\s]|[^\\()[\]{}.*+?|^$])*)\$?$/.exec(extract);
+  if (!m) return null;
+  const literal = (t: string) => t.replace(/\\(.)/g, '$1');
+  const text = literal(m[1]! + m[2]!) + value + literal(m[3]!);
+  const got = re2(extract).matcher(text);
+  return got.find() && got.group(1) === value ? text : null;
+}
+function underived(ev: EcsEvent, ecs: string, fm: FieldMapping, row: Row): string | undefined {
+  const have = valuesOf(ecsValue(ev, ecs)).map(String);
+  const from = sourceText(row, fm);
   const m = typeof from === 'string' ? re2(fm.extract!).matcher(from) : null;
   const want = m?.find() ? m.group(1) : null;
   if (have.length > 1 || (have[0] ?? null) !== (want || null)) return `${ecs} ${JSON.stringify(have[0] ?? null)} is not what the source derives from ${JSON.stringify(from ?? null)}`;
@@ -1146,7 +1173,18 @@ export function defenderRecord(ev: EcsEvent, m: Mapping, ruleFields?: ReadonlySe
   const xmlText = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   for (const [c, items] of eventData) set(c, `<EventData>${items.map(([n, v]) => `<Data Name="${n}">${xmlText(v)}</Data>`).join('')}</EventData>`);
   unrepresentable ??= inconsistency(ev, ruleFields);
-  for (const { ecs, fm } of derived) if (ruleFields?.has(ecs)) unrepresentable ??= underived(ev, ecs, fm, row);
+  for (const { ecs, fm } of derived) {
+    if (!ruleFields?.has(ecs)) continue;
+    // A source value no field the rule reads spells (the executable's path of a process whose name the rule tests)
+    // can be made up from the derived one, as the source would hold it; one the rule reads stays as the event has it.
+    const readsSource = written.some((e) => ruleFields.has(e.ecs) && [e.fm.field].flat()[0] === [fm.field].flat()[0] && e.fm.transform === fm.transform);
+    const value = valuesOf(ecsValue(ev, ecs)).map(String);
+    if (!readsSource && value.length === 1 && sourceText(row, fm) === undefined) {
+      const made = sourceFor(fm.extract!, value[0]!);
+      if (made !== null) writeSource(row, fm, made);
+    }
+    unrepresentable ??= underived(ev, ecs, fm, row);
+  }
   // Elastic's m365_defender pipeline writes event.action (the lowercased ActionType) on every row that has an
   // ActionType (VP): a rule that reads event.action never sees a Defender event without one.
   const action = entries.find((e) => e.ecs === 'event.action')?.fm;
