@@ -10,18 +10,21 @@ const cases = goldenCases();
 
 /**
  * Verdicts over the golden cases, per target and variant, reviewed: every disagreement is a declared
- * approximation (no bug), and every not-checked is an unsupported translation (no output). Sigma's sample
+ * approximation (no bug), and every not-checked is an unsupported translation (no output) or a case no probe
+ * compares: the generator makes no event conversion-functions matches, and hostile-backslash's and non-ascii's
+ * file.path and file.name contradict each other, so no event a target can hold (name and path agree) matches them
+ * (their escaping is checked by the backends' own tests). Sigma's sample
  * (a temporal correlation, compared by group) misses events the Sigma sources do not hold, as declared; sequence-step-by, keyed on
  * host.id, splits one host seen under two names (Sigma joins on Computer, the name: declared different). A change here is a change in what a
  * backend renders or declares, or in what verify can check: review the new verdicts before updating.
  */
 const EXPECTED: Partial<Record<TargetId, Record<string, Record<Verdict, number>>>> = {
-  sigma: { default: { agree: 28, disagree: 13, 'not-checked': 5 } },
+  sigma: { default: { agree: 26, disagree: 13, 'not-checked': 7 } },
   kql: {
     // The sample's process filter reads process starts only (declared narrower): a declared disagreement.
-    default: { agree: 36, disagree: 8, 'not-checked': 2 },
-    fast: { agree: 35, disagree: 9, 'not-checked': 2 },
-    'drop-os': { agree: 33, disagree: 11, 'not-checked': 2 },
+    default: { agree: 33, disagree: 8, 'not-checked': 5 },
+    fast: { agree: 32, disagree: 9, 'not-checked': 5 },
+    'drop-os': { agree: 30, disagree: 11, 'not-checked': 5 },
   },
   spl: {
     // Sysmon holds Windows events only: every probe without host.os.type "windows" is a declared miss.
@@ -29,10 +32,10 @@ const EXPECTED: Partial<Record<TargetId, Record<string, Record<Verdict, number>>
     cim: { agree: 24, disagree: 11, 'not-checked': 11 },
   },
   s1ql: {
-    '2': { agree: 31, disagree: 7, 'not-checked': 8 },
-    '1': { agree: 24, disagree: 11, 'not-checked': 11 },
+    '2': { agree: 29, disagree: 7, 'not-checked': 10 },
+    '1': { agree: 22, disagree: 11, 'not-checked': 13 },
   },
-  ts: { default: { agree: 46, disagree: 0, 'not-checked': 0 } },
+  ts: { default: { agree: 45, disagree: 0, 'not-checked': 1 } },
 };
 
 for (const target of Object.keys(BACKENDS) as TargetId[]) {

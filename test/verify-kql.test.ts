@@ -299,7 +299,9 @@ test('every golden case, every KQL variant: no bug, and every supported output c
     for (const c of goldenCases()) {
       const r = verifyRules([c.rule], { targets: ['kql'], ...v.options }).results[0]!;
       assert.not.ok(r.bug, `${c.name} (${v.name}): ${r.reason ?? ''} ${JSON.stringify(r.counterexample)}`);
-      if (r.status !== 'unsupported') assert.is.not(r.verdict, 'not-checked', `${c.name} (${v.name}): ${r.reason}`);
+      // No probe compares these (see test/verify-golden.test.ts): said so rather than reported as agreement.
+      if (['conversion-functions', 'hostile-backslash', 'non-ascii'].includes(c.name)) assert.is(r.notChecked, 'no-comparison', c.name);
+      else if (r.status !== 'unsupported') assert.is.not(r.verdict, 'not-checked', `${c.name} (${v.name}): ${r.reason}`);
     }
 });
 

@@ -69,6 +69,11 @@ test.before.each(() => {
 test('a faithful output agrees on every golden case (events from the generator)', () => {
   for (const c of goldenCases()) {
     const r = verifyRules([c.rule], { targets: [FAKE] });
+    // The generator makes no event conversion-functions' function calls accept: nothing to compare, said so.
+    if (c.name === 'conversion-functions') {
+      assert.equal(r.results.map((x) => [x.verdict, x.notChecked]), [['not-checked', 'no-comparison']], c.name);
+      continue;
+    }
     assert.equal(r.results.map((x) => [x.verdict, x.bug]), [['agree', false]], c.name);
     assert.ok(r.results[0]!.events > 1, `${c.name} has probe events`);
   }

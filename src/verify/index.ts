@@ -18,7 +18,7 @@ export { INTERPRETERS, InterpreterError, Unrepresentable, type Interpreter, type
 
 export type Verdict = 'agree' | 'disagree' | 'not-checked';
 /** Why a result is not checked: no output to check (unsupported, or a rule that does not parse), or a real gap of verify. */
-export type NotCheckedKind = 'no-output' | 'no-interpreter' | 'no-reference' | 'interpreter' | 'no-vendor-pair';
+export type NotCheckedKind = 'no-output' | 'no-interpreter' | 'no-reference' | 'interpreter' | 'no-vendor-pair' | 'no-comparison';
 
 export interface Counterexample {
   scenario: string;
@@ -177,6 +177,8 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, given: Scena
   let mismatches = 0;
   let counterexample: Counterexample | null = null;
   let bug = false;
+  // Matches either side made on events the target can hold: with none, agreement would say nothing.
+  let compared = 0;
   const ruleFields = new Set([...allExprs(rule.query)].flatMap((e) => (e.kind === 'Field' ? [e.name] : [])));
   const ctx: InterpreterContext = { mapping, options, ruleFields };
   let program: unknown;
@@ -208,6 +210,7 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, given: Scena
     };
     const a = byKey(ref);
     const b = byKey(inRuleShape(rule.query, run.matches));
+    compared += a.size + b.size;
     const onlyEql = [...a].filter(([k]) => !b.has(k)).map(([, t]) => t);
     const onlyTarget = [...b].filter(([k]) => !a.has(k)).map(([, t]) => t);
     for (const [side, tuples] of [['eql', onlyEql], ['target', onlyTarget]] as const) {
@@ -222,6 +225,7 @@ export function verifyTranslation(rule: ParsedRule, t: Translation, given: Scena
       }
     }
   }
+  if (!compared && scenarios.length) return notChecked(`no probe event that the ${t.target} source can hold is matched by the rule or the translation`, 'no-comparison');
   return { ...base, verdict: mismatches ? 'disagree' : 'agree', events, mismatches, counterexample, bug };
 }
 
