@@ -722,22 +722,10 @@ class FilterRenderer {
     if (exact.length === 1) parts.push(atom(`set_has_element(${args}, ${kqlString(fold(exact[0]!.value))})`));
     else if (exact.length > 1) parts.push(atom(`array_length(set_intersect(${args}, pack_array(${exact.map((p) => kqlString(fold(p.value))).join(', ')}))) > 0`));
     // Other shapes: one regex over the arguments joined with NUL, which no Windows command line contains.
-    const bodies: string[] = [];
-    const el = '[^\\x00]';
     // As in textPatterns: regexes (never mixed with other shapes) spell their own folding.
     const spelled = pats.some((p) => p.kind === 'regex');
-    for (const p of pats) {
-      if (p.kind === 'exact') continue;
-      if (p.kind === 'glob') bodies.push(globToRe(p.parts, el));
-      else if (p.kind === 'regex') {
-        const t = luceneBody(p.value, ci, el);
-        if ('error' in t) return this.unsupported(`cannot translate the regular expression to RE2: ${t.error}`, p.span, 'EQL3206');
-        bodies.push(t.re);
-      } else {
-        const lit = reLit(p.text);
-        bodies.push(p.kind === 'prefix' ? `${lit}${el}*` : p.kind === 'suffix' ? `${el}*${lit}` : `${el}*${lit}${el}*`);
-      }
-    }
+    const bodies = this.elementBodies(pats.filter((p) => p.kind !== 'exact'), ci, '[^\\x00]');
+    if (!Array.isArray(bodies)) return bodies;
     if (bodies.length) {
       const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
       const re = `${ci && !spelled ? '(?i)' : ''}(?:^|\\x00)(?:${body})(?:\\x00|$)`;
@@ -749,11 +737,12 @@ class FilterRenderer {
     return this.logic('Or', parts);
   }
 
-  /** Any word of a whitespace-separated column matches one of the patterns: one regex over the column. */
-  private wordsMatch(c: string, pats: readonly Pattern[], ci: boolean): Cond {
-    const el = '\\S';
+  /**
+   * One regex body per pattern for an element of a list held in one string (an argv element, a word), whose
+   * characters are `el`: a regex translated to RE2, a glob, or a literal with its prefix/suffix/contains shape.
+   */
+  private elementBodies(pats: readonly Pattern[], ci: boolean, el: string): string[] | Cond {
     const bodies: string[] = [];
-    const spelled = pats.some((p) => p.kind === 'regex');
     for (const p of pats) {
       if (p.kind === 'glob') bodies.push(globToRe(p.parts, el));
       else if (p.kind === 'regex') {
@@ -765,6 +754,14 @@ class FilterRenderer {
         bodies.push(p.kind === 'exact' ? lit : p.kind === 'prefix' ? `${lit}${el}*` : p.kind === 'suffix' ? `${el}*${lit}` : `${el}*${lit}${el}*`);
       }
     }
+    return bodies;
+  }
+
+  /** Any word of a whitespace-separated column matches one of the patterns: one regex over the column. */
+  private wordsMatch(c: string, pats: readonly Pattern[], ci: boolean): Cond {
+    const spelled = pats.some((p) => p.kind === 'regex');
+    const bodies = this.elementBodies(pats, ci, '\\S');
+    if (!Array.isArray(bodies)) return bodies;
     const body = bodies.map((b) => (bodies.length > 1 && topLevelAlternation(b) ? `(?:${b})` : b)).join('|');
     const a = atom(`${c} matches regex ${kqlString(`${ci && !spelled ? '(?i)' : ''}(?:^|\\s)(?:${body})(?:\\s|$)`)}`);
     this.touch(c);
