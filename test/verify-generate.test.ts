@@ -125,6 +125,14 @@ test('a sequence keyed on host.id gets one host under two names; one keyed on ho
   assert.not.ok(scenariosFor(seq('host.id, host.name')).some((s) => / kept, /.test(s.name)));
 });
 
+test('several predicates that each need their own element of one array field get an event with all of them', () => {
+  const [rule] = parseRuleText('args.eql', 'process where event.type == "start" and process.args : "disable" and process.args : "firewall" and process.args : "set"');
+  const events = scenariosFor(rule!).flatMap((s) => s.events);
+  assert.ok(referenceMatches(rule!.query!, events).length > 0, 'some probe matches the rule');
+  const base = events[0]!;
+  for (const a of ['disable', 'firewall', 'set']) assert.ok(list(base['process.args']).some((x) => String(x).toLowerCase() === a), `${a} in ${JSON.stringify(base['process.args'])}`);
+});
+
 const KNOWN_UNSATISFIED: string[] = ["conversion-functions"];
 
 test.run();

@@ -421,8 +421,24 @@ export function filterEvents(filter: EventFilter, opts: GenerateOptions = {}, se
           });
         // Several predicates on one field may need an array (one element each) or one string meeting both.
         const strings = f.hit.filter((v): v is string => typeof v === 'string');
+        // An array with, for each predicate that must hold, the first candidate meeting that predicate alone
+        // (process.args : "disable" and process.args : "firewall" and process.args : "set").
+        const each = () => {
+          const picks: Value[] = [];
+          for (const a of atoms.filter((x) => x.want)) {
+            const v = pool.find((c) => {
+              const probe = { ...base };
+              setPath(probe, name, c);
+              return opts.oracle!(a.node, probe);
+            });
+            if (v !== undefined && !picks.includes(v)) picks.push(v);
+          }
+          return picks;
+        };
         const combos = function* () {
           yield* pool;
+          const picks = each();
+          if (picks.length > 2) yield picks;
           for (const x of f.hit) for (const y of f.hit) if (x !== y) yield [x, y];
           for (const x of strings) for (const y of strings) if (x !== y) yield x + y;
         };
