@@ -57,7 +57,7 @@ function badName(mapping: Mapping): string | null {
   return checkedNames.get(mapping)!;
 }
 /** Classes of Microsoft Sentinel's tables (`source.product`). */
-export const SENTINEL = 'sentinel';
+const SENTINEL = 'sentinel';
 /** `requires`: fields a filter must constrain at top level for the class (another product's log) to be chosen. */
 const requiresOf = (cls: EventClass): string[] => (Array.isArray(cls.source.requires) ? (cls.source.requires as string[]) : []);
 

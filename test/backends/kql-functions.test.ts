@@ -7,11 +7,10 @@ import type { Translation } from '../../src/translate/core.js';
 import { matchEvents } from '../../src/matcher/index.js';
 import { loadMapping } from '../../src/translate/mapping.js';
 import { defenderRecord, parseKql, runKql } from '../../src/verify/kql.js';
-import { kql, wheres, assertBinds } from '../helpers/kql.js';
+import { assertBinds, codes, kql, wheres } from '../helpers/kql.js';
 
 const mapping = loadMapping('kql');
 
-const codes = (t: Translation) => t.diagnostics.map((d) => d.code);
 
 
 /** A Windows process start with the given ECS fields. */

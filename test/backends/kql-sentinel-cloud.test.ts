@@ -7,12 +7,11 @@ import { parseRuleText } from '../../src/check.js';
 import { loadMapping } from '../../src/translate/mapping.js';
 import { verifyRules } from '../../src/verify/index.js';
 import { defenderRecord, parseKql, runKql, type KqlRecord } from '../../src/verify/kql.js';
-import { assertBinds, eqlString, kql, wheres } from '../helpers/kql.js';
+import { assertBinds, codes, eqlString, kql, wheres } from '../helpers/kql.js';
 import { withMutatedOutput } from '../helpers/mutate.js';
 
 const AUDIT = 'any where data_stream.dataset == "azure.auditlogs" and ';
 const mapping = loadMapping('kql');
-const codes = (t: ReturnType<typeof kql>) => t.diagnostics.map((d) => d.code);
 
 test('an audit-log test reads AuditLogs with TimeGenerated as Timestamp, indexes into TargetResources, says it reads Sentinel and binds', () => {
   const t = kql(AUDIT + 'azure.auditlogs.operation_name == "Add device" and `azure.auditlogs.properties.target_resources.0.modified_properties.1.new_value` == "[true]"');

@@ -13,9 +13,8 @@ import { shared } from '../helpers/shared.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kql, wheres } from '../helpers/kql.js';
+import { codes, kql, wheres } from '../helpers/kql.js';
 
-const codes = (t: Translation) => t.diagnostics.map((d) => d.code);
 
 function assertValid(t: Translation, what: string) {
   if (t.output === null) return;

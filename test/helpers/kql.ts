@@ -12,6 +12,9 @@ export function kql(eql: string, options: TranslateOptions = {}): Translation {
   return translateRule({ query: query!, meta: { rule_id: null, name: null, threat: [], metadata: {} }, text: eql, path: 'test.eql' }, 'kql', options);
 }
 
+/** The diagnostic codes of a translation, in order. */
+export const codes = (t: Translation) => t.diagnostics.map((d) => d.code);
+
 /** The where-lines of the output, which is all most tests care about. */
 export const wheres = (t: Translation) => (t.output ?? '').split('\n').filter((l) => l.startsWith('| where ')).map((l) => l.slice(8));
 
